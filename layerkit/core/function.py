@@ -1,0 +1,262 @@
+"""``function``: compile a graph into a callable with updates.
+
+Compiling clones the graph (substituting ``givens``), rewrites it, binds each
+node to a backend kernel once, and generates straight-line Python for the
+schedule, so a call costs little more than its kernels.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+
+from .config import config
+from .graph import Apply, Constant, Variable, as_variable, clone_replace, toposort
+from .ops.basic import cast
+from .shared import SharedVariable
+from .types import is_float
+
+__all__ = ["function", "Function", "MissingInputError", "UnusedInputError"]
+
+
+class MissingInputError(ValueError):
+    """The outputs depend on an input variable that was not given."""
+
+
+class UnusedInputError(ValueError):
+    """An input is not used to compute the outputs (``on_unused_input='raise'``)."""
+
+
+def _as_pairs(updates, what: str) -> list[tuple[Any, Any]]:
+    if updates is None:
+        return []
+    if isinstance(updates, dict):
+        return list(updates.items())
+    try:
+        pairs = [tuple(p) for p in updates]
+    except TypeError:
+        raise TypeError(f"{what} must be a dict, an OrderedDict or a sequence of pairs, "
+                        f"got {type(updates).__name__}") from None
+    for p in pairs:
+        if len(p) != 2:
+            raise TypeError(f"{what}: each entry must be a (variable, expression) pair, got {p!r}")
+    return pairs
+
+
+def _check_updates(pairs) -> list[tuple[SharedVariable, Variable]]:
+    out, seen = [], set()
+    for var, expr in pairs:
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"updates: {var!r} is not a shared variable; only shared "
+                            "variables can be updated")
+        if id(var) in seen:
+            raise ValueError(f"updates: the shared variable {var} is updated twice")
+        seen.add(id(var))
+        expr = as_variable(expr)
+        if expr.ndim != var.ndim:
+            raise TypeError(f"updates: the update of {var} has {expr.ndim} dimensions "
+                            f"(shape {expr.type.shape}), the variable has {var.ndim}")
+        if expr.dtype != var.dtype:
+            expr = cast(expr, var.dtype)
+        out.append((var, expr))
+    return out
+
+
+class _Converter:
+    """Turns one argument into an array of the input's dtype (Theano's ``filter``)."""
+
+    def __init__(self, var: Variable, position: int, allow_downcast, backend) -> None:
+        self.var, self.position, self.allow_downcast = var, position, allow_downcast
+        self.dtype, self.ndim, self.backend = var.dtype, var.ndim, backend
+        self.np_dtype = np.dtype(var.dtype)
+        self.label = f"input {position} ({var.name})" if var.name else f"input {position}"
+
+    def __call__(self, value):
+        if type(value) is np.ndarray and value.dtype == self.np_dtype and value.ndim == self.ndim:
+            return self.backend.from_numpy(value)
+        return self.slow(value)
+
+    def slow(self, value):
+        backend = self.backend
+        if not isinstance(value, np.ndarray) and backend.is_array(value):
+            if str(value.dtype) != self.dtype or value.ndim != self.ndim:
+                raise TypeError(f"{self.label}: expected a {self.ndim}-d {self.dtype} array, "
+                                f"got a {value.ndim}-d {value.dtype} one")
+            return value
+        if isinstance(value, Variable):
+            raise TypeError(f"{self.label}: expected a value, got the symbolic variable "
+                            f"{value}; compiled functions take numbers")
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{self.label}: expected numbers, got {type(value).__name__} "
+                            f"({err})") from None
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            raise TypeError(f"{self.label}: expected numeric data, got "
+                            f"{type(value).__name__} with dtype {arr.dtype}")
+        if arr.ndim != self.ndim:
+            raise TypeError(f"{self.label}: expected {self.ndim} dimensions, got {arr.ndim} "
+                            f"(shape {arr.shape})")
+        for ax, s in enumerate(self.var.type.shape):
+            if s is not None and arr.shape[ax] != s:
+                raise TypeError(f"{self.label}: expected size {s} in dimension {ax}, got "
+                                f"shape {arr.shape}")
+        return backend.from_numpy(self.cast(value, arr))
+
+    def cast(self, value, arr: np.ndarray) -> np.ndarray:
+        target = self.np_dtype
+        if arr.dtype == target:
+            return arr
+        if self.allow_downcast:
+            return arr.astype(target)
+        if np.can_cast(arr.dtype, target, "safe"):
+            return arr.astype(target)
+        if self.allow_downcast is None:
+            if type(value) is float and self.dtype == config.floatX:
+                return arr.astype(target)
+            if not isinstance(value, np.ndarray):
+                converted = arr.astype(target)
+                with np.errstate(invalid="ignore"):
+                    if np.array_equal(converted, arr):
+                        return converted
+        raise TypeError(
+            f"{self.label}: cannot convert {arr.dtype} data to {self.dtype} without losing "
+            f"precision; pass allow_input_downcast=True to function(), or give {self.dtype} data")
+
+
+def function(inputs, outputs=None, updates=None, givens=None, allow_input_downcast=None,
+             backend=None, on_device: bool = False, on_unused_input=None, name=None,
+             mode=None, profile=False, no_default_updates=False, rebuild_strict=True,
+             accept_inplace=False):
+    """Compile ``outputs`` as a function of ``inputs`` (Theano's ``theano.function``).
+
+    ``updates`` (a dict, OrderedDict or pairs) replace shared values after each
+    call, all computed from the values before it; ``givens`` substitute
+    expressions for variables. Results are numpy arrays (``on_device=True``:
+    backend arrays); a single output gives a single result, a list a list.
+    """
+    return Function(inputs, outputs, updates, givens, allow_input_downcast, backend,
+                    on_device, on_unused_input or "raise", name, mode, profile)
+
+
+class Function:
+    """A compiled function; call it with values for its inputs."""
+
+    def __init__(self, inputs, outputs, updates, givens, allow_input_downcast, backend,
+                 on_device, on_unused_input, name, mode, profile) -> None:
+        from ..backend import get_backend
+
+        self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
+                          allow_input_downcast=allow_input_downcast, backend=backend,
+                          on_device=on_device, on_unused_input=on_unused_input, name=name,
+                          mode=mode, profile=profile)
+        self.name = name
+        self.backend = backend if hasattr(backend, "kernel") else get_backend(backend)
+        self._spec["backend"] = self.backend.name
+        if isinstance(inputs, Variable) or not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"function: inputs must be a list of variables, got "
+                            f"{type(inputs).__name__}")
+        self.inputs = list(inputs)
+        for i, v in enumerate(self.inputs):
+            if not isinstance(v, Variable):
+                raise TypeError(f"function: input {i} is {type(v).__name__}, not a symbolic "
+                                "variable")
+            if isinstance(v, (Constant, SharedVariable)) or v.owner is not None:
+                raise TypeError(f"function: input {i} ({v}) must be a free input variable "
+                                "such as T.matrix(), not a constant, shared variable or "
+                                "expression; use givens to substitute expressions")
+        if len({id(v) for v in self.inputs}) != len(self.inputs):
+            raise ValueError("function: the same variable appears twice in inputs")
+
+        self.single = isinstance(outputs, Variable) or (
+            outputs is not None and not isinstance(outputs, (list, tuple)))
+        outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
+        outs = [as_variable(o) for o in outs]
+        pairs = _check_updates(_as_pairs(updates, "updates"))
+        self.update_targets = [v for v, _ in pairs]
+        givens_pairs = _as_pairs(givens, "givens")
+        replace = {}
+        for var, expr in givens_pairs:
+            if not isinstance(var, Variable):
+                raise TypeError(f"givens: keys must be variables, got {var!r}")
+            expr = as_variable(expr)
+            if expr.ndim != var.ndim:
+                raise TypeError(f"givens: {var} has {var.ndim} dims, its replacement "
+                                f"{expr.ndim}")
+            if expr.dtype != var.dtype:
+                expr = cast(expr, var.dtype)
+            replace[var] = expr
+        graph = clone_replace(outs + [e for _, e in pairs], replace)
+
+        from .rewrite import optimize
+        graph = optimize(graph, self.backend)
+        self.outputs = graph[:len(outs)]
+        self.update_values = graph[len(outs):]
+        self._check_inputs(on_unused_input)
+        self.allow_input_downcast = allow_input_downcast
+        self.on_device = on_device
+        self.profile = profile
+        from .linker import link
+        self._program = link(self)
+        self._converters = [_Converter(v, i, allow_input_downcast, self.backend)
+                            for i, v in enumerate(self.inputs)]
+
+    def _check_inputs(self, on_unused_input: str) -> None:
+        nodes = toposort(self.outputs + self.update_values)
+        given = {id(v) for v in self.inputs}
+        used: set[int] = set()
+        leaves = [v for n in nodes for v in n.inputs if v.owner is None]
+        leaves += [v for v in self.outputs + self.update_values if v.owner is None]
+        for v in leaves:
+            used.add(id(v))
+            if id(v) in given or isinstance(v, (Constant, SharedVariable)):
+                continue
+            raise MissingInputError(
+                f"function: the outputs depend on {v} (created at {v.trace}), which is not "
+                "among the inputs; add it to inputs or substitute it with givens")
+        unused = [v for v in self.inputs if id(v) not in used]
+        if unused and on_unused_input != "ignore":
+            msg = (f"function: input(s) {', '.join(map(str, unused))} are not used to compute "
+                   "the outputs; pass on_unused_input='warn' or 'ignore' to allow this")
+            if on_unused_input == "raise":
+                raise UnusedInputError(msg)
+            warnings.warn(msg, stacklevel=3)
+
+    # -- calling ---------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = self._merge_kwargs(args, kwargs)
+        if len(args) != len(self.inputs):
+            names = ", ".join(str(v) for v in self.inputs)
+            raise TypeError(f"{self._label()}: expected {len(self.inputs)} argument(s) "
+                            f"({names}), got {len(args)}")
+        values = [conv(a) for conv, a in zip(self._converters, args)]
+        return self._program(values)
+
+    def _merge_kwargs(self, args, kwargs):
+        by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
+        full = list(args) + [None] * (len(self.inputs) - len(args))
+        for key, value in kwargs.items():
+            if key not in by_name:
+                raise TypeError(f"{self._label()}: no input named {key!r}; inputs are "
+                                f"{list(by_name)}")
+            full[by_name[key]] = value
+        return full
+
+    def _label(self) -> str:
+        return f"function {self.name!r}" if self.name else "compiled function"
+
+    def __getstate__(self):
+        return self._spec
+
+    def __setstate__(self, spec) -> None:
+        spec = dict(spec)
+        self.__init__(spec.pop("inputs"), spec.pop("outputs"), spec.pop("updates"),
+                      spec.pop("givens"), spec.pop("allow_input_downcast"), spec.pop("backend"),
+                      spec.pop("on_device"), spec.pop("on_unused_input"), spec.pop("name"),
+                      spec.pop("mode"), spec.pop("profile"))
+
+    def __repr__(self) -> str:
+        return f"<{self._label()} on {self.backend.name}: {len(self.inputs)} inputs>"

@@ -1,0 +1,238 @@
+"""Graph objects: variables, constants, shared variables and apply nodes.
+
+Every node records the line of user code that created it (``node.trace``),
+so errors at build and run time can point at it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .types import TensorType
+
+__all__ = ["Variable", "Constant", "Apply", "user_line", "toposort", "ancestors",
+           "clone_replace", "as_variable"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_line() -> str:
+    """``file:line`` of the innermost frame outside the layerkit package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) or "/tests/" in filename:
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class Apply:
+    """One application of an op to input variables, giving output variables."""
+
+    __slots__ = ("op", "inputs", "outputs", "trace")
+
+    def __init__(self, op, inputs: Sequence["Variable"], output_types: Sequence[TensorType],
+                 trace: str | None = None) -> None:
+        self.op = op
+        self.inputs = list(inputs)
+        self.trace = trace if trace is not None else user_line()
+        self.outputs = [Variable(t, owner=self, index=i) for i, t in enumerate(output_types)]
+
+    def __getstate__(self):
+        return (self.op, self.inputs, self.outputs, self.trace)
+
+    def __setstate__(self, state) -> None:
+        self.op, self.inputs, self.outputs, self.trace = state
+
+    @property
+    def out(self) -> "Variable":
+        return self.outputs[0]
+
+    def __repr__(self) -> str:
+        return f"Apply({self.op}, {self.inputs})"
+
+
+class Variable:
+    """A typed node of the graph: an input, a constant, shared state or an op's output."""
+
+    # numpy must defer to our operators (ndarray * Variable -> Variable.__rmul__)
+    __array_ufunc__ = None
+
+    def __init__(self, type: TensorType, owner: Apply | None = None, index: int = 0,
+                 name: str | None = None) -> None:
+        if not isinstance(type, TensorType):
+            raise TypeError(f"a Variable needs a TensorType, got {type!r}")
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.trace = owner.trace if owner is not None else user_line()
+        self.tag = _Tag()
+
+    # -- type facts ---------------------------------------------------
+    @property
+    def dtype(self) -> str:
+        return self.type.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.type.ndim
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        return self.type.broadcastable
+
+    @property
+    def static_shape(self) -> tuple[int | None, ...]:
+        return self.type.shape
+
+    def __repr__(self) -> str:
+        if self.name:
+            return self.name
+        if self.owner is not None:
+            return f"{self.owner.op}.{self.index}" if len(self.owner.outputs) > 1 else f"{self.owner.op}.out"
+        return f"<{self.type.dtype} {self.type.ndim}-d>"
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def __bool__(self):
+        raise TypeError("a symbolic variable has no truth value; use T.switch or T.gt and friends")
+
+    def __iter__(self):
+        raise TypeError("a symbolic variable cannot be iterated; index it instead")
+
+    def __len__(self):
+        raise TypeError("a symbolic variable has no len(); use x.shape[0]")
+
+    __hash__ = object.__hash__
+
+    def clone(self) -> "Variable":
+        v = type(self).__new__(type(self))
+        v.__dict__.update(self.__dict__)
+        v.owner = None
+        v.tag = _Tag()
+        return v
+
+
+class _Tag:
+    """Free-form annotations (Theano's ``variable.tag``)."""
+
+    def __repr__(self) -> str:
+        return f"Tag({self.__dict__})"
+
+
+class Constant(Variable):
+    """A variable with a fixed value. ``weak`` marks a Python scalar (numpy-2 promotion)."""
+
+    def __init__(self, type: TensorType, data: np.ndarray, name: str | None = None,
+                 weak: Any = None) -> None:
+        super().__init__(type, name=name)
+        self.data = data
+        self.data.setflags(write=False)
+        self.weak = weak
+
+    def signature(self):
+        d = self.data
+        return (self.type, d.tobytes() if d.size <= 64 else id(d))
+
+    def __repr__(self) -> str:
+        if self.name:
+            return self.name
+        return np.array2string(self.data, threshold=6) if self.data.ndim else repr(self.data.item())
+
+
+def as_variable(x, dtype=None, name: str | None = None) -> Variable:
+    """``x`` as a Variable: variables pass through, everything else becomes a Constant."""
+    if isinstance(x, Variable):
+        return x
+    weak = None
+    if isinstance(x, (bool, int, float, complex)) and dtype is None:
+        weak = x
+        if isinstance(x, bool):
+            arr = np.asarray(x)
+        elif isinstance(x, int):
+            arr = np.asarray(x, dtype="int64" if -2**63 <= x < 2**63 else "float64")
+        elif isinstance(x, float):
+            from .config import config
+            arr = np.asarray(x, dtype=config.floatX)
+        else:
+            arr = np.asarray(x)
+    else:
+        if hasattr(x, "__array_namespace__") and not isinstance(x, np.ndarray):
+            x = np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)
+        try:
+            arr = np.asarray(x, dtype=dtype)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"cannot make a tensor constant from {type(x).__name__} {x!r}: {err}") from None
+        if arr.dtype == object:
+            raise TypeError(f"cannot make a tensor constant from {x!r}: it holds non-numeric "
+                            "values (a symbolic variable inside a list? use T.stack)")
+        if arr.dtype.kind in "US":
+            raise TypeError(f"cannot make a tensor constant from the string {x!r}")
+    arr = np.array(arr, copy=True)
+    return Constant(TensorType(arr.dtype, arr.shape), arr, name=name, weak=weak)
+
+
+# -- graph walks (iterative: deep graphs must not hit the recursion limit) --
+
+def toposort(outputs: Iterable[Variable], stop: Iterable[Variable] = ()) -> list[Apply]:
+    """Apply nodes needed for ``outputs``, each after the nodes it depends on."""
+    stop_ids = {id(v) for v in stop}
+    order: list[Apply] = []
+    done: set[int] = set()
+    stack: list[tuple[Apply, bool]] = []
+    for out in outputs:
+        if out.owner is not None and id(out) not in stop_ids:
+            stack.append((out.owner, False))
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in done:
+                continue
+            if expanded:
+                done.add(id(node))
+                order.append(node)
+                continue
+            stack.append((node, True))
+            for inp in node.inputs:
+                if inp.owner is not None and id(inp.owner) not in done and id(inp) not in stop_ids:
+                    stack.append((inp.owner, False))
+    return order
+
+
+def ancestors(outputs: Iterable[Variable], stop: Iterable[Variable] = ()) -> list[Variable]:
+    """Every variable the outputs depend on (them included), inputs first."""
+    outputs = list(outputs)
+    seen: dict[int, Variable] = {}
+    for node in toposort(outputs, stop):
+        for v in node.inputs:
+            seen.setdefault(id(v), v)
+        for v in node.outputs:
+            seen.setdefault(id(v), v)
+    for v in outputs:
+        seen.setdefault(id(v), v)
+    return list(seen.values())
+
+
+def clone_replace(outputs: Sequence[Variable], replace: dict[Variable, Variable] | None = None
+                  ) -> list[Variable]:
+    """Copies of ``outputs`` with the variables of ``replace`` substituted.
+
+    Nodes that depend on no replaced variable are kept as they are.
+    """
+    replace = dict(replace or {})
+    memo: dict[int, Variable] = {id(k): v for k, v in replace.items()}
+    for node in toposort(outputs, stop=replace.keys()):
+        new_inputs = [memo.get(id(i), i) for i in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+            continue
+        new_node = node.op.make_node(*new_inputs)
+        new_node.trace = node.trace
+        for old, new in zip(node.outputs, new_node.outputs):
+            new.name = old.name
+            memo[id(old)] = new
+    return [memo.get(id(o), o) for o in outputs]

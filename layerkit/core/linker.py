@@ -1,0 +1,208 @@
+"""The linker: turns a rewritten graph into straight-line Python over kernels.
+
+Small integer computations (shapes, indices) run on the host backend; a host
+value used by a kernel of the function's backend is moved there once.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .graph import Apply, Constant, Variable, toposort
+from .shared import SharedVariable
+
+if TYPE_CHECKING:
+    from .function import Function
+
+__all__ = ["link", "KernelError"]
+
+
+class KernelError(RuntimeError):
+    """A kernel failed at run time; the message names the op and the user's line."""
+
+
+def _is_host_node(node: Apply, host_vars: set[int]) -> bool:
+    op = node.op
+    if getattr(op, "host", False):
+        return True
+    if not op.pure or not node.inputs:
+        return False
+    small_ints = all(o.dtype.startswith(("int", "uint", "bool")) and o.ndim <= 1
+                     for o in node.outputs)
+    return small_ints and all(id(i) in host_vars for i in node.inputs)
+
+
+def _schedule(fn: "Function"):
+    """Nodes in order, each marked host or device, and the host variables."""
+    outputs = fn.outputs + fn.update_values
+    nodes = toposort(outputs)
+    host_vars: set[int] = set()
+    for v in {id(i): i for n in nodes for i in n.inputs}.values():
+        if isinstance(v, Constant) and v.ndim <= 1 and v.dtype.startswith(("int", "uint", "bool")):
+            host_vars.add(id(v))
+    marked = []
+    for node in nodes:
+        on_host = _is_host_node(node, host_vars)
+        if on_host:
+            host_vars.update(id(o) for o in node.outputs)
+        marked.append((node, on_host))
+    return marked, host_vars
+
+
+def link(fn: "Function") -> Callable:
+    from ..backend import host_backend
+
+    backend, host = fn.backend, host_backend()
+    marked, host_vars = _schedule(fn)
+    names: dict[tuple[int, str], str] = {}   # (variable id, 'h'|'d') -> local name
+    env: dict[str, object] = {}
+    lines: list[str] = []
+    steps: list[tuple[Apply, str, list[str], list[str]]] = []
+    counter = [0]
+
+    def fresh(prefix: str) -> str:
+        counter[0] += 1
+        return f"{prefix}{counter[0]}"
+
+    arg_names = []
+    for v in fn.inputs:
+        nm = fresh("i")
+        names[(id(v), "d")] = nm
+        arg_names.append(nm)
+    shared = []
+    for node, _ in marked:
+        for v in node.inputs:
+            if isinstance(v, SharedVariable) and v not in shared:
+                shared.append(v)
+    for v in fn.outputs + fn.update_values:
+        if isinstance(v, SharedVariable) and v not in shared:
+            shared.append(v)
+    shared_names = []
+    for v in shared:
+        nm = fresh("s")
+        names[(id(v), "d")] = nm
+        shared_names.append(nm)
+
+    def ref(v: Variable, where: str) -> str:
+        """The local name holding ``v`` on the host ('h') or the device ('d')."""
+        key = (id(v), where)
+        if key in names:
+            return names[key]
+        if isinstance(v, Constant):
+            nm = fresh("c")
+            env[nm] = v.data if where == "h" else backend.from_numpy(v.data)
+            names[key] = nm
+            return nm
+        other = "d" if where == "h" else "h"
+        if (id(v), other) not in names:
+            raise KeyError(f"internal: {v} is not computed before it is used")
+        nm = fresh("t")
+        conv = "_to_host" if where == "h" else "_to_dev"
+        lines.append(f"{nm} = {conv}({names[(id(v), other)]})")
+        steps.append((None, conv, [names[(id(v), other)]], [nm]))
+        names[key] = nm
+        return nm
+
+    env["_to_host"] = lambda x: np.asarray(backend.to_numpy(x))
+    env["_to_dev"] = backend.from_numpy
+    for node, on_host in marked:
+        where = "h" if on_host else "d"
+        thunk = node.op.thunk(host if on_host else backend, node)
+        kname = fresh("k")
+        env[kname] = thunk
+        # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
+        in_names = [ref(i, "h" if id(i) in host_vars and (on_host or _shape_arg(node, k))
+                        else "d") for k, i in enumerate(node.inputs)]
+        out_names = [fresh("v") for _ in node.outputs]
+        for o, nm in zip(node.outputs, out_names):
+            names[(id(o), where)] = nm
+        target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
+        lines.append(f"{target} = {kname}({', '.join(in_names)})")
+        steps.append((node, kname, in_names, out_names))
+
+    out_refs = [ref(o, "d") for o in fn.outputs]
+    upd_refs = [ref(u, "d") for u in fn.update_values]
+    body = "\n    ".join(lines) or "pass"
+    src = (f"def _run({', '.join(arg_names + shared_names)}):\n    {body}\n"
+           f"    return ({''.join(r + ', ' for r in out_refs)}), "
+           f"({''.join(r + ', ' for r in upd_refs)})\n")
+    exec(compile(src, f"<layerkit function {fn.name or ''}>", "exec"), env)
+    run = env["_run"]
+    fn.source = src
+
+    copy_out = [_needs_copy(o, fn) for o in fn.outputs]
+    to_numpy = backend.to_numpy
+    states = list({id(n.op.state): n.op.state for n, _ in marked
+                   if hasattr(n.op, "state")}.values())
+    targets = fn.update_targets
+    single, on_device = fn.single, fn.on_device
+
+    def program(values):
+        shared_values = [s.value_on(backend) for s in shared]
+        try:
+            outs, upds = run(*values, *shared_values)
+        except Exception as err:
+            _locate_failure(steps, env, arg_names + shared_names, values + shared_values, err)
+            raise
+        for s, v in zip(targets, upds):
+            s._store(v, backend)
+        for st in states:
+            st.counter += 1
+        if on_device:
+            results = list(outs)
+        else:
+            results = [np.array(to_numpy(o), copy=True) if c else np.asarray(to_numpy(o))
+                       for o, c in zip(outs, copy_out)]
+        return results[0] if single else results
+    return program
+
+
+def _shape_arg(node: Apply, k: int) -> bool:
+    """Whether input ``k`` of ``node`` is read as Python ints (a shape or an index)."""
+    name = type(node.op).__name__
+    if name in ("Reshape", "Alloc", "RandomOp"):
+        return k == len(node.inputs) - 1 or name == "RandomOp"
+    if name in ("Subtensor",):
+        return k >= 1
+    if name == "IncSubtensor":
+        return k >= 2
+    if name == "Arange":
+        return True
+    return False
+
+
+def _needs_copy(v: Variable, fn) -> bool:
+    """Results never alias inputs, shared values or internal buffers."""
+    if v.owner is None:
+        return True
+    if getattr(v.owner.op, "view", False):
+        return True
+    return any(v is u for u in fn.update_values)
+
+
+def _locate_failure(steps, env, arg_names, arg_values, err) -> None:
+    """Re-run step by step to find the node that failed, and raise naming it."""
+    if isinstance(err, KernelError):
+        return
+    local = dict(zip(arg_names, arg_values))
+    local.update({k: v for k, v in env.items() if k.startswith("c")})
+    for node, kname, in_names, out_names in steps:
+        try:
+            args = []
+            for nm in in_names:
+                if nm not in local:
+                    return  # a transfer we do not replay; keep the original error
+                args.append(local[nm])
+            result = env[kname](*args)
+        except Exception as inner:
+            if node is None:
+                return
+            shapes = ", ".join(f"{getattr(a, 'dtype', type(a).__name__)}"
+                               f"{tuple(getattr(a, 'shape', ()))}" for a in args)
+            raise KernelError(
+                f"{node.op} failed at run time on inputs [{shapes}]: {inner}\n"
+                f"  the node was built at {node.trace}") from err
+        results = result if len(out_names) > 1 else (result,)
+        for nm, val in zip(out_names, results):
+            local[nm] = val

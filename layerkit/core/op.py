@@ -1,0 +1,59 @@
+"""The :class:`Op` base class: what an operation is, not how it runs.
+
+An op infers its output types when the graph is built (``make_node``), gives
+its gradient as a graph (``grad``), and names the backend kernel that runs it
+(``thunk`` binds that kernel once, at compile time).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .graph import Apply, Variable
+
+__all__ = ["Op", "ShapeError"]
+
+
+class ShapeError(ValueError):
+    """A shape mismatch found while building a graph."""
+
+
+class Op:
+    """Base class of operations. Ops have value identity through ``__props__``."""
+
+    __props__: tuple[str, ...] = ()
+    #: the output may share memory with an input (reshape, transpose, slicing)
+    view = False
+    #: the op may not be merged with an equal-looking one or folded (random draws)
+    pure = True
+
+    # -- identity -----------------------------------------------------
+    def _props(self) -> tuple:
+        return tuple(getattr(self, p) for p in self.__props__)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._props() == other._props()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._props()))
+
+    def __repr__(self) -> str:
+        props = ", ".join(f"{p}={getattr(self, p)!r}" for p in self.__props__)
+        return f"{type(self).__name__}{{{props}}}" if props else type(self).__name__
+
+    # -- graph building -------------------------------------------------
+    def make_node(self, *inputs: Variable) -> Apply:
+        raise NotImplementedError
+
+    def __call__(self, *inputs) -> Variable | list[Variable]:
+        node = self.make_node(*inputs)
+        return node.outputs[0] if len(node.outputs) == 1 else node.outputs
+
+    def grad(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+             output_grads: Sequence[Variable]) -> list[Variable | None]:
+        """Gradients w.r.t. each input; None means disconnected (or not differentiable)."""
+        raise NotImplementedError(f"{self} has no gradient")
+
+    # -- running ----------------------------------------------------------
+    def thunk(self, backend, node: Apply) -> Callable[..., Any]:
+        """A callable of the input arrays returning the output array (or a tuple)."""
+        raise NotImplementedError(f"{self} has no implementation")

@@ -1,0 +1,332 @@
+"""Shape ops: dimshuffle, reshape, shape, make_vector, concatenate, alloc, arange."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..graph import Apply, Constant, Variable, as_variable
+from ..op import Op, ShapeError
+from ..types import TensorType, as_dtype, is_int
+from .basic import cast
+
+__all__ = ["DimShuffle", "dimshuffle", "pad_left", "Reshape", "Shape", "MakeVector",
+           "Concatenate", "Alloc", "Arange", "shape_of", "to_int_tuple"]
+
+
+def to_int_tuple(backend, shape) -> tuple[int, ...]:
+    """A run-time shape vector (any backend's array) as a tuple of Python ints."""
+    if isinstance(shape, np.ndarray):
+        return tuple(shape.tolist())
+    return tuple(backend.to_numpy(shape).tolist())
+
+
+class DimShuffle(Op):
+    """Reorder, add ('x') and drop (size-1) dimensions: Theano's ``dimshuffle``."""
+
+    __props__ = ("in_ndim", "new_order")
+    view = True
+
+    def __init__(self, in_ndim: int, new_order: Sequence) -> None:
+        order = tuple("x" if o == "x" else int(o) for o in new_order)
+        kept = [o for o in order if o != "x"]
+        if len(set(kept)) != len(kept) or any(not 0 <= o < in_ndim for o in kept):
+            raise ValueError(f"dimshuffle{order}: invalid pattern for a {in_ndim}-d input")
+        self.in_ndim = in_ndim
+        self.new_order = order
+
+    def __repr__(self) -> str:
+        return f"DimShuffle{{{','.join(map(str, self.new_order))}}}"
+
+    def make_node(self, x) -> Apply:
+        x = as_variable(x)
+        if x.ndim != self.in_ndim:
+            raise ShapeError(f"dimshuffle{self.new_order} expects a {self.in_ndim}-d input, "
+                             f"got {x.ndim}-d")
+        for ax in range(x.ndim):
+            if ax not in self.new_order and x.type.shape[ax] != 1:
+                raise ShapeError(
+                    f"dimshuffle{self.new_order} drops dimension {ax} of shape {x.type.shape}, "
+                    "which is not known to be 1 (use T.addbroadcast to assert it)")
+        shape = tuple(1 if o == "x" else x.type.shape[o] for o in self.new_order)
+        return Apply(self, [x], [TensorType(x.dtype, shape)])
+
+    def grad(self, inputs, outputs, output_grads):
+        order = [self.new_order.index(i) if i in self.new_order else "x"
+                 for i in range(self.in_ndim)]
+        # positions of gz that were 'x' are left out: they are size 1
+        return [dimshuffle(output_grads[0], order)]
+
+    def thunk(self, backend, node):
+        kept = [o for o in self.new_order if o != "x"]
+        perm = tuple(kept + [a for a in range(self.in_ndim) if a not in kept])
+        permute = backend.kernel("permute_dims")
+        reshape = backend.kernel("reshape")
+        order = self.new_order
+        identity_perm = perm == tuple(range(self.in_ndim))
+        if identity_perm and len(order) == self.in_ndim:
+            return lambda x: x
+
+        def run(x):
+            shape = x.shape
+            if not identity_perm:
+                x = permute(x, perm)
+            return reshape(x, tuple(1 if o == "x" else shape[o] for o in order))
+        return run
+
+
+def dimshuffle(x, order) -> Variable:
+    x = as_variable(x)
+    order = tuple(order)
+    if order == tuple(range(x.ndim)):
+        return x
+    if isinstance(x, Constant):
+        kept = [o for o in order if o != "x"]
+        data = np.transpose(x.data, kept + [a for a in range(x.ndim) if a not in kept])
+        data = data.reshape(tuple(1 if o == "x" else x.data.shape[o] for o in order))
+        return as_variable(data)
+    return DimShuffle(x.ndim, order)(x)
+
+
+def pad_left(x: Variable, ndim: int) -> Variable:
+    """Add broadcastable dimensions on the left up to ``ndim`` (numpy's broadcasting)."""
+    if x.ndim >= ndim:
+        return x
+    return dimshuffle(x, ["x"] * (ndim - x.ndim) + list(range(x.ndim)))
+
+
+class Shape(Op):
+    """The shape of a tensor, as an int64 vector (computed on the host)."""
+
+    host = True
+
+    def make_node(self, x) -> Apply:
+        x = as_variable(x)
+        return Apply(self, [x], [TensorType("int64", (x.ndim,))])
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+    def thunk(self, backend, node):
+        return lambda x: np.array(x.shape, dtype=np.int64)
+
+
+def shape_of(x: Variable) -> Variable:
+    """``x.shape``: a constant when every size is known at build time."""
+    if all(s is not None for s in x.type.shape):
+        return as_variable(np.array(x.type.shape, dtype="int64"))
+    return Shape()(x)
+
+
+class MakeVector(Op):
+    """Stack scalars into a vector (used for symbolic shapes)."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype: str = "int64") -> None:
+        self.dtype = as_dtype(dtype)
+
+    def make_node(self, *scalars) -> Apply:
+        scalars = [cast(as_variable(s), self.dtype) for s in scalars]
+        for s in scalars:
+            if s.ndim != 0:
+                raise ShapeError(f"make_vector expects scalars, got a {s.ndim}-d input")
+        return Apply(self, scalars, [TensorType(self.dtype, (len(scalars),))])
+
+    def grad(self, inputs, outputs, output_grads):
+        from .subtensor import subtensor
+        g = output_grads[0]
+        return [subtensor(g, (i,)) if not is_int(self.dtype) else None for i in range(len(inputs))]
+
+    def thunk(self, backend, node):
+        stack = backend.kernel("stack")
+        return lambda *xs: stack(*xs, axis=0)
+
+
+def as_shape(shape) -> Variable:
+    """A shape given as ints, scalars or an int vector, as an int64 vector variable."""
+    if isinstance(shape, Variable):
+        if shape.ndim == 0:
+            shape = [shape]
+        else:
+            if shape.ndim != 1 or not is_int(shape.dtype):
+                raise TypeError(f"a shape must be an int vector, got {shape.type}")
+            return cast(shape, "int64")
+    if isinstance(shape, (int, np.integer)):
+        shape = [shape]
+    shape = list(shape)
+    if all(not isinstance(s, Variable) for s in shape):
+        return as_variable(np.array([int(s) for s in shape], dtype="int64"))
+    consts = [_const_int(s) for s in shape]
+    if all(c is not None for c in consts):
+        return as_variable(np.array(consts, dtype="int64"))
+    return MakeVector("int64")(*shape)
+
+
+def _const_int(s):
+    if isinstance(s, Constant):
+        return int(s.data)
+    if isinstance(s, Variable):
+        return None
+    return int(s)
+
+
+def static_entries(shape_var: Variable) -> tuple:
+    """The entries of a shape vector known at build time (None where unknown)."""
+    if isinstance(shape_var, Constant):
+        return tuple(int(v) for v in shape_var.data)
+    if shape_var.owner is not None and isinstance(shape_var.owner.op, MakeVector):
+        return tuple(_const_int(s) for s in shape_var.owner.inputs)
+    return (None,) * shape_var.type.shape[0]
+
+
+class Reshape(Op):
+    """Reshape to a (possibly symbolic) shape vector; one entry may be -1."""
+
+    __props__ = ("ndim",)
+    view = True
+
+    def __init__(self, ndim: int) -> None:
+        self.ndim = ndim
+
+    def make_node(self, x, shape) -> Apply:
+        x = as_variable(x)
+        shape = as_shape(shape)
+        if shape.type.shape[0] != self.ndim:
+            raise ShapeError(f"reshape to {self.ndim} dims got a shape of length {shape.type.shape[0]}")
+        entries = list(static_entries(shape))
+        known = [s for s in x.type.shape]
+        if -1 in entries and all(s is not None for s in known) and \
+                all(e is not None for e in entries):
+            rest = int(np.prod([e for e in entries if e != -1]))
+            total = int(np.prod(known))
+            if rest == 0 or total % rest:
+                raise ShapeError(f"cannot reshape {tuple(known)} into {tuple(entries)}")
+            entries[entries.index(-1)] = total // rest
+        elif all(s is not None for s in known) and all(e is not None and e >= 0 for e in entries):
+            if int(np.prod(known)) != int(np.prod(entries)):
+                raise ShapeError(f"cannot reshape {tuple(known)} ({int(np.prod(known))} elements) "
+                                 f"into {tuple(entries)} ({int(np.prod(entries))} elements)")
+        out = tuple(e if e is not None and e >= 0 else None for e in entries)
+        return Apply(self, [x, shape], [TensorType(x.dtype, out)])
+
+    def grad(self, inputs, outputs, output_grads):
+        x = inputs[0]
+        return [reshape(output_grads[0], shape_of(x), x.ndim), None]
+
+    def thunk(self, backend, node):
+        fn = backend.kernel("reshape")
+        return lambda x, shape: fn(x, to_int_tuple(backend, shape))
+
+
+def reshape(x, shape, ndim=None) -> Variable:
+    x = as_variable(x)
+    shape = as_shape(shape)
+    return Reshape(shape.type.shape[0])(x, shape)
+
+
+class Concatenate(Op):
+    """Join tensors along an existing axis."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def make_node(self, *xs) -> Apply:
+        from .elemwise import result_dtype
+        xs = [as_variable(x) for x in xs]
+        if not xs:
+            raise ValueError("concatenate needs at least one tensor")
+        ndim = xs[0].ndim
+        if any(x.ndim != ndim for x in xs) or ndim == 0:
+            raise ShapeError("concatenate: all inputs need the same number of dimensions (>= 1); "
+                             f"got shapes {[x.type.shape for x in xs]}")
+        axis = self.axis
+        dtype = result_dtype(xs)
+        xs = [cast(x, dtype) for x in xs]
+        shape = []
+        for ax in range(ndim):
+            sizes = [x.type.shape[ax] for x in xs]
+            if ax == axis:
+                shape.append(sum(sizes) if all(s is not None for s in sizes) else None)
+            else:
+                known = {s for s in sizes if s is not None}
+                if len(known) > 1:
+                    raise ShapeError(f"concatenate along axis {axis}: shapes "
+                                     f"{[x.type.shape for x in xs]} differ in dimension {ax}")
+                shape.append(known.pop() if known else None)
+        return Apply(self, xs, [TensorType(dtype, tuple(shape))])
+
+    def grad(self, inputs, outputs, output_grads):
+        from .subtensor import subtensor
+        from ..tensor import basic as T
+        g = output_grads[0]
+        grads, start = [], 0
+        for x in inputs:
+            size = x.shape[self.axis]
+            stop = start + size
+            key = (slice(None),) * self.axis + (slice(start, stop),)
+            grads.append(subtensor(g, key) if x.dtype.startswith("float") else None)
+            start = stop
+        return grads
+
+    def thunk(self, backend, node):
+        fn = backend.kernel("concatenate")
+        axis = self.axis
+        return lambda *xs: fn(*xs, axis=axis)
+
+
+class Alloc(Op):
+    """Broadcast a value to a (symbolic) shape: ``zeros``, ``ones``, ``alloc``."""
+
+    view = True
+
+    def make_node(self, value, shape) -> Apply:
+        value = as_variable(value)
+        shape = as_shape(shape)
+        ndim = shape.type.shape[0]
+        if value.ndim > ndim:
+            raise ShapeError(f"alloc: value of {value.ndim} dims into a shape of {ndim} dims")
+        entries = static_entries(shape)
+        return Apply(self, [value, shape], [TensorType(value.dtype, entries)])
+
+    def grad(self, inputs, outputs, output_grads):
+        from .reduce import sum_to
+        value = inputs[0]
+        if not value.dtype.startswith("float"):
+            return [None, None]
+        return [sum_to(output_grads[0], value.type), None]
+
+    def thunk(self, backend, node):
+        fn = backend.kernel("broadcast_to")
+        return lambda v, shape: fn(v, to_int_tuple(backend, shape))
+
+
+class Arange(Op):
+    """``arange(start, stop, step)`` with the given dtype."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+
+    def make_node(self, start, stop, step) -> Apply:
+        ins = [as_variable(v) for v in (start, stop, step)]
+        for v in ins:
+            if v.ndim != 0:
+                raise ShapeError(f"arange takes scalars, got a {v.ndim}-d input")
+        length = None
+        if all(isinstance(v, Constant) for v in ins):
+            length = len(np.arange(*(v.data.item() for v in ins)))
+        return Apply(self, ins, [TensorType(self.dtype, (length,))])
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None, None, None]
+
+    def thunk(self, backend, node):
+        fn = backend.kernel("arange")
+        dtype, xp = self.dtype, backend.xp
+        return lambda a, b, c: fn(a.item() if hasattr(a, "item") else a,
+                                  b.item() if hasattr(b, "item") else b,
+                                  c.item() if hasattr(c, "item") else c, dtype, xp=xp)

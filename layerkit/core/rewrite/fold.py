@@ -1,0 +1,32 @@
+"""Constant folding: ``op(constants) -> constant``, evaluated once on the host."""
+from __future__ import annotations
+
+from ..graph import Apply, Constant, as_variable
+from . import rewrite_nodes
+
+__all__ = ["fold_constants"]
+
+#: ops not folded: their outputs are large broadcasts, or they draw random numbers
+_KEEP = {"Alloc"}
+
+
+def _fold(node: Apply):
+    """``f(c1, c2) -> c`` when every input is a constant and ``f`` is pure."""
+    op = node.op
+    if not op.pure or type(op).__name__ in _KEEP:
+        return None
+    if not all(isinstance(i, Constant) for i in node.inputs):
+        return None
+    from ...backend import host_backend
+    host = host_backend()
+    result = op.thunk(host, node)(*[i.data for i in node.inputs])
+    results = result if isinstance(result, tuple) else (result,)
+    out = []
+    for var, value in zip(node.outputs, results):
+        arr = host.to_numpy(value).astype(var.dtype, copy=False)
+        out.append(as_variable(arr))
+    return out
+
+
+def fold_constants(outputs):
+    return rewrite_nodes(outputs, _fold)

@@ -1,0 +1,32 @@
+"""``layerkit.core.tensor``: Theano's ``T`` — constructors, math, shaping, nnet.
+
+>>> import layerkit.core as theano
+>>> import layerkit.core.tensor as T
+>>> x = T.dvector('x')
+>>> f = theano.function([x], (x ** 2).sum())
+>>> float(f([1.0, 2.0]))
+5.0
+"""
+from __future__ import annotations
+
+from ..graph import Variable
+from ..grad import grad
+from ..ops.basic import cast, disconnected_grad
+from ..ops.linalg import dot, tensordot
+from ..ops.shape import shape_of as shape
+from ..types import TensorType
+from . import basic, nnet
+from .basic import *  # noqa: F401,F403 - the builders listed in basic.__all__
+from .basic import __all__ as _basic_all
+from .constructors import *  # noqa: F401,F403
+from .constructors import __all__ as _constructors_all
+from .variable import install as _install
+
+_install()
+
+TensorVariable = Variable
+consider_constant = disconnected_grad
+
+__all__ = ["Variable", "TensorVariable", "TensorType", "grad", "cast", "disconnected_grad",
+           "consider_constant", "dot", "tensordot", "shape", "nnet", *_basic_all,
+           *_constructors_all]
