@@ -44,7 +44,8 @@ def cast(x, dtype) -> Variable:
     if x.dtype == dtype:
         return x
     if isinstance(x, Constant):
-        data = x.data.astype(dtype)
+        # a Python scalar keeps its full value: 0.7 cast to float64 is 0.7, not float32(0.7)
+        data = np.asarray(x.weak if x.weak is not None else x.data, dtype=dtype)
         return Constant(TensorType(dtype, x.type.shape), data, name=x.name)
     return Cast(dtype)(x)
 

@@ -267,7 +267,10 @@ class Concatenate(Op):
             size = x.shape[self.axis]
             stop = start + size
             key = (slice(None),) * self.axis + (slice(start, stop),)
-            grads.append(subtensor(g, key) if x.dtype.startswith("float") else None)
+            part = subtensor(g, key)
+            if any(x.broadcastable):
+                part = T.patternbroadcast(part, x.broadcastable)
+            grads.append(part if x.dtype.startswith("float") else None)
             start = stop
         return grads
 

@@ -290,15 +290,13 @@ def _expand_key(x: Variable, key) -> tuple[tuple, list[int]]:
     """Expand Ellipsis; return the key without None entries and where None stood."""
     if not isinstance(key, tuple):
         key = (key,)
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    n_real = sum(1 for k in key if not (k is None or k is Ellipsis))
     out = []
     for k in key:
         if k is Ellipsis:
             out.extend([slice(None)] * (x.ndim - n_real))
         else:
             out.append(k)
-    if Ellipsis not in key:
-        pass
     newaxes = [i for i, k in enumerate(out) if k is None]
     return tuple(k for k in out if k is not None), newaxes
 
