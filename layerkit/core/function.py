@@ -80,7 +80,7 @@ class _Converter:
 
     def slow(self, value):
         backend = self.backend
-        if not isinstance(value, np.ndarray) and backend.is_array(value):
+        if not isinstance(value, (np.ndarray, float, int, list, tuple)) and backend.is_array(value):
             if str(value.dtype) != self.dtype or value.ndim != self.ndim:
                 raise TypeError(f"{self.label}: expected a {self.ndim}-d {self.dtype} array, "
                                 f"got a {value.ndim}-d {value.dtype} one")

@@ -211,29 +211,34 @@ class Elemwise(Op):
 
 
 def _broadcast_check(node: Apply):
-    """A run-time check that unknown dims agree (a run-time 1 must not broadcast)."""
+    """A run-time check that unknown sizes agree (a run-time 1 must not broadcast).
+
+    Only axes where two or more inputs are not known to be 1, and some size is
+    unknown, can go wrong; elsewhere the build-time check was enough.
+    """
     inputs = node.inputs
-    if len(inputs) < 2 or inputs[0].ndim == 0:
+    if len(inputs) < 2:
         return None
-    free = [[ax for ax, s in enumerate(v.type.shape) if s != 1] for v in inputs]
-    if all(all(v.type.shape[ax] is not None for ax in f) for v, f in zip(inputs, free)):
-        return None  # every size is known and was checked at build time
-    name = node.op.name
-    trace = node.trace
+    risky = []
+    for axis in range(inputs[0].ndim):
+        free = [i for i, v in enumerate(inputs) if v.type.shape[axis] != 1]
+        if len(free) > 1 and any(inputs[i].type.shape[axis] is None for i in free):
+            risky.append((axis, free))
+    if not risky:
+        return None
+    name, trace = node.op.name, node.trace
 
     def check(args):
-        shapes = [a.shape for a in args]
-        first = shapes[0]
-        if all(s == first for s in shapes):
-            return
-        for axis in range(len(first)):
-            sizes = {shapes[i][axis] for i in range(len(args)) if axis in free[i]}
-            if len(sizes) > 1:
-                raise ValueError(
-                    f"{name} (built at {trace}): input shapes "
-                    f"{' and '.join(str(s) for s in shapes)} do not match in dimension {axis}. "
-                    "Only dimensions known at build time to be 1 broadcast; use "
-                    "dimshuffle('x', ...) or T.addbroadcast to mark a broadcasting dimension.")
+        for axis, free in risky:
+            size = args[free[0]].shape[axis]
+            for i in free[1:]:
+                if args[i].shape[axis] != size:
+                    shapes = " and ".join(str(a.shape) for a in args)
+                    raise ValueError(
+                        f"{name} (built at {trace}): input shapes {shapes} do not match in "
+                        f"dimension {axis}. Only dimensions known at build time to be 1 "
+                        "broadcast; use dimshuffle('x', ...) or T.addbroadcast to mark a "
+                        "broadcasting dimension.")
     return check
 
 

@@ -15,7 +15,7 @@ from ..ops.basic import cast, disconnected_grad
 from ..ops.linalg import dot, tensordot
 from ..ops.shape import shape_of as shape
 from ..types import TensorType
-from . import basic, nnet
+from . import basic, nnet, signal
 from .basic import *  # noqa: F401,F403 - the builders listed in basic.__all__
 from .basic import __all__ as _basic_all
 from .constructors import *  # noqa: F401,F403
@@ -28,5 +28,5 @@ TensorVariable = Variable
 consider_constant = disconnected_grad
 
 __all__ = ["Variable", "TensorVariable", "TensorType", "grad", "cast", "disconnected_grad",
-           "consider_constant", "dot", "tensordot", "shape", "nnet", *_basic_all,
+           "consider_constant", "dot", "tensordot", "shape", "nnet", "signal", *_basic_all,
            *_constructors_all]

@@ -391,7 +391,9 @@ def flatten(x, ndim=1, outdim=None):
     if not 1 <= ndim <= builtins.max(x.ndim, 1):
         raise ValueError(f"flatten: ndim={ndim} is invalid for a {x.ndim}-d input")
     lead = [x.shape[i] for i in range(ndim - 1)]
-    return _reshape(x, lead + [-1])
+    tail = x.type.shape[ndim - 1:]
+    last = int(np.prod(tail)) if builtins.all(s is not None for s in tail) else -1
+    return _reshape(x, lead + [last])
 
 
 def transpose(x, axes=None):

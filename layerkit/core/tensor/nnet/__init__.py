@@ -4,8 +4,10 @@ from __future__ import annotations
 from ...graph import as_variable
 from .. import basic as _T
 from ..basic import log_softmax, logsoftmax, relu, sigmoid, softmax, softplus
+from . import conv
+from .abstract_conv import conv2d
 
-__all__ = ["sigmoid", "softmax", "log_softmax", "logsoftmax", "relu", "softplus",
+__all__ = ["conv2d", "conv", "sigmoid", "softmax", "log_softmax", "logsoftmax", "relu", "softplus",
            "ultra_fast_sigmoid", "hard_sigmoid", "categorical_crossentropy",
            "binary_crossentropy", "sigmoid_binary_crossentropy", "elu", "selu"]
 
