@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from . import tensor
+from . import printing, tensor
 from .config import config
 from .function import Function, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad

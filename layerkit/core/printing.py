@@ -1,0 +1,108 @@
+"""Graph printing: ``debugprint`` (Theano's text tree) and a Graphviz dot export."""
+from __future__ import annotations
+
+import io
+import sys
+from typing import Iterable
+
+from .graph import Constant, Variable
+
+__all__ = ["debugprint", "dot_graph", "pprint"]
+
+
+def _outputs_of(obj) -> tuple[list[Variable], str]:
+    """Variables to print: a variable, a list of them, or a compiled function (rewritten)."""
+    from .function import Function
+    if isinstance(obj, Function):
+        return list(obj.outputs) + list(obj.update_values), "compiled"
+    if isinstance(obj, Variable):
+        return [obj], "graph"
+    return list(obj), "graph"
+
+
+def _label(v: Variable) -> str:
+    if isinstance(v, Constant):
+        return f"{v!r} [constant {v.dtype}]"
+    kind = "shared " if type(v).__name__ == "SharedVariable" else ""
+    return f"{v.name or '<' + kind.strip() + ('input' if not kind else '') + '>'} [{kind}{v.dtype}, shape {v.type.shape}]"
+
+
+def debugprint(obj, file=None, print_type: bool = True, ids: str = "id") -> str | None:
+    """Print a graph as an indented tree, one node per line; shared subtrees once.
+
+    ``file='str'`` returns the text instead of printing it.
+    """
+    outputs, _ = _outputs_of(obj)
+    out = io.StringIO()
+    names: dict[int, str] = {}
+
+    def ident(node_or_var) -> str:
+        key = id(node_or_var)
+        if key not in names:
+            names[key] = _letters(len(names))
+        return names[key]
+
+    stack = [(v, 0) for v in reversed(outputs)]
+    seen: set[int] = set()
+    while stack:
+        v, depth = stack.pop()
+        pad = " |" * depth
+        if v.owner is None:
+            out.write(f"{pad}{_label(v)}\n")
+            continue
+        node = v.owner
+        typ = f" {v.dtype} {v.type.shape}" if print_type else ""
+        name = f" '{v.name}'" if v.name else ""
+        tag = ident(node)
+        if id(node) in seen:
+            out.write(f"{pad}{node.op} [{tag}]{name}{typ} ...\n")
+            continue
+        seen.add(id(node))
+        out.write(f"{pad}{node.op} [{tag}]{name}{typ}\n")
+        stack.extend((i, depth + 1) for i in reversed(node.inputs))
+    text = out.getvalue()
+    if file == "str":
+        return text
+    (file or sys.stdout).write(text)
+    return None
+
+
+def _letters(n: int) -> str:
+    s = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def pprint(v: Variable) -> str:
+    """A one-line summary of a variable's graph (its output op and inputs)."""
+    return debugprint(v, file="str").splitlines()[0]
+
+
+def dot_graph(obj) -> str:
+    """The graph in Graphviz's dot language (render it with ``dot -Tpng``)."""
+    from .graph import toposort
+    outputs, _ = _outputs_of(obj)
+    lines = ["digraph layerkit {", "  rankdir=BT;"]
+    ids: dict[int, str] = {}
+
+    def vid(v: Variable) -> str:
+        if id(v) not in ids:
+            ids[id(v)] = f"v{len(ids)}"
+            shape = "box" if v.owner is None else "ellipse"
+            label = _label(v).replace('"', "'") if v.owner is None else \
+                f"{v.dtype} {v.type.shape}"
+            lines.append(f'  {ids[id(v)]} [shape={shape}, label="{label}"];')
+        return ids[id(v)]
+
+    for k, node in enumerate(toposort(outputs)):
+        nid = f"n{k}"
+        lines.append(f'  {nid} [shape=octagon, label="{str(node.op).replace(chr(34), chr(39))}"];')
+        for i in node.inputs:
+            lines.append(f"  {vid(i)} -> {nid};")
+        for o in node.outputs:
+            lines.append(f"  {nid} -> {vid(o)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
