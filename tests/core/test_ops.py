@@ -119,7 +119,9 @@ CASES = {
                     [_any(2, 3, 4), _any(2, 4, 5)]),
     "norm": (lambda a: T.norm(a, 2, axis=1), lambda a: np.linalg.norm(a, axis=1), [_any(3, 4)]),
 }
-NO_GRAD = {"max", "min"}  # checked separately: ties make them non-differentiable
+NO_GRAD = {"max", "min"}
+#: the generic erf is an approximation good to ~2e-8 (documented in its kernel)
+TOLERANCE = {"erf": 5e-8}  # checked separately: ties make them non-differentiable
 
 
 def _inputs(arrays):
@@ -134,7 +136,8 @@ def test_forward_matches_reference(case, backend):
     got = f(*arrays)
     want = reference(*arrays)
     assert got.shape == np.shape(want), f"{case}: shape {got.shape} != {np.shape(want)}"
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=case)
+    tol = TOLERANCE.get(case, 1e-12)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, err_msg=case)
 
 
 @pytest.mark.parametrize("case", sorted(set(CASES) - NO_GRAD))

@@ -1,0 +1,5 @@
+import sys
+
+from layerkit.cli import main
+
+sys.exit(main())
