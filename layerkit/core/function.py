@@ -198,6 +198,7 @@ class Function:
         self.allow_input_downcast = allow_input_downcast
         self.on_device = on_device
         self.profile = profile
+        self.profile_stats: dict[str, list] = {}
         from .linker import link
         self._program = link(self)
         self._converters = [_Converter(v, i, allow_input_downcast, self.backend)
@@ -234,6 +235,17 @@ class Function:
                             f"({names}), got {len(args)}")
         values = [conv(a) for conv, a in zip(self._converters, args)]
         return self._program(values)
+
+    def profile_report(self, top: int = 20) -> str:
+        """Time per op over the calls so far (compile with ``profile=True``)."""
+        if not self.profile:
+            return "profiling is off: compile with function(..., profile=True)"
+        total = sum(t for t, _ in self.profile_stats.values()) or 1e-12
+        rows = sorted(self.profile_stats.items(), key=lambda kv: -kv[1][0])[:top]
+        lines = [f"{'op':<40} {'calls':>7} {'total ms':>10} {'%':>6}"]
+        for name, (t, n) in rows:
+            lines.append(f"{name[:40]:<40} {n:>7} {t * 1e3:>10.2f} {100 * t / total:>6.1f}")
+        return "\n".join(lines)
 
     def _merge_kwargs(self, args, kwargs):
         by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}

@@ -109,6 +109,8 @@ def link(fn: "Function") -> Callable:
     for node, on_host in marked:
         where = "h" if on_host else "d"
         thunk = node.op.thunk(host if on_host else backend, node)
+        if fn.profile:
+            thunk = _timed(thunk, node, fn.profile_stats)
         kname = fresh("k")
         env[kname] = thunk
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
@@ -156,6 +158,22 @@ def link(fn: "Function") -> Callable:
                        for o, c in zip(outs, copy_out)]
         return results[0] if single else results
     return program
+
+
+def _timed(thunk, node: Apply, stats: dict):
+    """Wrap a thunk to add its run time to ``stats[op name]`` (``profile=True``)."""
+    import time
+    key = str(node.op)
+    stats.setdefault(key, [0.0, 0])
+
+    def run(*args):
+        t = time.perf_counter()
+        out = thunk(*args)
+        entry = stats[key]
+        entry[0] += time.perf_counter() - t
+        entry[1] += 1
+        return out
+    return run
 
 
 def _shape_arg(node: Apply, k: int) -> bool:

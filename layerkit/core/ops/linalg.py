@@ -42,12 +42,15 @@ class MatMul(Op):
             ga, gb = g * b, g * a
         elif b.ndim == 1:                         # (..., k) @ (k,) -> (...)
             ga = T.outer_last(g, b)
-            gb = tensordot(a, g, [list(range(a.ndim - 1)), list(range(g.ndim))])
+            gb = dot(a.T, g) if a.ndim == 2 else \
+                tensordot(a, g, [list(range(a.ndim - 1)), list(range(g.ndim))])
         elif a.ndim == 1:                         # (k,) @ (k, p) -> (p,)
             ga, gb = dot(b, g), T.outer(a, g)
         else:                                     # (..., k) @ (k, p) -> (..., p)
             ga = dot(g, b.T)
-            gb = tensordot(a, g, [list(range(a.ndim - 1)), list(range(g.ndim - 1))])
+            # a 2-d input is a BLAS product with a transposed view, not a tensordot
+            gb = dot(a.T, g) if a.ndim == 2 else \
+                tensordot(a, g, [list(range(a.ndim - 1)), list(range(g.ndim - 1))])
         return [ga if is_float(a.dtype) else None, gb if is_float(b.dtype) else None]
 
     def thunk(self, backend, node):
