@@ -9,7 +9,8 @@
 """
 from __future__ import annotations
 
-from . import printing, tensor
+from . import compile, printing, tensor
+from .compile import NanGuardMode
 from .config import config
 from .function import Function, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
@@ -20,7 +21,7 @@ from .shared import SharedVariable, shared
 __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config", "tensor",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
-           "DisconnectedInputError", "gradient"]
+           "DisconnectedInputError", "gradient", "compile", "NanGuardMode"]
 
 
 def clone(output, replace=None, share_inputs=True):

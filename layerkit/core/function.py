@@ -199,6 +199,8 @@ class Function:
         self.on_device = on_device
         self.profile = profile
         self.profile_stats: dict[str, list] = {}
+        from .compile import resolve_mode
+        self.guard = resolve_mode(mode)
         from .linker import link
         self._program = link(self)
         self._converters = [_Converter(v, i, allow_input_downcast, self.backend)

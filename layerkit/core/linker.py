@@ -111,6 +111,8 @@ def link(fn: "Function") -> Callable:
         thunk = node.op.thunk(host if on_host else backend, node)
         if fn.profile:
             thunk = _timed(thunk, node, fn.profile_stats)
+        if fn.guard is not None:
+            thunk = _guarded(thunk, node, fn.guard, host if on_host else backend)
         kname = fresh("k")
         env[kname] = thunk
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
@@ -160,6 +162,16 @@ def link(fn: "Function") -> Callable:
     return program
 
 
+def _guarded(thunk, node: Apply, guard, backend):
+    """Wrap a thunk so NanGuardMode checks its output."""
+    def run(*args):
+        out = thunk(*args)
+        for value in (out if isinstance(out, tuple) else (out,)):
+            guard.check(value, node, backend)
+        return out
+    return run
+
+
 def _timed(thunk, node: Apply, stats: dict):
     """Wrap a thunk to add its run time to ``stats[op name]`` (``profile=True``)."""
     import time
@@ -201,7 +213,8 @@ def _needs_copy(v: Variable, fn) -> bool:
 
 def _locate_failure(steps, env, arg_names, arg_values, err) -> None:
     """Re-run step by step to find the node that failed, and raise naming it."""
-    if isinstance(err, KernelError):
+    from .compile import NanGuardError
+    if isinstance(err, (KernelError, NanGuardError)):
         return
     local = dict(zip(arg_names, arg_values))
     local.update({k: v for k, v in env.items() if k.startswith("c")})
