@@ -1,0 +1,164 @@
+"""layerkit's numpy backend against PyTorch CPU on the seeds' nets (issue 5).
+
+    python bench/bench_nets.py [--nets mlp_old,convnet] [--rounds 3] [--steps 20]
+
+Each framework runs in its own process with 2 threads; blocks of steps
+alternate between them, and the median step time is reported with the
+ratio layerkit / PyTorch, the floor (forward+backward FLOPs over the sgemm
+rate measured here) and the peak resident memory the training loop adds
+above the post-setup baseline. Writes its section of bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+THREADS = "2"
+
+
+def _peak_rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(framework: str, net: str, steps: int) -> dict:
+    sys.path.insert(0, str(HERE))
+    import nets
+    X, y = nets.data(net)
+    if framework == "torch":
+        import torch
+        torch.set_num_threads(int(THREADS))
+        train, predict = nets.torch_net(net)
+    else:
+        import layerkit.core  # noqa: F401 - imports and plugin discovery are not compile time
+        import layerkit.backend
+        layerkit.backend.get_backend()
+        t = time.perf_counter()
+        train, predict = nets.layerkit_net(net)
+        compile_s = time.perf_counter() - t
+    for _ in range(3):
+        train(X, y)
+        predict(X)
+    base = _current_rss_mb()
+    t = time.perf_counter()
+    for _ in range(steps):
+        train(X, y)
+    train_ms = (time.perf_counter() - t) / steps * 1e3
+    peak = _peak_rss_mb()
+    t = time.perf_counter()
+    for _ in range(steps):
+        predict(X)
+    infer_ms = (time.perf_counter() - t) / steps * 1e3
+    out = {"train_ms": train_ms, "infer_ms": infer_ms, "mem_mb": max(0.0, peak - base)}
+    if framework != "torch":
+        out["compile_ms"] = compile_s * 1e3
+    return out
+
+
+def _run_worker(framework, net, steps) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS,
+               MKL_NUM_THREADS=THREADS)
+    proc = subprocess.run([sys.executable, __file__, "--worker", framework, "--net", net,
+                           "--steps", str(steps)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def sgemm_gflops() -> float:
+    env = dict(os.environ, OMP_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS)
+    code = ("import numpy as np,time;a=np.random.rand(1024,1024).astype('float32');a@a;"
+            "t=time.perf_counter();[a@a for _ in range(20)];"
+            "print(2*1024**3*20/(time.perf_counter()-t)/1e9)")
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env=env).stdout)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nets", default="logreg,mlp_old,mlp_modern,convnet,lasagne_cnn")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--worker", choices=["layerkit", "torch"])
+    parser.add_argument("--net")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.net, args.steps)))
+        return 0
+    sys.path.insert(0, str(HERE))
+    import nets
+    gflops = sgemm_gflops()
+    print(f"sgemm rate here (2 threads): {gflops:.1f} GFLOP/s")
+    rows = []
+    for net in args.nets.split(","):
+        results = {"layerkit": [], "torch": []}
+        error = None
+        for _ in range(args.rounds):
+            for fw in ("layerkit", "torch"):
+                try:
+                    results[fw].append(_run_worker(fw, net, args.steps))
+                except Exception as err:  # a missing kernel or torch: report, go on
+                    error = f"{fw}: {err}"
+            if error:
+                break
+        if error:
+            print(f"{net:<12} not measured: {error}")
+            rows.append((net, None, error))
+            continue
+        med = {fw: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for fw, rs in results.items()}
+        floor_ms = 3 * nets.flops(net) / (gflops * 1e9) * 1e3
+        row = dict(net=net, lk=med["layerkit"], pt=med["torch"], floor=floor_ms)
+        rows.append((net, row, None))
+        print(f"{net:<12} train {row['lk']['train_ms']:7.2f} ms vs torch {row['pt']['train_ms']:7.2f}"
+              f" (x{row['lk']['train_ms'] / row['pt']['train_ms']:.2f}), infer "
+              f"{row['lk']['infer_ms']:6.2f} vs {row['pt']['infer_ms']:6.2f} "
+              f"(x{row['lk']['infer_ms'] / row['pt']['infer_ms']:.2f}), floor {floor_ms:.2f} ms, "
+              f"mem +{row['lk']['mem_mb']:.0f} vs +{row['pt']['mem_mb']:.0f} MB, "
+              f"compile {row['lk']['compile_ms']:.0f} ms")
+    if not args.no_write:
+        write_results(rows, gflops)
+    return 0
+
+
+def write_results(rows, gflops) -> None:
+    lines = ["## numpy backend vs PyTorch CPU (bench/bench_nets.py)", "",
+             f"Batch 128, float32, 2 threads each, medians over alternating blocks; "
+             f"sgemm {gflops:.1f} GFLOP/s. Ratios are layerkit / PyTorch (lower is better).", "",
+             "| net | train ms | torch train ms | ratio | infer ms | torch infer ms | ratio | "
+             "floor ms | mem MB (lk / torch) |", "|---|---|---|---|---|---|---|---|---|"]
+    for net, row, err in rows:
+        if row is None:
+            lines.append(f"| {net} | not measured: {err} | | | | | | | |")
+            continue
+        lk, pt = row["lk"], row["pt"]
+        lines.append(f"| {net} | {lk['train_ms']:.2f} | {pt['train_ms']:.2f} | "
+                     f"{lk['train_ms'] / pt['train_ms']:.2f} | {lk['infer_ms']:.2f} | "
+                     f"{pt['infer_ms']:.2f} | {lk['infer_ms'] / pt['infer_ms']:.2f} | "
+                     f"{row['floor']:.2f} | {lk['mem_mb']:.0f} / {pt['mem_mb']:.0f} |")
+    _replace_section(HERE / "RESULTS.md", lines[0], "\n".join(lines) + "\n")
+
+
+def _replace_section(path: Path, heading: str, text: str) -> None:
+    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    parts = old.split("\n## ")
+    kept = [p for p in parts if not ("## " + p).startswith(heading) and not p.startswith(heading)]
+    new = "\n## ".join(kept).rstrip() + "\n\n" + text
+    path.write_text(new)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
