@@ -190,8 +190,11 @@ class Function:
             replace[var] = expr
         graph = clone_replace(outs + [e for _, e in pairs], replace)
 
+        from .compile import resolve_mode
         from .rewrite import optimize
-        graph = optimize(graph, self.backend)
+        self.guard = resolve_mode(mode)
+        # NanGuardMode checks every node: fusion would hide the node at fault
+        graph = optimize(graph, self.backend, fuse=self.guard is None)
         self.outputs = graph[:len(outs)]
         self.update_values = graph[len(outs):]
         self._check_inputs(on_unused_input)
@@ -199,8 +202,6 @@ class Function:
         self.on_device = on_device
         self.profile = profile
         self.profile_stats: dict[str, list] = {}
-        from .compile import resolve_mode
-        self.guard = resolve_mode(mode)
         from .linker import link
         self._program = link(self)
         self._converters = [_Converter(v, i, allow_input_downcast, self.backend)

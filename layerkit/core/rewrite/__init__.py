@@ -35,9 +35,11 @@ def rewrite_nodes(outputs: Sequence[Variable],
     return [memo.get(id(o), o) for o in outputs]
 
 
-def optimize(outputs: Sequence[Variable], backend=None) -> list[Variable]:
-    """The default pipeline: constant folding, then merging equal subexpressions."""
+def optimize(outputs: Sequence[Variable], backend=None, fuse: bool = True) -> list[Variable]:
+    """The default pipeline: constant folding, merging equal subexpressions, then
+    fusing chains of elementwise ops."""
     from .fold import fold_constants
+    from .fuse import fuse_elemwise
     from .merge import merge
-    outputs = fold_constants(outputs)
-    return merge(outputs)
+    outputs = merge(fold_constants(outputs))
+    return fuse_elemwise(outputs) if fuse else outputs

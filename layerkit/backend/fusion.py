@@ -1,0 +1,94 @@
+"""The fusion format: a backend-neutral description of a chain of elementwise
+ops, and the default way to run one.
+
+The core builds :class:`FusedElemwise` specs; a backend may turn one into a
+single kernel through ``Backend.fuse`` (cupy: a generated ElementwiseKernel).
+Otherwise :func:`compose` runs the steps with the backend's own kernels,
+writing into buffers the spec marks as reusable wherever a kernel accepts
+``out=`` — one pass over memory per step, but no fresh arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["FusedElemwise", "compose"]
+
+
+@dataclass(frozen=True)
+class FusedElemwise:
+    """``inputs`` are values 0..n-1 (their dtypes); step k makes value n+k.
+
+    Each step is ``(kernel name, argument value indices)``; ``dtypes[k]`` is
+    its result dtype; ``reuse[k]`` is a value whose buffer step k may
+    overwrite (a temporary of the same shape and dtype, dead after step k),
+    or None. ``output`` is the value returned.
+    """
+
+    inputs: tuple[str, ...]
+    steps: tuple[tuple[str, tuple[int, ...]], ...]
+    dtypes: tuple[str, ...]
+    reuse: tuple[int | None, ...]
+    output: int
+
+    def describe(self) -> str:
+        """The expression as text, e.g. ``sigmoid(add(x0, x1))``."""
+        names = [f"x{i}" for i in range(len(self.inputs))]
+        for name, args in self.steps:
+            names.append(f"{name}({', '.join(names[a] for a in args)})")
+        return names[self.output]
+
+
+def compose(spec: FusedElemwise, backend) -> Callable[..., Any]:
+    """A Python function running ``spec`` with ``backend``'s kernels.
+
+    It accepts ``out=``: when given (and of the result's shape), the last
+    step writes there, so an update can overwrite its parameter in place.
+    """
+    n = len(spec.inputs)
+    env: dict[str, Any] = {}
+    lines = []
+    out_ok = True
+    last = len(spec.steps) - 1
+    for k, (name, args) in enumerate(spec.steps):
+        kname = f"k{k}"
+        env[kname] = backend.kernel(name)
+        call = ", ".join(f"v{a}" for a in args)
+        can_out = backend.supports_out(name)
+        if k == last:
+            out_ok = can_out
+            if can_out:
+                target = f"v{spec.reuse[k]}" if spec.reuse[k] is not None else "None"
+                lines.append(f"o = out if out is not None and out.shape == _shape({call}) else {target}")
+                lines.append(f"v{n + k} = {kname}({call}, out=o)")
+                continue
+        if can_out and spec.reuse[k] is not None:
+            lines.append(f"v{n + k} = {kname}({call}, out=v{spec.reuse[k]})")
+        else:
+            lines.append(f"v{n + k} = {kname}({call})")
+    params = ", ".join(f"v{i}" for i in range(n))
+    src = f"def fused({params}, out=None):\n    " + "\n    ".join(lines) + \
+        f"\n    return v{spec.output}\n"
+    env["_shape"] = _broadcast_shape
+    exec(compile(src, f"<fused {spec.describe()[:60]}>", "exec"), env)
+    fn = env["fused"]
+    fn.accepts_out = out_ok
+    fn.source = src
+    return fn
+
+
+def _broadcast_shape(*arrays) -> tuple:
+    shapes = [tuple(getattr(a, "shape", ())) for a in arrays]
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return first
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for axis in range(ndim):
+        size = 1
+        for s in shapes:
+            d = s[axis - ndim + len(s)] if axis - ndim + len(s) >= 0 else 1
+            if d != 1:
+                size = d
+        out.append(size)
+    return tuple(out)

@@ -1,0 +1,30 @@
+"""A fused chain of elementwise ops (made by the fusion rewrite, never by users)."""
+from __future__ import annotations
+
+from ..graph import Apply
+from ..op import Op
+from ..types import TensorType
+
+__all__ = ["Fused"]
+
+
+class Fused(Op):
+    """Run a :class:`layerkit.backend.fusion.FusedElemwise` as one node."""
+
+    __props__ = ("spec", "out_type")
+
+    def __init__(self, spec, out_type: TensorType) -> None:
+        self.spec, self.out_type = spec, out_type
+
+    def __repr__(self) -> str:
+        return f"Fused{{{self.spec.describe()}}}"
+
+    def make_node(self, *inputs) -> Apply:
+        return Apply(self, list(inputs), [self.out_type])
+
+    def grad(self, inputs, outputs, output_grads):
+        raise NotImplementedError("fused nodes exist only in compiled graphs")
+
+    def thunk(self, backend, node):
+        from ...backend.fusion import compose
+        return backend.fuse(self.spec) or compose(self.spec, backend)
