@@ -106,6 +106,7 @@ def link(fn: "Function") -> Callable:
 
     env["_to_host"] = lambda x: np.asarray(backend.to_numpy(x))
     env["_to_dev"] = backend.from_numpy
+    inplace = _inplace_updates(fn, marked)
     for node, on_host in marked:
         where = "h" if on_host else "d"
         thunk = node.op.thunk(host if on_host else backend, node)
@@ -122,7 +123,11 @@ def link(fn: "Function") -> Callable:
         for o, nm in zip(node.outputs, out_names):
             names[(id(o), where)] = nm
         target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
-        lines.append(f"{target} = {kname}({', '.join(in_names)})")
+        call = ", ".join(in_names)
+        if id(node) in inplace and getattr(thunk, "accepts_out", False) and fn.guard is None:
+            # the update overwrites its shared variable's storage: nothing reads it later
+            call += f", out={names[(id(inplace[id(node)]), 'd')]}"
+        lines.append(f"{target} = {kname}({call})")
         steps.append((node, kname, in_names, out_names))
 
     out_refs = [ref(o, "d") for o in fn.outputs]
@@ -160,6 +165,36 @@ def link(fn: "Function") -> Callable:
                        for o, c in zip(outs, copy_out)]
         return results[0] if single else results
     return program
+
+
+def _inplace_updates(fn: "Function", marked) -> dict[int, SharedVariable]:
+    """Update nodes that may write into their shared variable's storage.
+
+    The node must be a fused elementwise chain reading the variable, be the
+    last reader of its old value, and the variable must not be returned.
+    """
+    from .ops.fused import Fused
+    last_read: dict[int, int] = {}
+    for k, (node, _) in enumerate(marked):
+        for i in node.inputs:
+            last_read[id(i)] = k
+    end = len(marked)
+    for v in fn.outputs + fn.update_values:      # read when the call returns
+        last_read[id(v)] = end
+    position = {id(node): k for k, (node, _) in enumerate(marked)}
+    chosen: dict[int, SharedVariable] = {}
+    for target, value in zip(fn.update_targets, fn.update_values):
+        node = value.owner
+        if node is None or not isinstance(node.op, Fused) or id(node) in chosen:
+            continue
+        if not any(i is target for i in node.inputs) or target.dtype != value.dtype:
+            continue
+        if last_read.get(id(target)) != position[id(node)]:
+            continue
+        if any(o is target for o in fn.outputs):
+            continue
+        chosen[id(node)] = target
+    return chosen
 
 
 def _guarded(thunk, node: Apply, guard, backend):
