@@ -30,8 +30,6 @@ class Backend:
     xp: ClassVar[Any] = None
     #: this backend's own kernels, overriding the generic ones by name
     kernels: ClassVar[Mapping[str, Callable[..., Any]]] = {}
-    #: names of kernels in ``kernels`` that accept an ``out=`` array
-    out_kernels: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         if not self.name:

@@ -19,6 +19,10 @@ class Fused(Op):
     def __repr__(self) -> str:
         return f"Fused{{{self.spec.describe()}}}"
 
+    @property
+    def name(self) -> str:
+        return f"fused {self.spec.describe()}"
+
     def make_node(self, *inputs) -> Apply:
         return Apply(self, list(inputs), [self.out_type])
 
@@ -27,4 +31,14 @@ class Fused(Op):
 
     def thunk(self, backend, node):
         from ...backend.fusion import compose
-        return backend.fuse(self.spec) or compose(self.spec, backend)
+        from .elemwise import _broadcast_check
+        fn = backend.fuse(self.spec) or compose(self.spec, backend)
+        check = _broadcast_check(node)
+        if check is None:
+            return fn
+
+        def checked(*args, out=None):
+            check(args)
+            return fn(*args, out=out) if out is not None else fn(*args)
+        checked.accepts_out = getattr(fn, "accepts_out", False)
+        return checked
