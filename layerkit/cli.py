@@ -1,73 +1,134 @@
-"""The ``layerkit`` command: ``backends``, ``demo``, ``bench``."""
+"""The ``layerkit`` command: ``backends``, ``demo``, ``bench``.
+
+``layerkit backends`` (or ``python -m layerkit backends``) lists every
+discovered backend with its status, version, provider and device, which
+package provides each kernel, and every plugin that was skipped, with why.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "format_backends"]
+
+# what `layerkit backends` shows for a kernel from layerkit.backend.kernels
+_GENERIC_LABEL = "generic"
 
 
-def _backends(args) -> int:
-    from layerkit.backend import backend_status, plugin_errors
-    from layerkit.backend.registry import GENERIC_PROVIDER
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def format_backends(kernels: str = "all") -> str:
+    """The text of ``layerkit backends``; ``kernels`` is 'all', 'overrides' or 'none'."""
+    from layerkit.backend.registry import GENERIC_PROVIDER, backend_status, plugin_errors
 
     records = backend_status()
+    out: list[str] = []
     if not records:
-        print("no backends installed: pip install layerkit[numpy] "
-              "(from a checkout: pip install ./plugins/numpy_backend)")
-    for r in records:
-        line = f"{r.name:<18} {r.status:<12} from {r.distribution}"
-        if r.instance is not None:
-            line += f"  version {r.instance.version}  device {r.instance.device}"
-        print(line)
-        if r.error:
-            print(f"{'':18} reason: {r.error}")
+        out.append("No backends installed. Install the numpy backend: pip install 'layerkit[numpy]'"
+                   " (from a checkout: pip install ./plugins/numpy_backend)")
+    else:
+        out.append("Backends:")
+        rows = [["NAME", "STATUS", "VERSION", "PROVIDER", "DEVICE"]]
+        reasons = {}
+        for r in records:
+            rows.append([r.name, r.status, r.version or "-", r.distribution, r.device or "-"])
+            if r.reason:
+                reasons[len(rows) - 1] = r.reason
+        for i, line in enumerate(_table(rows)):
+            out.append(line)
+            if i in reasons:
+                out.append(f"      reason: {reasons[i]}")
+
     created = [r for r in records if r.instance is not None]
-    if created:
-        print("\nkernels (provider per backend; '-' is the generic array-API version):")
+    if created and kernels != "none":
+        out.append("")
+        out.append(f"Kernels (the package providing each; '{_GENERIC_LABEL}' is "
+                   f"{GENERIC_PROVIDER}; '*' marks a plugin overriding the backend's own):")
         names = sorted({k for r in created for k in r.instance.kernel_table})
-        width = max(len(n) for n in names) + 2
-        print(" " * width + "".join(f"{r.name:<22}" for r in created))
+        rows = [["KERNEL"] + [r.name for r in created]]
         for k in names:
             cells = []
             for r in created:
                 prov = r.instance.kernel_providers.get(k)
-                cells.append(f"{'-' if prov == GENERIC_PROVIDER else (prov or 'missing'):<22}")
-            if args.overrides and all(c.strip() == "-" for c in cells):
+                if prov is None:
+                    cells.append("(missing)")
+                elif prov == GENERIC_PROVIDER:
+                    cells.append(_GENERIC_LABEL)
+                else:
+                    cells.append(prov + ("*" if prov != r.distribution else ""))
+            if kernels == "overrides" and all(c == _GENERIC_LABEL for c in cells):
                 continue
-            print(f"{k:<{width}}" + "".join(cells))
+            rows.append([k] + cells)
+        out.extend(_table(rows))
+
     problems = plugin_errors()
     if problems:
-        print("\nplugins skipped:")
+        out.append("")
+        out.append("Plugins skipped or misbehaving:")
         for p in problems:
-            print(f"  {p.name} ({p.distribution}): {p.reason}")
+            out.append(f"  {p.name} ({p.distribution}): {p.reason}")
+    return "\n".join(out)
+
+
+def _backends(args: argparse.Namespace) -> int:
+    print(format_backends("overrides" if args.overrides else
+                          "none" if args.no_kernels else "all"))
     return 0
 
 
-def _demo(argv) -> int:
-    from layerkit import demo
-    return demo.main(argv) or 0
+def _demo(argv: Sequence[str]) -> int:
+    import importlib
+
+    try:
+        demo = importlib.import_module("layerkit.demo")
+    except ModuleNotFoundError as err:
+        if err.name == "layerkit.demo":
+            print("layerkit demo: not available in this version of layerkit", file=sys.stderr)
+        else:
+            print(f"layerkit demo needs {err.name}: pip install 'layerkit[demo]'",
+                  file=sys.stderr)
+        return 2
+    return demo.main(list(argv)) or 0
 
 
-def _bench(argv) -> int:
-    print("layerkit bench: not available yet; run the scripts in bench/ of a checkout "
-          "(python bench/bench_core.py)", file=sys.stderr)
+def _bench(argv: Sequence[str]) -> int:
+    print("layerkit bench: not available yet. From a checkout, run the scripts in bench/ "
+          "(python bench/bench_core.py).", file=sys.stderr)
     return 2
 
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+_PASSTHROUGH = {"demo": _demo, "bench": _bench}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="layerkit", description="layerkit command line")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("backends", help="list backends, their status and kernel providers")
-    p.add_argument("--overrides", action="store_true",
-                   help="show only kernels some backend overrides")
-    sub.add_parser("demo", help="train the demo network", add_help=False)
-    sub.add_parser("bench", help="benchmarks", add_help=False)
-    if argv and argv[0] in ("demo", "bench"):
-        return {"demo": _demo, "bench": _bench}[argv[0]](argv[1:])
-    args = parser.parse_args(argv)
-    return _backends(args)
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--overrides", action="store_true",
+                       help="list only kernels that some backend does not take from the "
+                            "generic set")
+    shown.add_argument("--no-kernels", action="store_true", help="leave out the kernel table")
+    sub.add_parser("demo", help="train the demo network (options: layerkit demo --help)")
+    sub.add_parser("bench", help="benchmarks (not available yet)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``layerkit`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in _PASSTHROUGH:  # their own options are theirs to parse
+            return _PASSTHROUGH[argv[0]](argv[1:])
+        args = _parser().parse_args(argv)
+        return _backends(args)
+    except BrokenPipeError:  # `layerkit backends | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

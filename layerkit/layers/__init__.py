@@ -1,9 +1,18 @@
 """Layers (Lasagne's ``lasagne.layers``): small objects that build graphs.
 
+A network is a chain (or graph) of layers starting at an :class:`InputLayer`;
+:func:`get_output` builds its expression, :func:`get_all_params` collects its
+parameters for an update rule.
+
 >>> from layerkit.layers import InputLayer, DenseLayer, get_output, count_params
->>> net = DenseLayer(InputLayer((None, 784)), num_units=10)
->>> count_params(net)
-7850
+>>> from layerkit.nonlinearities import softmax
+>>> l_in = InputLayer((None, 784))
+>>> l_hid = DenseLayer(l_in, num_units=100)
+>>> l_out = DenseLayer(l_hid, num_units=10, nonlinearity=softmax)
+>>> count_params(l_out)
+79510
+>>> get_output(l_out).ndim
+2
 """
 from .base import Layer, MergeLayer
 from .conv import BaseConvLayer, Conv1DLayer, Conv2DLayer
@@ -19,19 +28,28 @@ from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, Slice
                     flatten, pad, reshape)
 from .special import BiasLayer, ExpressionLayer, NonlinearityLayer, ScaleLayer
 
-# Lasagne's short names are the same classes
-Input, Dense, Conv2D, Conv1D = InputLayer, DenseLayer, Conv2DLayer, Conv1DLayer
-Pool2D, MaxPool2D, Dropout = Pool2DLayer, MaxPool2DLayer, DropoutLayer
-NonlinearityLayer = NonlinearityLayer
+# Lasagne's short names: the very same classes
+Input = InputLayer
+Dense = DenseLayer
+Conv1D = Conv1DLayer
+Conv2D = Conv2DLayer
+Pool2D = Pool2DLayer
+MaxPool2D = MaxPool2DLayer
+Dropout = DropoutLayer
 
 __all__ = [
-    "Layer", "MergeLayer", "InputLayer", "DenseLayer", "NINLayer", "NonlinearityLayer",
-    "BiasLayer", "ScaleLayer", "ExpressionLayer", "BaseConvLayer", "Conv1DLayer", "Conv2DLayer",
-    "Pool1DLayer", "MaxPool1DLayer", "Pool2DLayer", "MaxPool2DLayer", "GlobalPoolLayer",
-    "Upscale2DLayer", "DropoutLayer", "dropout", "GaussianNoiseLayer", "FlattenLayer", "flatten",
-    "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle", "SliceLayer", "PadLayer", "pad",
-    "ConcatLayer", "concat", "ElemwiseMergeLayer", "ElemwiseSumLayer",
+    # bases and the first layers
+    "Layer", "MergeLayer", "InputLayer", "DenseLayer", "NonlinearityLayer",
+    # helpers
     "get_output", "get_output_shape", "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
-    "Input", "Dense", "Conv2D", "Conv1D", "Pool2D", "MaxPool2D", "Dropout",
+    # the other layers
+    "NINLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer", "BaseConvLayer", "Conv1DLayer",
+    "Conv2DLayer", "Pool1DLayer", "MaxPool1DLayer", "Pool2DLayer", "MaxPool2DLayer",
+    "GlobalPoolLayer", "Upscale2DLayer", "DropoutLayer", "dropout", "GaussianNoiseLayer",
+    "FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle",
+    "SliceLayer", "PadLayer", "pad", "ConcatLayer", "concat", "ElemwiseMergeLayer",
+    "ElemwiseSumLayer",
+    # short names
+    "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

@@ -1,7 +1,8 @@
-"""Fully connected layers."""
+"""Fully connected layers (Lasagne's ``lasagne.layers.dense``)."""
 from __future__ import annotations
 
-import numpy as np
+import math
+import numbers
 
 from .. import init, nonlinearities
 from ..core import tensor as T
@@ -15,55 +16,75 @@ class DenseLayer(Layer):
 
     Parameters
     ----------
-    incoming : a Layer or a shape tuple
-    num_units : int, the number of outputs
-    W, b : initializers, arrays or shared variables (``b=None``: no bias)
-    nonlinearity : callable (default rectify; None means linear)
-    num_leading_axes : int, the leading axes kept (the rest are flattened);
-        negative counts from the end
+    incoming : a :class:`Layer` instance or a tuple
+        The layer feeding into this one, or the expected input shape.
+    num_units : int
+        The number of units (outputs per example).
+    W : initializer, numpy array, shared variable or expression
+        The weights, of shape ``(num_inputs, num_units)`` where ``num_inputs``
+        is the product of the trailing input dimensions. Default
+        ``GlorotUniform()``.
+    b : initializer, numpy array, shared variable, expression or None
+        The biases, of shape ``(num_units,)``; ``None`` for no bias. Default
+        ``Constant(0.)``. Not regularizable.
+    nonlinearity : callable or None
+        Applied to the activation; ``None`` means linear. Default ``rectify``.
+    num_leading_axes : int
+        How many leading axes to keep (one output row per position along
+        them); the remaining, trailing axes are flattened into the dot
+        product. Negative values count from the end. Default 1.
 
     >>> from layerkit.layers import InputLayer, DenseLayer
-    >>> DenseLayer(InputLayer((None, 20)), num_units=50).output_shape
+    >>> l_in = InputLayer((None, 10, 20, 30))
+    >>> DenseLayer(l_in, num_units=50).output_shape
     (None, 50)
+    >>> DenseLayer(l_in, num_units=50, num_leading_axes=2).output_shape
+    (None, 10, 50)
+    >>> DenseLayer(l_in, num_units=50, num_leading_axes=-1).output_shape
+    (None, 10, 20, 50)
     """
 
     def __init__(self, incoming, num_units, W=init.GlorotUniform(), b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, num_leading_axes=1, **kwargs):
         super().__init__(incoming, **kwargs)
-        if not isinstance(num_units, (int, np.integer)) or num_units <= 0:
-            raise ValueError(f"DenseLayer: expected a positive integer num_units, got "
-                             f"num_units={num_units!r}")
+        if isinstance(num_units, bool) or not isinstance(num_units, numbers.Integral) \
+                or num_units <= 0:
+            raise ValueError(f"{self!r}: num_units must be a positive integer, "
+                             f"got num_units={num_units!r}")
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
         self.num_units = int(num_units)
-        if num_leading_axes >= len(self.input_shape):
-            raise ValueError(f"DenseLayer: got num_leading_axes={num_leading_axes} for a "
-                             f"{len(self.input_shape)}-dimensional input; leaving no trailing "
-                             "dimensions for the dot product")
-        if num_leading_axes < -len(self.input_shape):
-            raise ValueError(f"DenseLayer: got num_leading_axes={num_leading_axes} for a "
-                             f"{len(self.input_shape)}-dimensional input; requesting more "
-                             "trailing dimensions than there are input dimensions")
+        ndim = len(self.input_shape)
+        if num_leading_axes >= ndim:
+            raise ValueError(f"{self!r}: got num_leading_axes={num_leading_axes} for a "
+                             f"{ndim}-dimensional input {self.input_shape}, leaving no "
+                             "trailing axes for the dot product")
+        if num_leading_axes < -ndim:
+            raise ValueError(f"{self!r}: got num_leading_axes={num_leading_axes} for a "
+                             f"{ndim}-dimensional input {self.input_shape}, requesting more "
+                             "trailing axes than there are input dimensions")
         self.num_leading_axes = num_leading_axes
         trailing = self.input_shape[num_leading_axes:]
         if any(s is None for s in trailing):
-            raise ValueError(f"DenseLayer: a DenseLayer requires a fixed input shape (except "
-                             f"for the leading axes); got {self.input_shape} for "
+            raise ValueError(f"{self!r} requires a fixed input shape except for the leading "
+                             f"axes; got input shape {self.input_shape} for "
                              f"num_leading_axes={num_leading_axes}")
-        num_inputs = int(np.prod(trailing))
-        self.W = self.add_param(W, (num_inputs, num_units), name="W")
-        self.b = None if b is None else self.add_param(b, (num_units,), name="b",
-                                                       regularizable=False)
+        num_inputs = math.prod(trailing)
+        self.W = self.add_param(W, (num_inputs, self.num_units), name="W")
+        if b is None:
+            self.b = None
+        else:
+            self.b = self.add_param(b, (self.num_units,), name="b", regularizable=False)
 
     def get_output_shape_for(self, input_shape):
-        return input_shape[:self.num_leading_axes] + (self.num_units,)
+        return tuple(input_shape[:self.num_leading_axes]) + (self.num_units,)
 
     def get_output_for(self, input, **kwargs):
-        n = self.num_leading_axes
-        if n < 0:
-            n += input.ndim
-        if input.ndim > n + 1:
-            # flatten the trailing axes into one
-            input = T.flatten(input, n + 1)
+        leading = self.num_leading_axes
+        if leading < 0:
+            leading += input.ndim
+        if input.ndim > leading + 1:
+            # the trailing axes become one: (leading..., prod(trailing))
+            input = T.flatten(input, leading + 1)
         activation = T.dot(input, self.W)
         if self.b is not None:
             activation = activation + self.b

@@ -1,38 +1,52 @@
-"""The input layer: where data enters a network."""
+"""The input layer (Lasagne's ``lasagne.layers.InputLayer``)."""
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from ..core import config
-from ..core import tensor as T
-from ..core.graph import Variable
+from ..core.types import TensorType
 from .base import Layer
 
 __all__ = ["InputLayer"]
 
 
 class InputLayer(Layer):
-    """A network's input: ``shape`` (``None`` for free sizes, usually the batch)."""
+    """The start of a network: holds the symbolic input variable.
+
+    Parameters
+    ----------
+    shape : tuple of int or None
+        The input's shape; ``None`` for sizes not known in advance (usually
+        the batch size): ``InputLayer((None, 784))``.
+    input_var : a symbolic variable, optional
+        The variable to use; by default a new floatX variable with as many
+        dimensions as ``shape``, named ``"<name>.input"`` or ``"input"``.
+    name : str, optional
+
+    >>> l_in = InputLayer((None, 3, 28, 28))
+    >>> l_in.input_var.ndim, l_in.output_shape
+    (4, (None, 3, 28, 28))
+    """
 
     def __init__(self, shape, input_var=None, name=None, **kwargs):
         self.shape = tuple(shape)
-        if any(d is not None and (not isinstance(d, int) or d <= 0) for d in self.shape):
-            raise ValueError(f"cannot create InputLayer with a non-positive or non-integer "
-                             f"shape dimension: shape={self.shape}")
+        if any(d is not None and d <= 0 for d in self.shape):
+            raise ValueError(f"cannot create InputLayer with a non-positive shape dimension: "
+                             f"shape={self.shape}, name={name!r}")
         ndim = len(self.shape)
         if input_var is None:
             var_name = f"{name}.input" if name is not None else "input"
-            # sizes of 1 broadcast, as in Lasagne; other sizes stay free
-            input_var = T.tensor(config.floatX, shape=tuple(1 if s == 1 else None for s in self.shape),
-                                 name=var_name)
-        elif not isinstance(input_var, Variable) or input_var.ndim != ndim:
-            got = input_var.ndim if isinstance(input_var, Variable) else type(input_var).__name__
-            raise ValueError(f"InputLayer: shape {self.shape} needs a {ndim}-d input_var, got {got}")
+            input_var = TensorType(config.floatX, broadcastable=(False,) * ndim)(var_name)
+        elif input_var.ndim != ndim:
+            raise ValueError(f"InputLayer {name!r}: shape {self.shape} has {ndim} dimensions, "
+                             f"but input_var {input_var} has {input_var.ndim}")
         self.input_var = input_var
         self.name = name
-        self.params = {}
+        self.params = OrderedDict()
         self.get_output_kwargs = []
-        self.input_layer = None
         self.input_shape = self.shape
+        self.input_layer = None
 
-    @Layer.output_shape.getter
+    @property
     def output_shape(self):
         return self.shape

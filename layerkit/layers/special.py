@@ -8,6 +8,14 @@ __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer"]
 
 
 class NonlinearityLayer(Layer):
+    """Apply ``nonlinearity`` elementwise (default ``rectify``; ``None`` means linear).
+
+    >>> from layerkit.layers import InputLayer, NonlinearityLayer
+    >>> from layerkit.nonlinearities import softmax
+    >>> NonlinearityLayer(InputLayer((None, 10)), softmax).output_shape
+    (None, 10)
+    """
+
     def __init__(self, incoming, nonlinearity=nonlinearities.rectify, **kwargs):
         super().__init__(incoming, **kwargs)
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity

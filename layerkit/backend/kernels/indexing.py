@@ -1,51 +1,83 @@
-"""Indexing kernels: basic get/set, gather (take) and scatter-add."""
+"""Indexing kernels: basic get/set, gather (``take``) and ``scatter_add``."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from ._namespace import namespace
 
 __all__ = ["INDEXING_KERNELS"]
 
 
-def _full(key, ndim):
-    """The standard needs every axis indexed; numpy's implicit trailing ':' made explicit."""
+def _full_key(key, ndim):
+    """The key with numpy's implicit trailing ``:`` made explicit (the standard wants them)."""
     key = key if isinstance(key, tuple) else (key,)
-    return key + (slice(None),) * (ndim - len(key))
+    if any(k is Ellipsis for k in key):
+        return key
+    used = sum(k is not None for k in key)
+    return key + (slice(None),) * (ndim - used)
 
 
 def getitem(x, key):
-    return x[_full(key, x.ndim)]
+    """``x[key]``; key: a tuple of slices, ints and None (basic indexing only)."""
+    return x[_full_key(key, x.ndim)]
 
 
 def setitem(x, key, y, inc=False):
-    """A copy of ``x`` with ``x[key]`` set to (or incremented by) ``y``."""
-    xp = array_namespace(x)
+    """A copy of ``x`` with ``x[key]`` set to ``y`` (or incremented by it when ``inc``)."""
+    xp = namespace(x, y)
     out = xp.asarray(x, copy=True)
-    key = _full(key, x.ndim)
+    key = _full_key(key, out.ndim)
+    if any(k is None for k in key):
+        # None selects nothing; drop it and give y the selection's shape without it
+        plain = tuple(k for k in key if k is not None)
+        y = xp.reshape(xp.broadcast_to(xp.asarray(y), out[key].shape), out[plain].shape)
+        key = plain
     out[key] = out[key] + y if inc else y
     return out
 
 
+def _nonnegative(indices, n, xp):
+    # negative indices count from the end, as in numpy; the standard leaves them undefined
+    return xp.where(indices < 0, indices + n, indices)
+
+
 def take(x, indices, axis=0):
-    xp = array_namespace(x, indices)
-    n = x.shape[axis]
-    # negative indices count from the end, as in numpy
-    indices = xp.where(indices < 0, indices + n, indices)
-    return xp.take(x, indices, axis=axis)
+    """Gather ``x`` at the 1-d integer ``indices`` along ``axis``."""
+    xp = namespace(x, indices)
+    return xp.take(x, _nonnegative(indices, x.shape[axis], xp), axis=axis)
 
 
 def scatter_add(x, indices, values, axis=0):
-    """``x`` plus ``values`` added at ``indices`` along ``axis`` (duplicates accumulate).
+    """``x`` plus ``values`` added at the 1-d ``indices`` along ``axis``; duplicates accumulate.
 
-    The standard has no scatter; a one-hot matrix (len(indices) x n) turns it
-    into a matrix product, exact for any number of duplicates.
+    ``values`` has the shape of ``x`` with ``len(indices)`` along ``axis``.
+    The standard has gathers but no scatter, so this is a segmented sum:
+    sort the indices, run a segmented inclusive scan over the sorted values
+    (log2(k) shift-and-add steps; adds only, so an inf stays where it
+    belongs, unlike a one-hot product where 0 * inf spreads NaN), and gather
+    each target's total from the last element of its run.
     """
-    xp = array_namespace(x, indices, values)
-    n = x.shape[axis]
-    indices = xp.where(indices < 0, indices + n, indices)
-    onehot = xp.astype(indices[:, None] == xp.arange(n)[None, :], x.dtype)      # (k, n)
-    moved = xp.moveaxis(values, axis, -1)                                        # (..., k)
-    added = xp.moveaxis(xp.matmul(moved, onehot), -1, axis)                      # (..., n)
-    return x + added
+    xp = namespace(x, indices, values)
+    n, k = x.shape[axis], indices.shape[0]
+    if k == 0:
+        return xp.asarray(x, copy=True)
+    idx = _nonnegative(indices, n, xp)
+    order = xp.argsort(idx, stable=True)
+    seg = xp.take(idx, order)                                    # sorted target of each value
+    run = xp.take(xp.moveaxis(values, axis, 0), order, axis=0)   # (k, ...rest)
+    lift = (k,) + (1,) * (run.ndim - 1)                          # seg broadcast over rest
+    step = 1
+    while step < k:
+        same = xp.reshape(seg[step:] == seg[:-step], (k - step,) + lift[1:])
+        head, prev = run[:step, ...], run[:-step, ...]
+        tail = run[step:, ...] + xp.where(same, prev, xp.zeros_like(prev))
+        run = xp.concat([head, tail], axis=0)
+        step *= 2
+    targets = xp.arange(n, dtype=seg.dtype)
+    first = xp.searchsorted(seg, targets, side="left")
+    last = xp.searchsorted(seg, targets, side="right")          # one past each run
+    totals = xp.take(run, xp.clip(last - 1, 0, k - 1), axis=0)  # (n, ...rest)
+    hit = xp.reshape(last > first, (n,) + lift[1:])
+    added = xp.where(hit, totals, xp.zeros_like(totals))
+    return x + xp.moveaxis(added, 0, axis)
 
 
 INDEXING_KERNELS = {f.__name__: f for f in (getitem, setitem, take, scatter_add)}

@@ -1,17 +1,19 @@
 """Linear algebra kernels."""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from ._namespace import namespace
 
 __all__ = ["LINALG_KERNELS"]
 
 
 def matmul(a, b):
-    return array_namespace(a, b).matmul(a, b)
+    """``a @ b`` with the standard's semantics (1-d operands, batch broadcasting)."""
+    return namespace(a, b).matmul(a, b)
 
 
 def tensordot(a, b, axes):
-    return array_namespace(a, b).tensordot(a, b, axes=(list(axes[0]), list(axes[1])))
+    """Contract ``a``'s axes ``axes[0]`` with ``b``'s ``axes[1]`` (a pair of sequences)."""
+    return namespace(a, b).tensordot(a, b, axes=(tuple(axes[0]), tuple(axes[1])))
 
 
 LINALG_KERNELS = {"matmul": matmul, "tensordot": tensordot}

@@ -1,31 +1,38 @@
-"""softmax, log-softmax and logsumexp over the last axis, computed stably."""
+"""softmax and log-softmax over the last axis, and logsumexp, computed stably.
+
+Each subtracts the maximum first, so exp never overflows and at least one
+term of each sum is exp(0) = 1, so the log never sees 0.
+"""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from ._namespace import namespace
 
 __all__ = ["NNET_KERNELS"]
 
 
 def softmax(x):
-    xp = array_namespace(x)
+    xp = namespace(x)
     e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
 def log_softmax(x):
-    xp = array_namespace(x)
+    xp = namespace(x)
     shifted = x - xp.max(x, axis=-1, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    xp = array_namespace(x)
+    """``log(sum(exp(x), axis))``; all -inf gives -inf and a +inf gives +inf, not NaN."""
+    xp = namespace(x)
     m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isinf(m), xp.zeros_like(m), m)   # all -inf rows stay -inf, not NaN
+    m = xp.where(xp.isinf(m), xp.zeros_like(m), m)
     out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
-    if not keepdims:
-        out = xp.squeeze(out, axis=tuple(range(x.ndim)) if axis is None else axis)
-    return out
+    if keepdims:
+        return out
+    if axis is None:
+        return xp.reshape(out, ())
+    return xp.squeeze(out, axis=tuple(axis) if isinstance(axis, (tuple, list)) else axis)
 
 
 NNET_KERNELS = {"softmax": softmax, "log_softmax": log_softmax, "logsumexp": logsumexp}

@@ -1,38 +1,41 @@
-"""Shape and creation kernels over the array API standard."""
+"""Shape and creation kernels over the array API standard.
+
+Creation kernels have no array input to take a namespace from, so they get
+the backend's namespace as ``xp=``.
+"""
 from __future__ import annotations
 
-from array_api_compat import array_namespace
+from ._namespace import namespace
 
 __all__ = ["SHAPE_KERNELS"]
 
 
 def reshape(x, shape):
-    return array_namespace(x).reshape(x, tuple(shape))
+    return namespace(x).reshape(x, tuple(shape))
 
 
 def permute_dims(x, axes):
-    return array_namespace(x).permute_dims(x, tuple(axes))
+    return namespace(x).permute_dims(x, tuple(axes))
 
 
 def broadcast_to(x, shape):
-    return array_namespace(x).broadcast_to(x, tuple(shape))
+    return namespace(x).broadcast_to(x, tuple(shape))
 
 
 def concatenate(*xs, axis=0):
-    return array_namespace(*xs).concat(list(xs), axis=axis)
+    return namespace(*xs).concat(list(xs), axis=axis)
 
 
 def stack(*xs, axis=0):
-    return array_namespace(*xs).stack(list(xs), axis=axis)
+    return namespace(*xs).stack(list(xs), axis=axis)
 
 
 def flip(x, axis=None):
-    return array_namespace(x).flip(x, axis=axis)
+    return namespace(x).flip(x, axis=axis)
 
 
 def copy(x):
-    xp = array_namespace(x)
-    return xp.asarray(x, copy=True)
+    return namespace(x).asarray(x, copy=True)
 
 
 def arange(start, stop, step, dtype, xp):

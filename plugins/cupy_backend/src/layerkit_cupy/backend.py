@@ -1,44 +1,69 @@
-"""The cupy backend: arrays on a CUDA device."""
+"""The cupy backend: arrays on a CUDA device.
+
+cupy is imported when the backend is created, never when the plugin is
+loaded, so a machine without cupy or without a GPU only sees the backend
+listed as unavailable, with the reason.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from layerkit.backend import Backend, BackendUnavailable
 
-try:
-    import cupy
-except ImportError as err:  # reported by the registry as the reason it is unavailable
-    raise BackendUnavailable("cupy is not installed: pip install 'layerkit-cupy[cupy]' "
-                             f"({err})") from None
+from . import __version__
+
+__all__ = ["CupyBackend"]
 
 
-def _device_count() -> int:
+def _import_cupy() -> Any:
+    """Import cupy and check for a CUDA device; BackendUnavailable says what is missing."""
     try:
-        return cupy.cuda.runtime.getDeviceCount()
-    except Exception as err:
-        raise BackendUnavailable(f"no CUDA device: {err}") from None
+        import cupy
+    except ModuleNotFoundError as err:
+        if err.name != "cupy":  # cupy is there, but something it needs is not
+            raise BackendUnavailable(f"cupy failed to import: {err}") from None
+        raise BackendUnavailable("cupy is not installed: pip install 'layerkit-cupy[cupy]' "
+                                 "(or the cupy wheel matching your CUDA)") from None
+    except Exception as err:  # e.g. CUDA libraries missing or of the wrong version
+        raise BackendUnavailable(f"cupy failed to import: {type(err).__name__}: {err}") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # no driver, or a driver too old for this cupy
+        raise BackendUnavailable(f"no CUDA device: {type(err).__name__}: {err}") from None
+    if count < 1:
+        raise BackendUnavailable("no CUDA device: the CUDA runtime reports 0 devices")
+    return cupy
 
 
 class CupyBackend(Backend):
+    """CUDA arrays through cupy; kernels are the generic ones until the cupy issue."""
+
     name = "cupy"
-    version = cupy.__version__
-    xp = cupy
+    #: the plugin's version; the device line names cupy's and CUDA's
+    version = __version__
 
     def __init__(self) -> None:
-        if _device_count() < 1:
-            raise BackendUnavailable("no CUDA device found")
+        self.xp = _import_cupy()
         super().__init__()
 
     @property
     def device(self) -> str:
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        return f"cuda:{cupy.cuda.Device().id} ({props['name'].decode()})"
+        cupy = self.xp
+        dev = cupy.cuda.Device()
+        props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+        gpu = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        cuda = cupy.cuda.runtime.runtimeGetVersion()
+        return f"cuda:{dev.id} {gpu} (cupy {cupy.__version__}, CUDA runtime {cuda})"
 
-    def from_numpy(self, a):
-        return cupy.asarray(a)
+    def from_numpy(self, a: np.ndarray) -> Any:
+        return self.xp.asarray(a)
 
-    def to_numpy(self, x):
-        return cupy.asnumpy(x) if isinstance(x, cupy.ndarray) else np.asarray(x)
+    def to_numpy(self, x: Any) -> np.ndarray:
+        if isinstance(x, self.xp.ndarray):
+            return self.xp.asnumpy(x)
+        return np.asarray(x)
 
-    def is_array(self, x) -> bool:
-        return isinstance(x, cupy.ndarray)
+    def is_array(self, x: Any) -> bool:
+        return isinstance(x, self.xp.ndarray)

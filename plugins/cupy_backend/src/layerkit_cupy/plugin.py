@@ -1,15 +1,15 @@
-"""Hook implementations; the backend module (which imports cupy) loads lazily."""
+"""The hook implementations layerkit finds through the ``layerkit`` entry point.
+
+Importing this module (and ``backend``) never imports cupy: that happens
+when the backend is first used.
+"""
 from layerkit.backend import hookimpl
 
+from .backend import CupyBackend
 
-def _make_cupy_backend():
-    from .backend import CupyBackend
-    return CupyBackend()
-
-
-_make_cupy_backend.name = "cupy"
+__all__ = ["layerkit_backends"]
 
 
 @hookimpl
 def layerkit_backends():
-    return [_make_cupy_backend]
+    return [CupyBackend]

@@ -1,5 +1,6 @@
 """layerkit's numpy backend (a plugin found through the ``layerkit`` entry point)."""
-from .backend import NumpyBackend
-
-__all__ = ["NumpyBackend"]
 __version__ = "0.1.0"
+
+from .backend import NumpyBackend  # noqa: E402 - backend reads __version__
+
+__all__ = ["NumpyBackend", "__version__"]

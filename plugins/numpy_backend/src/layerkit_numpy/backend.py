@@ -1,26 +1,34 @@
 """The numpy backend: numpy arrays, ufunc and BLAS kernels."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from layerkit.backend import Backend
 
+from . import __version__
 from .kernels import NUMPY_KERNELS
 
 __all__ = ["NumpyBackend"]
 
 
+@functools.cache
 def _blas() -> str:
     try:
         info = np.show_config(mode="dicts")
-        return info["Build Dependencies"]["blas"]["name"]
-    except Exception:
-        return "unknown BLAS"
+        blas = info["Build Dependencies"]["blas"]
+        return f"BLAS: {blas['name']} {blas.get('version', '')}".strip()
+    except Exception:  # the layout of show_config is not a stable API
+        return "BLAS: unknown"
 
 
 class NumpyBackend(Backend):
+    """numpy arrays on the CPU, with numpy's ufuncs and BLAS-backed kernels."""
+
     name = "numpy"
-    version = "0.1.0"
+    #: the plugin's version (``layerkit-numpy``); the device line names numpy's
+    version = __version__
     xp = np
     kernels = NUMPY_KERNELS
 

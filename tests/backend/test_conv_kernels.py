@@ -1,0 +1,1 @@
+from layerkit.testing.suite_conv import *  # noqa: F401,F403
