@@ -88,10 +88,11 @@ SCALAR_OPS: dict[str, ScalarOp] = {op.name: op for op in [
     ScalarOp("remainder", 2, "same",
              lambda a, b, z, g: [g, -g * _T().floor_div(a, b)]),
     ScalarOp("power", 2, "same", _g_pow),
+    # a switch, not g * (a >= b): multiplying by a boolean mask would cast it first
     ScalarOp("maximum", 2, "same",
-             lambda a, b, z, g: [g * _T().ge(a, b), g * _T().lt(a, b)]),
+             lambda a, b, z, g: [_T().switch(_T().ge(a, b), g, 0), _T().switch(_T().lt(a, b), g, 0)]),
     ScalarOp("minimum", 2, "same",
-             lambda a, b, z, g: [g * _T().le(a, b), g * _T().gt(a, b)]),
+             lambda a, b, z, g: [_T().switch(_T().le(a, b), g, 0), _T().switch(_T().gt(a, b), g, 0)]),
     ScalarOp("arctan2", 2, "float",
              lambda a, b, z, g: [g * b / (a * a + b * b), -g * a / (a * a + b * b)]),
     ScalarOp("equal", 2, "bool", _zero),
@@ -107,7 +108,8 @@ SCALAR_OPS: dict[str, ScalarOp] = {op.name: op for op in [
     ScalarOp("where", 3, "where", lambda c, a, b, z, g: [
         None, _T().switch(c, g, 0), _T().switch(c, 0, g)]),
     ScalarOp("clip", 3, "same", lambda x, lo, hi, z, g: [
-        g * _T().and_(_T().ge(x, lo), _T().le(x, hi)), g * _T().lt(x, lo), g * _T().gt(x, hi)]),
+        _T().switch(_T().and_(_T().ge(x, lo), _T().le(x, hi)), g, 0),
+        _T().switch(_T().lt(x, lo), g, 0), _T().switch(_T().gt(x, hi), g, 0)]),
 ]}
 
 
