@@ -67,3 +67,11 @@ class CupyBackend(Backend):
 
     def is_array(self, x: Any) -> bool:
         return isinstance(x, self.xp.ndarray)
+
+    def fuse(self, spec):
+        """One generated ElementwiseKernel per fused chain (cached by structure)."""
+        from .fusion import build_kernel
+        try:
+            return build_kernel(spec)
+        except NotImplementedError:
+            return None  # an op without a CUDA form: the core composes kernels instead
