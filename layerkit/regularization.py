@@ -38,7 +38,8 @@ def _layer_list(layer):
     return [layer] if isinstance(layer, Layer) else list(layer)
 
 
-def regularize_layer_params(layer, penalty, tags={"regularizable": True}, **kwargs):  # noqa: B006 - Lasagne's signature; never mutated
+# the mutable default ``tags`` dicts are Lasagne's signatures; they are never mutated
+def regularize_layer_params(layer, penalty, tags={"regularizable": True}, **kwargs):  # noqa: B006
     """The penalty of the parameters (selected by ``tags``) of one layer or a list of layers."""
     params = []
     for lyr in _layer_list(layer):

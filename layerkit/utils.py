@@ -108,10 +108,10 @@ def collect_shared_vars(expressions):
 def create_param(spec, shape, name=None):
     """A parameter variable of ``shape`` from ``spec``.
 
-    ``spec`` may be a numpy array (wrapped in a shared variable, its shape
-    checked), a scalar, a shared variable or other expression (only its number
-    of dimensions can be checked), or a callable such as an initializer,
-    called with ``shape``. Size-1 dimensions of new shared variables are
+    ``spec`` may be a numpy array (wrapped in a shared variable) or a scalar, a
+    shared variable (both with their shape checked), another expression (only
+    its number of dimensions can be checked), or a callable such as an
+    initializer, called with ``shape``. Size-1 dimensions of new shared variables are
     broadcastable: a parameter's shape does not change after creation.
     """
     shape = tuple(shape)
@@ -135,6 +135,12 @@ def create_param(spec, shape, name=None):
         if spec.ndim != len(shape):
             raise ValueError(f"{where}a variable with {spec.ndim} dimensions, expected "
                              f"{len(shape)} dimensions (shape {shape})")
+        if isinstance(spec, SharedVariable):
+            # its current value has a shape: a mismatch is an error now, not at run time
+            actual = tuple(spec.get_value(borrow=True).shape)
+            if actual != shape:
+                raise ValueError(f"{where}a shared variable of shape {actual}, "
+                                 f"expected shape {shape}")
         if not spec.name:
             spec.name = name
         return spec

@@ -166,7 +166,8 @@ def test_aggregate_default_is_mean_and_errors():
     assert float(f([1.0, 2.0, 6.0])) == 3.0
     with pytest.raises(ValueError, match="requires weights"):
         obj.aggregate(loss, mode="normalized_sum")
-    with pytest.raises(ValueError, match="mode must be 'mean', 'sum' or 'normalized_sum', got 'avg'"):
+    with pytest.raises(ValueError,
+                       match="mode must be 'mean', 'sum' or 'normalized_sum', got 'avg'"):
         obj.aggregate(loss, mode="avg")
 
 

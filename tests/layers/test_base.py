@@ -136,9 +136,11 @@ def test_add_param_shared_variable_is_used_as_is():
     assert layer.add_param(named, (3, 4), name="V").name == "mine"
 
 
-def test_add_param_shared_variable_wrong_rank_is_refused():
+def test_add_param_shared_variable_wrong_rank_or_shape_is_refused():
     with pytest.raises(ValueError, match="1 dimensions, expected 2"):
         Layer((2, 3), name="x").add_param(theano.shared(np.zeros(4)), (3, 4), name="W")
+    with pytest.raises(ValueError, match="'W'.*shape \\(4, 3\\), expected shape \\(3, 4\\)"):
+        Layer((2, 3), name="x").add_param(theano.shared(np.zeros((4, 3))), (3, 4), name="W")
 
 
 def test_add_param_expression_is_unwrapped_by_get_params():
