@@ -123,7 +123,7 @@ def create_param(spec, shape, name=None):
         spec = spec(shape)
         where += "the initializer returned "
     else:
-        where += "the given "
+        where += "the value given is "
     if isinstance(spec, numbers.Number) or (isinstance(spec, np.generic)
                                             and spec.dtype.kind in "biufc"):
         spec = np.asarray(spec)
@@ -144,8 +144,8 @@ def create_param(spec, shape, name=None):
         if not spec.name:
             spec.name = name
         return spec
-    raise TypeError(f"{where}{type(spec).__name__}; expected a numpy array, a shared variable, "
-                    "an expression, a scalar, or a callable such as an initializer")
+    raise TypeError(f"{where}of type {type(spec).__name__}; expected a numpy array, a shared "
+                    "variable, an expression, a scalar, or a callable such as an initializer")
 
 
 def inspect_kwargs(func):

@@ -1,6 +1,7 @@
 """The input layer (Lasagne's ``lasagne.layers.InputLayer``)."""
 from __future__ import annotations
 
+import numbers
 from collections import OrderedDict
 
 from ..core import config
@@ -8,6 +9,27 @@ from ..core.types import TensorType
 from .base import Layer
 
 __all__ = ["InputLayer"]
+
+
+def _label(name):
+    return "InputLayer" if name is None else f"InputLayer {name!r}"
+
+
+def _check_shape(shape, name):
+    """``shape`` as a tuple of positive ints and Nones, or a clear error."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        # InputLayer(784) is a common slip for InputLayer((None, 784))
+        raise TypeError(f"{_label(name)}: shape must be a tuple of ints and None (None for "
+                        f"sizes not known in advance, such as the batch size), got {shape!r}")
+    dims = tuple(shape)
+    for d in dims:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral)):
+            raise TypeError(f"{_label(name)}: every entry of shape must be an int or None, "
+                            f"got {d!r} in shape={dims}")
+    if any(d is not None and d <= 0 for d in dims):
+        raise ValueError(f"cannot create InputLayer with a non-positive shape dimension: "
+                         f"shape={dims}, name={name!r}")
+    return tuple(None if d is None else int(d) for d in dims)
 
 
 class InputLayer(Layer):
@@ -29,16 +51,13 @@ class InputLayer(Layer):
     """
 
     def __init__(self, shape, input_var=None, name=None, **kwargs):
-        self.shape = tuple(shape)
-        if any(d is not None and d <= 0 for d in self.shape):
-            raise ValueError(f"cannot create InputLayer with a non-positive shape dimension: "
-                             f"shape={self.shape}, name={name!r}")
+        self.shape = _check_shape(shape, name)
         ndim = len(self.shape)
         if input_var is None:
             var_name = f"{name}.input" if name is not None else "input"
             input_var = TensorType(config.floatX, broadcastable=(False,) * ndim)(var_name)
         elif input_var.ndim != ndim:
-            raise ValueError(f"InputLayer {name!r}: shape {self.shape} has {ndim} dimensions, "
+            raise ValueError(f"{_label(name)}: shape {self.shape} has {ndim} dimensions, "
                              f"but input_var {input_var} has {input_var.ndim}")
         self.input_var = input_var
         self.name = name
