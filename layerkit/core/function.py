@@ -64,6 +64,27 @@ def _check_updates(pairs) -> list[tuple[SharedVariable, Variable]]:
     return out
 
 
+def _default_updates(roots, pairs) -> list[tuple[SharedVariable, Variable]]:
+    """Theano's default updates: a shared variable in the graph whose
+    ``default_update`` is set gets that update unless one is given
+    (BatchNormLayer's running averages use this)."""
+    from .graph import ancestors
+    explicit = {id(v) for v, _ in pairs}
+    extra, seen = [], set()
+    frontier = list(roots)
+    while frontier:
+        found = []
+        for v in ancestors(frontier):
+            if isinstance(v, SharedVariable) and v.default_update is not None \
+                    and id(v) not in explicit and id(v) not in seen:
+                seen.add(id(v))
+                found.append(v)
+        pairs_new = _check_updates([(v, v.default_update) for v in found])
+        extra += pairs_new
+        frontier = [e for _, e in pairs_new]   # a default update may reach more of them
+    return extra
+
+
 class _Converter:
     """Turns one argument into an array of the input's dtype (Theano's ``filter``)."""
 
@@ -138,20 +159,22 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     backend arrays); a single output gives a single result, a list a list.
     """
     return Function(inputs, outputs, updates, givens, allow_input_downcast, backend,
-                    on_device, on_unused_input or "raise", name, mode, profile)
+                    on_device, on_unused_input or "raise", name, mode, profile,
+                    no_default_updates)
 
 
 class Function:
     """A compiled function; call it with values for its inputs."""
 
     def __init__(self, inputs, outputs, updates, givens, allow_input_downcast, backend,
-                 on_device, on_unused_input, name, mode, profile) -> None:
+                 on_device, on_unused_input, name, mode, profile,
+                 no_default_updates=False) -> None:
         from ..backend import get_backend
 
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
                           allow_input_downcast=allow_input_downcast, backend=backend,
                           on_device=on_device, on_unused_input=on_unused_input, name=name,
-                          mode=mode, profile=profile)
+                          mode=mode, profile=profile, no_default_updates=no_default_updates)
         self.name = name
         self.backend = backend if hasattr(backend, "kernel") else get_backend(backend)
         self._spec["backend"] = self.backend.name
@@ -175,6 +198,8 @@ class Function:
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
         outs = [as_variable(o) for o in outs]
         pairs = _check_updates(_as_pairs(updates, "updates"))
+        if not no_default_updates:
+            pairs += _default_updates(outs + [e for _, e in pairs], pairs)
         self.update_targets = [v for v, _ in pairs]
         givens_pairs = _as_pairs(givens, "givens")
         replace = {}
@@ -271,7 +296,7 @@ class Function:
         self.__init__(spec.pop("inputs"), spec.pop("outputs"), spec.pop("updates"),
                       spec.pop("givens"), spec.pop("allow_input_downcast"), spec.pop("backend"),
                       spec.pop("on_device"), spec.pop("on_unused_input"), spec.pop("name"),
-                      spec.pop("mode"), spec.pop("profile"))
+                      spec.pop("mode"), spec.pop("profile"), spec.pop("no_default_updates", False))
 
     def __repr__(self) -> str:
         return f"<{self._label()} on {self.backend.name}: {len(self.inputs)} inputs>"

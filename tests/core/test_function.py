@@ -174,3 +174,17 @@ def test_dtype_rules():
 def test_scan_says_not_yet():
     with pytest.raises(NotImplementedError, match="later"):
         theano.scan(lambda x: x, sequences=[])
+
+
+def test_default_updates_apply_unless_disabled(backend):
+    count = theano.shared(np.float64(0.0), name="count")
+    count.default_update = count + 1
+    x = T.dscalar("x")
+    f = theano.function([x], x + count, backend=backend.name)
+    assert [float(f(0.0)) for _ in range(3)] == [0.0, 1.0, 2.0]
+    g = theano.function([x], x + count, no_default_updates=True, backend=backend.name)
+    g(0.0)
+    assert float(count.get_value()) == 3.0
+    h = theano.function([x], x + count, updates=[(count, count * 0)], backend=backend.name)
+    h(0.0)   # an explicit update wins over the default one
+    assert float(count.get_value()) == 0.0

@@ -104,13 +104,20 @@ class Conv2DGradInput(_ConvBase):
     """The gradient of ``conv2d`` with respect to its input."""
 
     def make_node(self, gy, w, input_shape) -> Apply:
-        from .shape import static_entries
+        from .shape import as_shape, static_entries
         gy, w = as_variable(gy), as_variable(w)
-        entries = static_entries(as_variable(input_shape))
-        return Apply(self, [gy, w, as_variable(input_shape)], [TensorType(gy.dtype, entries)])
+        input_shape = as_shape(input_shape)
+        return Apply(self, [gy, w, input_shape],
+                     [TensorType(gy.dtype, static_entries(input_shape))])
 
     def grad(self, inputs, outputs, output_grads):
-        raise NotImplementedError("second derivatives through conv2d are not implemented yet")
+        # grad_input is bilinear in (gy, w) and the adjoint of conv2d in x:
+        # <G, grad_input(gy, w)> = <conv2d(G, w), gy> = <w, grad_weight(G, gy)>
+        gy, w, _ = inputs
+        g = output_grads[0]
+        ggy = Conv2D(self.stride, self.padding, self.dilation)(g, w)
+        gw = Conv2DGradWeight(self.stride, self.padding, self.dilation)(g, gy, shape_of(w))
+        return [ggy, gw, None]
 
     def thunk(self, backend, node):
         fn = backend.kernel("conv2d_grad_input")
@@ -122,13 +129,19 @@ class Conv2DGradWeight(_ConvBase):
     """The gradient of ``conv2d`` with respect to its filters."""
 
     def make_node(self, x, gy, filter_shape) -> Apply:
-        from .shape import static_entries
+        from .shape import as_shape, static_entries
         x, gy = as_variable(x), as_variable(gy)
-        entries = static_entries(as_variable(filter_shape))
-        return Apply(self, [x, gy, as_variable(filter_shape)], [TensorType(gy.dtype, entries)])
+        filter_shape = as_shape(filter_shape)
+        return Apply(self, [x, gy, filter_shape],
+                     [TensorType(gy.dtype, static_entries(filter_shape))])
 
     def grad(self, inputs, outputs, output_grads):
-        raise NotImplementedError("second derivatives through conv2d are not implemented yet")
+        # <G, grad_weight(x, gy)> = <conv2d(x, G), gy> = <x, grad_input(gy, G)>
+        x, gy, _ = inputs
+        g = output_grads[0]
+        gx = Conv2DGradInput(self.stride, self.padding, self.dilation)(gy, g, shape_of(x))
+        ggy = Conv2D(self.stride, self.padding, self.dilation)(x, g)
+        return [gx, ggy, None]
 
     def thunk(self, backend, node):
         fn = backend.kernel("conv2d_grad_weight")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...graph import as_variable
 from .. import basic as _T
 from ..basic import log_softmax, logsoftmax, relu, sigmoid, softmax, softplus
-from . import conv
+from . import abstract_conv, conv
 from .abstract_conv import conv2d
 
 __all__ = ["conv2d", "conv", "sigmoid", "softmax", "log_softmax", "logsoftmax", "relu", "softplus",

@@ -5,7 +5,7 @@ from ...graph import as_variable
 from ...ops.conv import Conv2D
 from ...op import ShapeError
 
-__all__ = ["conv2d", "resolve_padding"]
+__all__ = ["conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "resolve_padding"]
 
 BORDER_MODES = ("valid", "full", "half")
 
@@ -82,3 +82,41 @@ def _with_static_shape(x, shape, what):
     if tuple(known) == x.type.shape:
         return x
     return T.reshape(x, [k if k is not None else x.shape[i] for i, k in enumerate(known)])
+
+
+def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
+                           border_mode="valid", subsample=(1, 1), filter_flip=True,
+                           filter_dilation=(1, 1), num_groups=1):
+    """The gradient of ``conv2d`` with respect to its input: a transposed
+    convolution (Lasagne's ``TransposedConv2DLayer`` is built on it).
+
+    ``input_shape`` is the shape of the result (ints or symbolic scalars; the
+    batch size may be None, taken from ``output_grad``).
+    """
+    from .. import basic as T
+    from ...ops.conv import Conv2DGradInput
+    gy, w = as_variable(output_grad), as_variable(filters)
+    if filter_shape is not None:
+        w = _with_static_shape(w, filter_shape, "filter_shape")
+    dilation = _pair(filter_dilation, "filter_dilation")
+    pad = resolve_padding(border_mode, w.type.shape[2:], dilation)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1]
+    shape = [gy.shape[0] if (i == 0 and s is None) else s for i, s in enumerate(input_shape)]
+    if any(s is None for s in shape):
+        raise ShapeError(f"conv2d_grad_wrt_inputs: input_shape {tuple(input_shape)} must give "
+                         "every size but the batch")
+    return Conv2DGradInput(_pair(subsample, "subsample"), pad, dilation)(gy, w, shape)
+
+
+def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
+                            border_mode="valid", subsample=(1, 1), filter_flip=True,
+                            filter_dilation=(1, 1), num_groups=1):
+    """The gradient of ``conv2d`` with respect to its filters."""
+    from .. import basic as T
+    from ...ops.conv import Conv2DGradWeight
+    x, gy = as_variable(input), as_variable(output_grad)
+    dilation = _pair(filter_dilation, "filter_dilation")
+    pad = resolve_padding(border_mode, tuple(filter_shape)[2:], dilation)
+    gw = Conv2DGradWeight(_pair(subsample, "subsample"), pad, dilation)(x, gy, list(filter_shape))
+    return gw[:, :, ::-1, ::-1] if filter_flip else gw
