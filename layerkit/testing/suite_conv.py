@@ -163,12 +163,13 @@ def ref_conv2d_grad_weight(x, gy, filter_shape, stride, padding, dilation):
 
 # -- convolution grid -----------------------------------------------------------
 #: (N, C, H, W, O, kh, kw): odd and non-square images and filters, batch 1, channel 1,
-#: 1x1 filters, filters as large as the image
+#: 1x1 filters, filters as large as the image, shallow and deep contractions (C * kh * kw
+#: from 1 to 80: a backend may switch strategies on it)
 CONV_SHAPES = [
     (2, 3, 7, 9, 4, 3, 2),
     (1, 1, 8, 5, 2, 3, 3),
     (3, 2, 6, 6, 5, 1, 1),
-    (2, 2, 10, 7, 3, 5, 4),
+    (2, 4, 10, 7, 3, 5, 4),
     (1, 3, 5, 5, 1, 5, 5),
 ]
 CONV_STRIDES = [(1, 1), (2, 1), (1, 3), (2, 2), (3, 3)]
@@ -249,14 +250,15 @@ def test_conv2d_grads(backend, shape, stride, padding, dilation, rep):
             f"= {inner!r}")
 
 
-@pytest.mark.parametrize("case", range(4))
+@pytest.mark.parametrize("case", range(5))
 def test_conv2d_float32(backend, case):
     """float32 in, float32 out, near the float64 reference (the dtype networks train in)."""
     shape, stride, padding, dilation = [
-        ((4, 3, 12, 11, 5, 3, 3), (1, 1), (2, 2), (1, 1)),
-        ((3, 4, 9, 9, 6, 3, 3), (1, 1), (0, 0), (1, 1)),
-        ((2, 2, 11, 8, 3, 2, 3), (2, 1), (1, 1), (1, 2)),
+        ((4, 1, 12, 11, 5, 3, 3), (1, 1), (2, 2), (1, 1)),
+        ((3, 8, 9, 9, 6, 3, 3), (1, 1), (0, 0), (1, 1)),
+        ((2, 6, 11, 8, 3, 2, 3), (2, 1), (1, 1), (1, 2)),
         ((2, 5, 7, 7, 3, 1, 1), (1, 1), (0, 0), (1, 1)),
+        ((3, 3, 10, 9, 4, 5, 5), (1, 1), (2, 2), (1, 1)),
     ][case]
     x, w, rng = _conv_data(shape, ("f32", case), "float32")
     p = dict(stride=stride, padding=padding, dilation=dilation)
@@ -356,12 +358,13 @@ def test_conv2d_grads_finite_differences(backend, case):
 def test_conv2d_results_are_fresh(backend):
     """A result never aliases a buffer the next call reuses (same shapes, new values)."""
     rng = rng_for("fresh")
-    for p in (dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1)),
-              dict(stride=(2, 1), padding=(0, 0), dilation=(1, 1)),
-              dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1))):
+    for p, c in itertools.product((dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1)),
+                                   dict(stride=(2, 1), padding=(0, 0), dilation=(1, 1)),
+                                   dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1))),
+                                  (2, 8)):
         for n in (1, 3):
-            xs = [rng.standard_normal((n, 2, 6, 5)) for _ in range(2)]
-            ws = [rng.standard_normal((3, 2, 3, 3)) for _ in range(2)]
+            xs = [rng.standard_normal((n, c, 6, 5)) for _ in range(2)]
+            ws = [rng.standard_normal((3, c, 3, 3)) for _ in range(2)]
             ys = [backend.kernel("conv2d")(backend.from_numpy(x), backend.from_numpy(w), **p)
                   for x, w in zip(xs, ws)]
             gys = [rng.standard_normal(np.asarray(backend.to_numpy(ys[0])).shape)
@@ -373,13 +376,13 @@ def test_conv2d_results_are_fresh(backend):
                                                          backend.from_numpy(g), ws[0].shape, **p)
                    for x, g in zip(xs, gys)]
             check(np.asarray(backend.to_numpy(ys[0])), ref_conv2d(xs[0], ws[0], **p),
-                  "conv2d", f"first of two calls, {p}, N={n}")
+                  "conv2d", f"first of two calls, {p}, N={n}, C={c}")
             check(np.asarray(backend.to_numpy(gxs[0])),
                   ref_conv2d_grad_input(gys[0], ws[0], xs[0].shape, **p),
-                  "conv2d_grad_input", f"first of two calls, {p}, N={n}")
+                  "conv2d_grad_input", f"first of two calls, {p}, N={n}, C={c}")
             check(np.asarray(backend.to_numpy(gws[0])),
                   ref_conv2d_grad_weight(xs[0], gys[0], ws[0].shape, **p),
-                  "conv2d_grad_weight", f"first of two calls, {p}, N={n}")
+                  "conv2d_grad_weight", f"first of two calls, {p}, N={n}, C={c}")
 
 
 def test_conv2d_errors(backend):

@@ -122,6 +122,14 @@ def test_add_param_shape_mismatch_names_layer_parameter_and_shapes():
         assert part in message
 
 
+def test_add_param_of_an_unusable_spec_says_what_was_given():
+    with pytest.raises(TypeError) as err:
+        Layer((2, 3), name="fc").add_param("zeros", (3, 5), name="W")
+    message = str(err.value)
+    for part in ["'fc'", "'W'", "the value given is of type str", "a callable"]:
+        assert part in message
+
+
 def test_add_param_initializer_returning_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="initializer returned an array of shape"):
         Layer((2, 3)).add_param(lambda shape: np.zeros((1, 1)), (3, 5), name="W")

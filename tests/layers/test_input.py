@@ -54,6 +54,25 @@ def test_non_positive_shape_is_refused():
         InputLayer((None, -1))
 
 
+@pytest.mark.parametrize("shape, message", [
+    (784, "shape must be a tuple of ints and None"),
+    ("ab", "shape must be a tuple of ints and None"),
+    ((None, 2.5), "got 2.5 in shape=(None, 2.5)"),
+    ((None, True), "every entry of shape must be an int or None"),
+])
+def test_malformed_shape_is_refused_with_what_was_given(shape, message):
+    with pytest.raises(TypeError) as err:
+        InputLayer(shape, name="pixels")
+    assert message in str(err.value)
+    assert "'pixels'" in str(err.value)
+
+
+def test_numpy_integer_sizes_become_python_ints():
+    layer = InputLayer((None, np.int64(3)))
+    assert layer.output_shape == (None, 3)
+    assert type(layer.output_shape[1]) is int
+
+
 def test_short_name_is_the_same_class():
     assert Input is InputLayer
 

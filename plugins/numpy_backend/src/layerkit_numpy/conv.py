@@ -1,18 +1,27 @@
 """Fast numpy kernels for 2-D convolution and pooling (NCHW images, OIHW filters).
 
 Semantics are those of the generic kernels (``layerkit.backend.kernels.conv``
-and ``.pool``); only the speed differs. What decides it:
+and ``.pool``); only the speed differs. What decides it (measured, see
+``docs/decisions.md``):
 
-* **Convolution** is im2col + one BLAS GEMM. The column matrix has the layout
-  ``(C * kh * kw, N * L)`` so that the forward pass, both gradients and the
-  col2im are each a single ``np.dot`` over the whole batch. With stride 1 the
-  columns are built "wide": output rows are computed over the full padded width
-  ``Wp`` (the last ``Wp - ow`` columns of each row are discarded), which makes
-  the window of every tap one contiguous run of ``oh * Wp`` elements of the
-  flattened padded image — ``kh * kw`` long row copies instead of ``kh * kw``
-  strided window copies. The column matrix, the padded input and the padded
-  output gradient live in buffers reused across calls (keyed by shape, dtype
-  and placement); returned arrays are always fresh and never alias them.
+* **Convolution** is im2col + BLAS GEMM, with the column matrix, the padded
+  input, the transposed output gradient and the GEMM output held in buffers
+  reused across calls (keyed by shape, dtype and placement), so a training
+  loop allocates nothing but its results; returned arrays are always fresh
+  and never alias those buffers. Two layouts of the columns, picked by the
+  depth ``K = C * kh * kw`` of the contraction:
+
+  - ``K >= BATCHED_MAX_K`` (the usual case): columns ``(K, N * L)`` and one
+    GEMM over the whole batch per kernel; the output and the output gradient
+    are transposed between NCHW and ``(O, N * L)`` by one copy each.
+  - small ``K`` (a first layer on 1 or 3 channels): columns ``(N, K, L)`` and
+    a batched ``matmul`` that writes NCHW directly: with a contraction this
+    shallow the transposing copies would cost more than the GEMM itself.
+
+  The column matrix is filled by ``kh * kw`` copies (one per filter tap) of
+  strided views of the padded input into the reused buffer; the gradient with
+  respect to the input is a GEMM followed by col2im as ``kh * kw`` slice
+  additions.
 * **Max-pooling** is an elementwise ``np.maximum`` over the ``ws[0] * ws[1]``
   strided views of the input (no reshape, no copy of the input); its gradient
   is ``(view == out) * gout`` per view, assigned directly when windows do not
@@ -29,10 +38,12 @@ from layerkit.backend.kernels.conv import conv_out_len
 from layerkit.backend.kernels.pool import check_pool_params, pool_divisors, pool_geometry
 
 __all__ = ["NUMPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "pool2d", "pool2d_grad", "clear_buffers"]
+           "pool2d", "pool2d_grad", "clear_buffers", "BATCHED_MAX_K", "MAX_BUFFERS"]
 
 #: at most this many scratch buffers are kept per thread (least recently used go first)
 MAX_BUFFERS = 32
+#: contractions shallower than this use the batched ``(N, K, L)`` layout
+BATCHED_MAX_K = 48
 
 
 class _Scratch(threading.local):
@@ -74,7 +85,7 @@ class _Plan:
     """The geometry shared by the three convolution kernels."""
 
     __slots__ = ("n", "c", "h", "w", "o", "kh", "kw", "stride", "pad", "dil", "oh", "ow",
-                 "hp", "wp", "wide", "wr", "length", "k")
+                 "hp", "wp", "length", "k", "batched")
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation) -> None:
         self.n, self.c, self.h, self.w = (int(s) for s in x_shape)
@@ -92,23 +103,28 @@ class _Plan:
                              f"{self.dil} do not fit an input of size {(self.h, self.w)} with "
                              f"padding {self.pad} (output size {(self.oh, self.ow)})")
         self.hp, self.wp = self.h + 2 * self.pad[0], self.w + 2 * self.pad[1]
-        self.wide = self.stride == (1, 1)
-        self.wr = self.wp if self.wide else self.ow      # width of a row of columns
-        self.length = self.oh * self.wr                  # columns per image
+        self.length = self.oh * self.ow                  # columns per image
         self.k = self.c * self.kh * self.kw
-
-    def offsets(self):
-        for i in range(self.kh):
-            for j in range(self.kw):
-                yield i, j, i * self.dil[0] * self.wp + j * self.dil[1]
+        self.batched = self.k < BATCHED_MAX_K
 
     def taps(self):
+        """``(i, j, row slice, column slice)``: the padded-input cells tap ``(i, j)`` reads."""
         sh, sw = self.stride
         for i in range(self.kh):
             for j in range(self.kw):
                 r0, c0 = i * self.dil[0], j * self.dil[1]
                 yield i, j, (slice(r0, r0 + (self.oh - 1) * sh + 1, sh),
                              slice(c0, c0 + (self.ow - 1) * sw + 1, sw))
+
+    def cols_shape(self):
+        return (self.n, self.k, self.length) if self.batched else (self.k, self.n * self.length)
+
+    def tap_view(self, cols):
+        """``cols`` as ``(C, kh, kw, N, oh, ow)`` whatever the layout (a view)."""
+        if self.batched:
+            return cols.reshape(self.n, self.c, self.kh, self.kw, self.oh, self.ow) \
+                .transpose(1, 2, 3, 0, 4, 5)
+        return cols.reshape(self.c, self.kh, self.kw, self.n, self.oh, self.ow)
 
 
 def _same_dtype(*arrays):
@@ -123,40 +139,28 @@ def _padded_input(x, p: _Plan):
     """``x`` zero-padded (a reused buffer whose border stays zero), or ``x`` itself."""
     ph, pw = p.pad
     if ph == 0 and pw == 0:
-        return np.ascontiguousarray(x) if p.wide else x
+        return x
     buf = _scratch(("xpad", ph, pw), (p.n, p.c, p.hp, p.wp), x.dtype, fill=0)
     buf[:, :, ph:ph + p.h, pw:pw + p.w] = x
     return buf
 
 
 def _im2col(x, p: _Plan):
-    """The ``(K, N * L)`` column matrix of ``x`` (a reused buffer), K ordered as (c, i, j)."""
-    cols = _scratch("cols", (p.k, p.n * p.length), x.dtype)
-    cols5 = cols.reshape(p.c, p.kh, p.kw, p.n, p.length)
-    src = _padded_input(x, p)
-    if p.wide:
-        total = p.hp * p.wp
-        flat = src.reshape(p.n, p.c, total).transpose(1, 0, 2)      # (C, N, Hp * Wp)
-        for i, j, off in p.offsets():
-            m = min(p.length, total - off)   # the tail past the end only feeds discarded columns
-            np.copyto(cols5[:, i, j, :, :m], flat[:, :, off:off + m])
-            if m < p.length:
-                cols5[:, i, j, :, m:] = 0
-    else:
-        src = src.transpose(1, 0, 2, 3)                               # (C, N, Hp, Wp)
-        for i, j, (rs, cs) in p.taps():
-            np.copyto(cols5[:, i, j].reshape(p.c, p.n, p.oh, p.ow), src[:, :, rs, cs])
+    """The column matrix of ``x`` in the plan's layout (a reused buffer), K ordered (c, i, j)."""
+    cols = _scratch("cols", p.cols_shape(), x.dtype)
+    taps = p.tap_view(cols)
+    src = _padded_input(x, p).transpose(1, 0, 2, 3)                  # (C, N, Hp, Wp)
+    for i, j, (rs, cs) in p.taps():
+        np.copyto(taps[:, i, j], src[:, :, rs, cs])
     return cols
 
 
-def _gy_matrix(gy, p: _Plan):
-    """The output gradient as an ``(O, N * L)`` matrix (a reused buffer), zero where discarded."""
-    if p.wide and p.wr != p.ow:
-        buf = _scratch(("gy", p.ow), (p.o, p.n, p.oh, p.wr), gy.dtype, fill=0)
-        np.copyto(buf[:, :, :, :p.ow], gy.transpose(1, 0, 2, 3))
-    else:
-        buf = _scratch("gy", (p.o, p.n, p.oh, p.wr), gy.dtype)
-        np.copyto(buf, gy.transpose(1, 0, 2, 3))
+def _gy_columns(gy, p: _Plan):
+    """The output gradient laid out as the GEMM output: ``(N, O, L)`` or ``(O, N * L)``."""
+    if p.batched:
+        return np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
+    buf = _scratch("gyT", (p.o, p.n, p.oh, p.ow), gy.dtype)
+    np.copyto(buf, gy.transpose(1, 0, 2, 3))
     return buf.reshape(p.o, p.n * p.length)
 
 
@@ -167,39 +171,52 @@ def _check_gy(gy, p: _Plan, name):
                          f"filter shape {(p.o, p.c, p.kh, p.kw)}")
 
 
+def _filters(w, p: _Plan):
+    return np.ascontiguousarray(w).reshape(p.o, p.k)
+
+
 def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """Cross-correlate NCHW ``x`` with OIHW ``w`` (no flip); returns ``(N, O, rows, cols)``."""
     (x, w), dtype = _same_dtype(x, w)
     p = _Plan(x.shape, w.shape, stride, padding, dilation)
     cols = _im2col(x, p)
-    w2 = np.ascontiguousarray(w).reshape(p.o, p.k)
+    w2 = _filters(w, p)
+    if p.batched:                       # (O, K) @ (N, K, L): a fresh (N, O, L)
+        return np.matmul(w2, cols).reshape(p.n, p.o, p.oh, p.ow)
     y = _scratch("y", (p.o, p.n * p.length), dtype)
     np.dot(w2, cols, out=y)
     # always a fresh array (with N == 1 the transposed view may already count as contiguous)
-    return y.reshape(p.o, p.n, p.oh, p.wr)[:, :, :, :p.ow].transpose(1, 0, 2, 3).copy()
+    return y.reshape(p.o, p.n, p.oh, p.ow).transpose(1, 0, 2, 3).copy()
 
 
 def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """The gradient of ``conv2d`` with respect to its filters: one GEMM against the columns."""
+    """The gradient of ``conv2d`` with respect to its filters: a GEMM against the columns."""
     (x, gy), dtype = _same_dtype(x, gy)
     p = _Plan(x.shape, tuple(int(s) for s in filter_shape), stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_weight")
-    g = _gy_matrix(gy, p)
+    g = _gy_columns(gy, p)
     cols = _im2col(x, p)
-    return np.dot(g, cols.T).reshape(p.o, p.c, p.kh, p.kw)
+    if p.batched:                       # (N, O, L) @ (N, L, K), summed over the batch
+        gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0)
+    else:
+        gw = np.dot(g, cols.T)
+    return gw.reshape(p.o, p.c, p.kh, p.kw)
 
 
 def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """The gradient of ``conv2d`` with respect to its input: one GEMM, then col2im by adding
+    """The gradient of ``conv2d`` with respect to its input: a GEMM, then col2im by adding
     slices. Input cells that no output reads get 0."""
     (gy, w), dtype = _same_dtype(gy, w)
     p = _Plan(tuple(int(s) for s in input_shape), w.shape, stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_input")
-    g = _gy_matrix(gy, p)
-    w2 = np.ascontiguousarray(w).reshape(p.o, p.k)
-    dcols = _scratch("cols", (p.k, p.n * p.length), dtype)
-    np.dot(w2.T, g, out=dcols)
-    d5 = dcols.reshape(p.c, p.kh, p.kw, p.n, p.length)
+    g = _gy_columns(gy, p)
+    w2 = _filters(w, p)
+    dcols = _scratch("cols", p.cols_shape(), dtype)
+    if p.batched:
+        np.matmul(w2.T, g, out=dcols)
+    else:
+        np.dot(w2.T, g, out=dcols)
+    taps = p.tap_view(dcols)
     ph, pw = p.pad
     padded = ph > 0 or pw > 0
     if padded:
@@ -207,16 +224,9 @@ def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilatio
         gx.fill(0)
     else:
         gx = np.zeros((p.n, p.c, p.h, p.w), dtype)
-    if p.wide:
-        total = p.hp * p.wp
-        flat = gx.reshape(p.n, p.c, total).transpose(1, 0, 2)       # (C, N, Hp * Wp)
-        for i, j, off in p.offsets():
-            m = min(p.length, total - off)   # the cut tail holds only discarded (zero) columns
-            flat[:, :, off:off + m] += d5[:, i, j, :, :m]
-    else:
-        gxt = gx.transpose(1, 0, 2, 3)
-        for i, j, (rs, cs) in p.taps():
-            gxt[:, :, rs, cs] += d5[:, i, j].reshape(p.c, p.n, p.oh, p.ow)
+    gxt = gx.transpose(1, 0, 2, 3)                                     # (C, N, Hp, Wp)
+    for i, j, (rs, cs) in p.taps():
+        gxt[:, :, rs, cs] += taps[:, i, j]
     if padded:
         return gx[:, :, ph:ph + p.h, pw:pw + p.w].copy()
     return gx
