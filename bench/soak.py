@@ -1,0 +1,60 @@
+"""Soak: an MLP trains 20,000 steps; resident memory at the start (after the
+first steps) and at the end is reported, with the growth in percent.
+
+    python bench/soak.py [--steps 20000] [--backend numpy]
+
+Not a timed test: run it by hand and read the growth (target < 5 %).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--backend", default="numpy")
+    args = parser.parse_args(argv)
+
+    import layerkit as lasagne
+    import layerkit.core as theano
+    import layerkit.core.tensor as T
+
+    lasagne.random.seed(0)
+    net = lasagne.layers.InputLayer((None, 784))
+    net = lasagne.layers.DenseLayer(net, 256)
+    net = lasagne.layers.DropoutLayer(net, 0.5)
+    net = lasagne.layers.DenseLayer(net, 10, nonlinearity=lasagne.nonlinearities.softmax)
+    y = T.ivector("y")
+    loss = lasagne.objectives.categorical_crossentropy(lasagne.layers.get_output(net), y).mean()
+    params = lasagne.layers.get_all_params(net, trainable=True)
+    x = lasagne.layers.get_all_layers(net)[0].input_var
+    train = theano.function([x, y], loss, backend=args.backend,
+                            updates=lasagne.updates.rmsprop(loss, params, learning_rate=1e-3))
+    rng = np.random.RandomState(0)
+    X = rng.rand(64, 784).astype("float32")
+    Y = rng.randint(0, 10, 64).astype("int32")
+    for _ in range(200):
+        train(X, Y)
+    start = rss_mb()
+    t = time.perf_counter()
+    for _ in range(args.steps):
+        train(X, Y)
+    end = rss_mb()
+    growth = 100 * (end - start) / start
+    print(f"soak: {args.steps} steps in {time.perf_counter() - t:.1f} s on {args.backend}; "
+          f"RSS {start:.1f} MB -> {end:.1f} MB ({growth:+.2f} %)")
+    return 0 if growth < 5 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
