@@ -37,6 +37,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=300, help="nTrainSteps (seed: 10000)")
     parser.add_argument("--samples", type=int, default=1000, help="N (seed: 1000)")
     parser.add_argument("--test", type=int, default=1000, help="nTestSamples (seed: 1000)")
+    parser.add_argument("--alpha", type=float, default=0.01, help="learning rate (seed: 0.01)")
     parser.add_argument("--seed", type=int, default=0, help="numpy random seed")
     args = parser.parse_args(argv)
     if args.full:
@@ -50,7 +51,7 @@ def main(argv=None):
 
     N = args.samples          # number of samples
     nTrainSteps = args.steps # number of training steps
-    alpha = 0.01      # learning rate
+    alpha = args.alpha      # learning rate
     nTestSamples = args.test # number of testing samples
 
     #### GENERATE SAMPLES ####

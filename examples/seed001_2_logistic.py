@@ -73,6 +73,7 @@ def main(argv=None):
         print(i, accuracies[-1])
 
     return {"accuracy": float(accuracies[-1]), "first_accuracy": float(accuracies[0]),
+            "best_accuracy": float(max(accuracies)),
             "first_cost": costs[0], "last_cost": costs[-1]}
 
 

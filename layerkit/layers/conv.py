@@ -1,12 +1,16 @@
-"""Convolution layers: one base class over the number of spatial dimensions."""
+"""Convolution layers: one base class over the number of spatial dimensions, plus the
+transposed and the dilated 2-D convolution."""
 from __future__ import annotations
 
 from .. import init, nonlinearities
 from ..core import tensor as T
+from ..core.graph import Variable
+from ..core.tensor.nnet.abstract_conv import conv2d_grad_wrt_inputs
 from ..utils import as_tuple
 from .base import Layer
 
-__all__ = ["BaseConvLayer", "Conv1DLayer", "Conv2DLayer", "conv_output_length"]
+__all__ = ["BaseConvLayer", "Conv1DLayer", "Conv2DLayer", "TransposedConv2DLayer", "Deconv2DLayer",
+           "DilatedConv2DLayer", "conv_output_length", "conv_input_length"]
 
 
 def conv_output_length(input_length, filter_size, stride, pad=0):
@@ -132,3 +136,144 @@ class Conv1DLayer(BaseConvLayer):
         conved = T.nnet.conv2d(x4, w4, subsample=(1, self.stride[0]), border_mode=border,
                                filter_flip=self.flip_filters)
         return conved[:, :, 0, :]
+
+
+def conv_input_length(output_length, filter_size, stride, pad=0):
+    """The smallest input length a convolution maps to ``output_length`` (Lasagne's rule).
+
+    The inverse of :func:`conv_output_length`, used for the output size of a
+    transposed convolution; ``pad`` is 'valid', 'full', 'same' or an int.
+    """
+    if output_length is None:
+        return None
+    if pad == "valid":
+        pad = 0
+    elif pad == "full":
+        pad = filter_size - 1
+    elif pad == "same":
+        pad = filter_size // 2
+    if not isinstance(pad, int):
+        raise ValueError(f"invalid pad: {pad!r}")
+    return (output_length - 1) * stride - 2 * pad + filter_size
+
+
+class TransposedConv2DLayer(BaseConvLayer):
+    """A 2-D transposed convolution (also called deconvolution or fractionally
+    strided convolution): the gradient of a :class:`Conv2DLayer`'s convolution
+    with respect to its input, which maps each input position to a
+    ``filter_size`` patch of the output.
+
+    Parameters follow :class:`Conv2DLayer`, except:
+
+    crop : int, pair of ints, 'valid', 'full' or 'same'
+        What the convolution being transposed would pad: the output is cropped
+        by that much on each side ('full' crops ``filter_size - 1``, 'same'
+        ``filter_size // 2``). Default 0.
+    W : the weights, of shape ``(num_input_channels, num_filters, rows, columns)``
+        (the first two sizes swapped compared to :class:`Conv2DLayer`).
+    flip_filters : bool
+        Default False: each input position adds a copy of the filter
+        (a correlation); True flips the filters first. The opposite of
+        :class:`Conv2DLayer`'s default.
+    output_size : None, an int, a pair of ints or a symbolic pair
+        The output's rows and columns. A stride above 1 leaves the output size
+        ambiguous (``stride - 1`` larger sizes give the same input size);
+        None takes the smallest.
+
+    >>> from layerkit.layers import InputLayer, TransposedConv2DLayer
+    >>> l_in = InputLayer((None, 8, 5, 6))
+    >>> TransposedConv2DLayer(l_in, 3, 4, stride=2, crop=1).output_shape
+    (None, 3, 10, 12)
+    >>> TransposedConv2DLayer(l_in, 3, 4, stride=2, crop=1, output_size=(11, 13)).output_shape
+    (None, 3, 11, 13)
+    """
+
+    def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), crop=0,
+                 untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
+                 nonlinearity=nonlinearities.rectify, flip_filters=False, output_size=None,
+                 **kwargs):
+        # read by get_output_shape_for, which the base constructor calls
+        if output_size is not None and not isinstance(output_size, Variable):
+            output_size = as_tuple(output_size, 2, int)
+        self.output_size = output_size
+        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b,
+                         nonlinearity, flip_filters, n=2, **kwargs)
+        self.crop = self.pad     # the padding of the convolution this transposes
+        del self.pad
+
+    def get_W_shape(self):
+        return (self.input_shape[1], self.num_filters) + self.filter_size
+
+    def get_output_shape_for(self, input_shape):
+        if self.output_size is not None:
+            size = (None, None) if isinstance(self.output_size, Variable) else self.output_size
+            return (input_shape[0], self.num_filters) + tuple(size)
+        # the constructor computes shapes before self.pad is renamed to self.crop
+        crop = getattr(self, "crop", getattr(self, "pad", None))
+        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
+        return (input_shape[0], self.num_filters) + tuple(
+            conv_input_length(i, f, s, c)
+            for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop))
+
+    def convolve(self, input, **kwargs):
+        if isinstance(self.output_size, Variable):
+            size = [self.output_size[0], self.output_size[1]]
+        else:
+            size = list(self.output_shape[2:])
+            if any(s is None for s in size):
+                shape = tuple(input.shape[i] for i in range(4))
+                size = list(self.get_output_shape_for(shape)[2:])
+        border_mode = "half" if self.crop == "same" else self.crop
+        return conv2d_grad_wrt_inputs(input, self.W, [None, self.num_filters] + size,
+                                      filter_shape=self.get_W_shape(), border_mode=border_mode,
+                                      subsample=self.stride, filter_flip=not self.flip_filters)
+
+
+Deconv2DLayer = TransposedConv2DLayer
+
+
+class DilatedConv2DLayer(BaseConvLayer):
+    """A 2-D dilated (atrous) convolution: the filter taps lie ``dilation``
+    pixels apart, so a ``k``-tap filter spans ``(k - 1) * dilation + 1`` pixels.
+
+    Parameters follow :class:`Conv2DLayer`, except that there is no stride and:
+
+    dilation : int or pair of ints
+        The spacing of the filter taps (1: a plain convolution). Default 1.
+    pad : 0, (0, 0) or 'valid' only; add a :class:`PadLayer` before the
+        layer for a padded dilated convolution.
+    W : the weights, of shape ``(num_input_channels, num_filters, rows, columns)``
+        (the first two sizes swapped compared to :class:`Conv2DLayer`).
+    flip_filters : False only (a correlation).
+
+    >>> from layerkit.layers import InputLayer, DilatedConv2DLayer
+    >>> DilatedConv2DLayer(InputLayer((None, 3, 20, 20)), 8, 3, dilation=2).output_shape
+    (None, 8, 16, 16)
+    """
+
+    def __init__(self, incoming, num_filters, filter_size, dilation=(1, 1), pad=0,
+                 untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
+                 nonlinearity=nonlinearities.rectify, flip_filters=False, **kwargs):
+        self.dilation = as_tuple(dilation, 2, int)
+        super().__init__(incoming, num_filters, filter_size, 1, pad, untie_biases, W, b,
+                         nonlinearity, flip_filters, n=2, **kwargs)
+        del self.stride
+        if self.pad != (0, 0):
+            raise NotImplementedError(f"DilatedConv2DLayer requires pad=0 / (0, 0) / 'valid', "
+                                      f"but got pad={pad!r}; for a padded dilated convolution, "
+                                      "add a PadLayer before it")
+        if self.flip_filters:
+            raise NotImplementedError("DilatedConv2DLayer requires flip_filters=False")
+
+    def get_W_shape(self):
+        return (self.input_shape[1], self.num_filters) + self.filter_size
+
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[0], self.num_filters) + tuple(
+            conv_output_length(i, (f - 1) * d + 1, 1, 0)
+            for i, f, d in zip(input_shape[2:], self.filter_size, self.dilation))
+
+    def convolve(self, input, **kwargs):
+        # W is stored (in, out, rows, cols); the convolution wants (out, in, rows, cols)
+        return T.nnet.conv2d(input, self.W.dimshuffle(1, 0, 2, 3), border_mode="valid",
+                             filter_flip=False, filter_dilation=self.dilation)

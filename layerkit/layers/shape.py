@@ -88,20 +88,44 @@ reshape = ReshapeLayer
 
 
 class DimshuffleLayer(Layer):
+    """Reorder the axes by ``pattern`` (ints: input axes; 'x': a new axis of size 1).
+
+    Input axes left out of the pattern are dropped; their size must be 1
+    (or unknown, and then 1 at run time).
+
+    >>> from layerkit.layers import InputLayer, DimshuffleLayer
+    >>> DimshuffleLayer(InputLayer((None, 3, 1, 5)), (0, 'x', 3, 1)).output_shape
+    (None, 1, 5, 3)
+    """
+
     def __init__(self, incoming, pattern, **kwargs):
         super().__init__(incoming, **kwargs)
         self.pattern = tuple(pattern)
-        used = [p for p in self.pattern if p != "x"]
-        for p in used:
-            if not isinstance(p, int) or p >= len(self.input_shape):
-                raise ValueError(f"DimshuffleLayer: invalid pattern entry {p!r} for input shape "
-                                 f"{self.input_shape}")
-        for ax, size in enumerate(self.input_shape):
-            if ax not in used and size != 1:
-                raise ValueError(f"DimshuffleLayer: dimension {ax} of {self.input_shape} is dropped "
-                                 "by the pattern but its size is not 1")
+        used = set()
+        for p in self.pattern:
+            if p == "x":
+                continue
+            if isinstance(p, bool) or not isinstance(p, int):
+                raise ValueError(f"DimshuffleLayer: the pattern should hold only input axes "
+                                 f"(ints) and 'x', got {p!r} in {self.pattern}")
+            if p in used:
+                raise ValueError(f"DimshuffleLayer: the pattern {self.pattern} holds axis {p} "
+                                 "more than once")
+            used.add(p)
+        self.get_output_shape_for(self.input_shape)   # check now
 
     def get_output_shape_for(self, input_shape):
+        used = {p for p in self.pattern if p != "x"}
+        for p in used:
+            if not 0 <= p < len(input_shape):
+                raise ValueError(f"DimshuffleLayer: the pattern {self.pattern} holds axis {p}, "
+                                 f"but the input shape {input_shape} has {len(input_shape)} "
+                                 "dimensions")
+        for axis, size in enumerate(input_shape):
+            if axis not in used and size not in (1, None):
+                raise ValueError(f"DimshuffleLayer: the pattern {self.pattern} drops axis "
+                                 f"{axis} of the input shape {input_shape}, whose size is "
+                                 f"{size}; only axes of size 1 can be dropped")
         return tuple(1 if p == "x" else input_shape[p] for p in self.pattern)
 
     def get_output_for(self, input, **kwargs):

@@ -4,24 +4,34 @@ Semantics are those of the generic kernels (``layerkit.backend.kernels.conv``
 and ``.pool``); only the speed differs. What decides it (measured, see
 ``docs/decisions.md``):
 
-* **Convolution** is im2col + BLAS GEMM, with the column matrix, the padded
-  input, the transposed output gradient and the GEMM output held in buffers
-  reused across calls (keyed by shape, dtype and placement), so a training
-  loop allocates nothing but its results; returned arrays are always fresh
-  and never alias those buffers. Two layouts of the columns, picked by the
-  depth ``K = C * kh * kw`` of the contraction:
+* **Convolution** is im2col + BLAS GEMM, done in chunks (of samples or of
+  output rows) whose column matrix takes about ``CHUNK_BYTES``, so that the
+  GEMM reads it back from cache and the memory held stays small whatever the
+  layer. The chunk's columns, the transposed output gradient and the GEMM
+  output live in per-thread arenas reused across calls and shared by all
+  layers; the zero-padded input lives in a buffer per shape whose border is
+  written once. Returned arrays are always fresh and never alias them. Two
+  layouts of the columns, picked by the depth ``K = C * kh * kw`` of the
+  contraction:
 
-  - ``K >= BATCHED_MAX_K`` (the usual case): columns ``(K, N * L)`` and one
-    GEMM over the whole batch per kernel; the output and the output gradient
-    are transposed between NCHW and ``(O, N * L)`` by one copy each.
-  - small ``K`` (a first layer on 1 or 3 channels): columns ``(N, K, L)`` and
-    a batched ``matmul`` that writes NCHW directly: with a contraction this
-    shallow the transposing copies would cost more than the GEMM itself.
+  - ``K >= BATCHED_MAX_K`` (the usual case): channel-major. The input is
+    copied once to ``(C, Hp, Wp, N)``, so that with stride 1 every filter tap
+    is a copy of runs of ``ow * N`` contiguous elements into the columns
+    ``(K, rows * ow * N)`` of a chunk of output rows; each chunk is one GEMM
+    over the whole batch, col2im adds runs of the same length, and the output
+    (gradient) goes between NCHW and ``(O, rows * ow * N)`` by one
+    transposing copy per chunk.
+  - small ``K`` (a first layer on 1 or 3 channels): columns ``(n, K, oh * ow)``
+    for a chunk of samples and a batched ``matmul`` that writes NCHW directly:
+    with a contraction this shallow, transposing the large output would cost
+    more than the GEMM itself.
 
-  The column matrix is filled by ``kh * kw`` copies (one per filter tap) of
-  strided views of the padded input into the reused buffer; the gradient with
-  respect to the input is a GEMM followed by col2im as ``kh * kw`` slice
-  additions.
+  (Measured alternatives that lost: one ``(K, N * L)`` GEMM with NCHW-ordered
+  tap copies — rows of only ``ow`` elements, and col2im slower than the GEMM
+  on small images; "wide" columns over the padded width, whose tap copies are
+  single contiguous runs but whose GEMM and output crop cost more; the whole
+  batch's columns at once, up to 230 MB for a 64-channel 30x30 layer and
+  streamed from memory at half the GEMM rate.)
 * **Max-pooling** is an elementwise ``np.maximum`` over the ``ws[0] * ws[1]``
   strided views of the input (no reshape, no copy of the input); its gradient
   is ``(view == out) * gout`` per view, assigned directly when windows do not
@@ -38,17 +48,23 @@ from layerkit.backend.kernels.conv import conv_out_len
 from layerkit.backend.kernels.pool import check_pool_params, pool_divisors, pool_geometry
 
 __all__ = ["NUMPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "pool2d", "pool2d_grad", "clear_buffers", "BATCHED_MAX_K", "MAX_BUFFERS"]
+           "pool2d", "pool2d_grad", "clear_buffers", "BATCHED_MAX_K", "CHUNK_BYTES",
+           "MAX_BUFFERS"]
 
-#: at most this many scratch buffers are kept per thread (least recently used go first)
+#: at most this many padded buffers are kept per thread (least recently used go first)
 MAX_BUFFERS = 32
-#: contractions shallower than this use the batched ``(N, K, L)`` layout
-BATCHED_MAX_K = 48
+#: the column matrix is built and multiplied in chunks (of samples or of output rows)
+#: of about this many bytes, so that it is read back from cache, not memory
+CHUNK_BYTES = 2 << 20
+#: contractions shallower than this use the batched ``(N, K, L)`` layout (measured on
+#: 2 cores: K = 75 is faster batched, K = 144 and up channel-major)
+BATCHED_MAX_K = 128
 
 
 class _Scratch(threading.local):
     def __init__(self) -> None:
-        self.buffers: OrderedDict = OrderedDict()
+        self.arenas: dict = {}                  # (role, dtype) -> flat array, grown as needed
+        self.filled: OrderedDict = OrderedDict()  # buffers whose untouched cells hold a fill
 
 
 _SCRATCH = _Scratch()
@@ -56,22 +72,39 @@ _SCRATCH = _Scratch()
 
 def clear_buffers() -> None:
     """Drop this thread's scratch buffers (they are rebuilt on the next call)."""
-    _SCRATCH.buffers.clear()
+    _SCRATCH.arenas.clear()
+    _SCRATCH.filled.clear()
 
 
-def _scratch(key, shape, dtype, fill=None) -> np.ndarray:
-    """A reused buffer. With ``fill``, cells the callers never write keep that value:
+def _scratch(role, shape, dtype) -> np.ndarray:
+    """A reused buffer of ``shape``, uninitialised: the front of this thread's arena for
+    ``role``, which grows to the largest size asked for. All layers of a network share it,
+    so the memory held is the largest layer's, not the sum; one kernel call uses each role
+    at most once, and no result ever aliases an arena."""
+    dtype = np.dtype(dtype)
+    size = 1
+    for s in shape:
+        size *= int(s)
+    key = (role, dtype.str)
+    flat = _SCRATCH.arenas.get(key)
+    if flat is None or flat.size < size:
+        _SCRATCH.arenas.pop(key, None)          # free the old one before allocating
+        flat = _SCRATCH.arenas[key] = np.empty(max(size, 1), dtype)
+    return flat[:size].reshape(shape)
 
-    ``key`` must then pin down which cells the callers write (it includes the
-    placement of the interior), so that one buffer always has the same border.
+
+def _filled(key, shape, dtype, fill) -> np.ndarray:
+    """A reused buffer first filled with ``fill``; cells the callers never write keep it.
+
+    ``key`` must pin down which cells the callers write (it includes the placement of
+    the interior), so that one buffer always has the same border.
     """
     dtype = np.dtype(dtype)
     full_key = (key, tuple(shape), dtype.str, fill)
-    bufs = _SCRATCH.buffers
+    bufs = _SCRATCH.filled
     buf = bufs.get(full_key)
     if buf is None:
-        buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
-        bufs[full_key] = buf
+        buf = bufs[full_key] = np.full(shape, fill, dtype)
         while len(bufs) > MAX_BUFFERS:
             bufs.popitem(last=False)
     else:
@@ -107,61 +140,81 @@ class _Plan:
         self.k = self.c * self.kh * self.kw
         self.batched = self.k < BATCHED_MAX_K
 
-    def taps(self):
-        """``(i, j, row slice, column slice)``: the padded-input cells tap ``(i, j)`` reads."""
+    def taps(self, r0=0, r1=None):
+        """``(i, j, row slice, column slice)``: the padded-input cells tap ``(i, j)`` reads
+        for the output rows ``r0:r1`` (all rows by default)."""
+        r1 = self.oh if r1 is None else r1
         sh, sw = self.stride
         for i in range(self.kh):
             for j in range(self.kw):
-                r0, c0 = i * self.dil[0], j * self.dil[1]
-                yield i, j, (slice(r0, r0 + (self.oh - 1) * sh + 1, sh),
+                a, c0 = r0 * sh + i * self.dil[0], j * self.dil[1]
+                yield i, j, (slice(a, a + (r1 - r0 - 1) * sh + 1, sh),
                              slice(c0, c0 + (self.ow - 1) * sw + 1, sw))
 
-    def cols_shape(self):
-        return (self.n, self.k, self.length) if self.batched else (self.k, self.n * self.length)
-
-    def tap_view(self, cols):
-        """``cols`` as ``(C, kh, kw, N, oh, ow)`` whatever the layout (a view)."""
+    def chunks(self, itemsize):
+        """Ranges of samples (batched layout) or of output rows (channel-major layout)
+        whose column matrix takes about ``CHUNK_BYTES``."""
         if self.batched:
-            return cols.reshape(self.n, self.c, self.kh, self.kw, self.oh, self.ow) \
-                .transpose(1, 2, 3, 0, 4, 5)
-        return cols.reshape(self.c, self.kh, self.kw, self.n, self.oh, self.ow)
+            total, per = self.n, self.k * self.length * itemsize
+        else:
+            total, per = self.oh, self.k * self.ow * self.n * itemsize
+        step = max(1, CHUNK_BYTES // max(per, 1))
+        return [(a, min(total, a + step)) for a in range(0, total, step)]
 
 
 def _same_dtype(*arrays):
+    """The arrays in their common dtype (the core already casts; this keeps BLAS on one type)."""
     arrays = [np.asarray(a) for a in arrays]
     dtype = np.result_type(*arrays)
-    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
-        dtype = np.dtype(np.float64)
     return [a.astype(dtype, copy=False) for a in arrays], dtype
 
 
-def _padded_input(x, p: _Plan):
-    """``x`` zero-padded (a reused buffer whose border stays zero), or ``x`` itself."""
+def _input_nchw(x, p: _Plan):
+    """``x`` zero-padded, NCHW (a reused buffer whose border stays zero), or ``x`` itself."""
     ph, pw = p.pad
     if ph == 0 and pw == 0:
         return x
-    buf = _scratch(("xpad", ph, pw), (p.n, p.c, p.hp, p.wp), x.dtype, fill=0)
+    buf = _filled(("xpad", ph, pw), (p.n, p.c, p.hp, p.wp), x.dtype, 0)
     buf[:, :, ph:ph + p.h, pw:pw + p.w] = x
     return buf
 
 
-def _im2col(x, p: _Plan):
-    """The column matrix of ``x`` in the plan's layout (a reused buffer), K ordered (c, i, j)."""
-    cols = _scratch("cols", p.cols_shape(), x.dtype)
-    taps = p.tap_view(cols)
-    src = _padded_input(x, p).transpose(1, 0, 2, 3)                  # (C, N, Hp, Wp)
+def _input_chwn(x, p: _Plan):
+    """``x`` zero-padded and channel-major, ``(C, Hp, Wp, N)``, in a reused buffer."""
+    ph, pw = p.pad
+    if ph == 0 and pw == 0:
+        buf = _scratch("xT", (p.c, p.h, p.w, p.n), x.dtype)
+        np.copyto(buf, x.transpose(1, 2, 3, 0))
+        return buf
+    buf = _filled(("xpadT", ph, pw), (p.c, p.hp, p.wp, p.n), x.dtype, 0)
+    np.copyto(buf[:, ph:ph + p.h, pw:pw + p.w, :], x.transpose(1, 2, 3, 0))
+    return buf
+
+
+def _cols_batched(src, p: _Plan, n0, n1):
+    """Columns ``(n1 - n0, K, L)`` of the samples ``n0:n1`` of the padded NCHW input."""
+    cols = _scratch("cols", (n1 - n0, p.k, p.length), src.dtype)
+    taps = cols.reshape(n1 - n0, p.c, p.kh, p.kw, p.oh, p.ow)
     for i, j, (rs, cs) in p.taps():
-        np.copyto(taps[:, i, j], src[:, :, rs, cs])
+        np.copyto(taps[:, :, i, j], src[n0:n1, :, rs, cs])
     return cols
 
 
-def _gy_columns(gy, p: _Plan):
-    """The output gradient laid out as the GEMM output: ``(N, O, L)`` or ``(O, N * L)``."""
-    if p.batched:
-        return np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
-    buf = _scratch("gyT", (p.o, p.n, p.oh, p.ow), gy.dtype)
-    np.copyto(buf, gy.transpose(1, 0, 2, 3))
-    return buf.reshape(p.o, p.n * p.length)
+def _cols_chwn(src, p: _Plan, r0, r1):
+    """Columns ``(K, (r1 - r0) * ow * N)`` of the output rows ``r0:r1``, K ordered (c, i, j);
+    from the ``(C, Hp, Wp, N)`` input each tap copies runs of ``ow * N`` elements."""
+    cols = _scratch("cols", (p.k, (r1 - r0) * p.ow * p.n), src.dtype)
+    taps = cols.reshape(p.c, p.kh, p.kw, r1 - r0, p.ow, p.n)
+    for i, j, (rs, cs) in p.taps(r0, r1):
+        np.copyto(taps[:, i, j], src[:, rs, cs, :])
+    return cols
+
+
+def _gy_chwn(gy, p: _Plan, r0, r1):
+    """The output gradient's rows ``r0:r1`` as an ``(O, (r1 - r0) * ow * N)`` matrix."""
+    buf = _scratch("out", (p.o, r1 - r0, p.ow, p.n), gy.dtype)
+    np.copyto(buf, gy[:, :, r0:r1, :].transpose(1, 2, 3, 0))
+    return buf.reshape(p.o, -1)
 
 
 def _check_gy(gy, p: _Plan, name):
@@ -179,57 +232,79 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """Cross-correlate NCHW ``x`` with OIHW ``w`` (no flip); returns ``(N, O, rows, cols)``."""
     (x, w), dtype = _same_dtype(x, w)
     p = _Plan(x.shape, w.shape, stride, padding, dilation)
-    cols = _im2col(x, p)
     w2 = _filters(w, p)
-    if p.batched:                       # (O, K) @ (N, K, L): a fresh (N, O, L)
-        return np.matmul(w2, cols).reshape(p.n, p.o, p.oh, p.ow)
-    y = _scratch("y", (p.o, p.n * p.length), dtype)
-    np.dot(w2, cols, out=y)
-    # always a fresh array (with N == 1 the transposed view may already count as contiguous)
-    return y.reshape(p.o, p.n, p.oh, p.ow).transpose(1, 0, 2, 3).copy()
+    y = np.empty((p.n, p.o, p.oh, p.ow), dtype)
+    if p.batched:                       # (O, K) @ (n, K, L) straight into NCHW
+        src = _input_nchw(x, p)
+        for n0, n1 in p.chunks(dtype.itemsize):
+            np.matmul(w2, _cols_batched(src, p, n0, n1),
+                      out=y[n0:n1].reshape(n1 - n0, p.o, p.length))
+        return y
+    src = _input_chwn(x, p)
+    for r0, r1 in p.chunks(dtype.itemsize):
+        cols = _cols_chwn(src, p, r0, r1)
+        out = _scratch("out", (p.o, cols.shape[1]), dtype)
+        np.dot(w2, cols, out=out)
+        np.copyto(y[:, :, r0:r1, :], out.reshape(p.o, r1 - r0, p.ow, p.n).transpose(3, 0, 1, 2))
+    return y
 
 
 def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """The gradient of ``conv2d`` with respect to its filters: a GEMM against the columns."""
+    """The gradient of ``conv2d`` with respect to its filters: GEMMs against the columns."""
     (x, gy), dtype = _same_dtype(x, gy)
     p = _Plan(x.shape, tuple(int(s) for s in filter_shape), stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_weight")
-    g = _gy_columns(gy, p)
-    cols = _im2col(x, p)
-    if p.batched:                       # (N, O, L) @ (N, L, K), summed over the batch
-        gw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0)
-    else:
-        gw = np.dot(g, cols.T)
-    return gw.reshape(p.o, p.c, p.kh, p.kw)
+    if p.batched:                       # (n, O, L) @ (n, L, K), summed over the samples
+        src = _input_nchw(x, p)
+        g = np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
+        gw = np.zeros((p.o, p.k), dtype)
+        for n0, n1 in p.chunks(dtype.itemsize):
+            cols = _cols_batched(src, p, n0, n1)
+            gw += np.matmul(g[n0:n1], cols.transpose(0, 2, 1)).sum(axis=0)
+        return gw.reshape(p.o, p.c, p.kh, p.kw)
+    src = _input_chwn(x, p)
+    gwt = np.zeros((p.k, p.o), dtype)
+    for r0, r1 in p.chunks(dtype.itemsize):
+        # (K, m) @ (m, O): the orientation g @ cols.T is as fast on one thread but up to
+        # 30x slower on two (OpenBLAS 0.3.31) when the contraction m is long
+        gwt += np.dot(_cols_chwn(src, p, r0, r1), _gy_chwn(gy, p, r0, r1).T)
+    return np.ascontiguousarray(gwt.T).reshape(p.o, p.c, p.kh, p.kw)
 
 
 def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-    """The gradient of ``conv2d`` with respect to its input: a GEMM, then col2im by adding
+    """The gradient of ``conv2d`` with respect to its input: GEMMs, then col2im by adding
     slices. Input cells that no output reads get 0."""
     (gy, w), dtype = _same_dtype(gy, w)
     p = _Plan(tuple(int(s) for s in input_shape), w.shape, stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_input")
-    g = _gy_columns(gy, p)
-    w2 = _filters(w, p)
-    dcols = _scratch("cols", p.cols_shape(), dtype)
-    if p.batched:
-        np.matmul(w2.T, g, out=dcols)
-    else:
-        np.dot(w2.T, g, out=dcols)
-    taps = p.tap_view(dcols)
+    w2t = _filters(w, p).T
     ph, pw = p.pad
-    padded = ph > 0 or pw > 0
-    if padded:
-        gx = _scratch("gxpad", (p.n, p.c, p.hp, p.wp), dtype)
-        gx.fill(0)
-    else:
-        gx = np.zeros((p.n, p.c, p.h, p.w), dtype)
-    gxt = gx.transpose(1, 0, 2, 3)                                     # (C, N, Hp, Wp)
-    for i, j, (rs, cs) in p.taps():
-        gxt[:, :, rs, cs] += taps[:, i, j]
-    if padded:
-        return gx[:, :, ph:ph + p.h, pw:pw + p.w].copy()
-    return gx
+    if p.batched:
+        g = np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
+        if ph or pw:
+            gx = _scratch("gx", (p.n, p.c, p.hp, p.wp), dtype)
+            gx.fill(0)
+        else:
+            gx = np.zeros((p.n, p.c, p.h, p.w), dtype)
+        for n0, n1 in p.chunks(dtype.itemsize):
+            dcols = _scratch("cols", (n1 - n0, p.k, p.length), dtype)
+            np.matmul(w2t, g[n0:n1], out=dcols)
+            taps = dcols.reshape(n1 - n0, p.c, p.kh, p.kw, p.oh, p.ow)
+            for i, j, (rs, cs) in p.taps():
+                gx[n0:n1, :, rs, cs] += taps[:, :, i, j]
+        if ph or pw:
+            return gx[:, :, ph:ph + p.h, pw:pw + p.w].copy()
+        return gx
+    gxt = _scratch("gx", (p.c, p.hp, p.wp, p.n), dtype)              # (C, Hp, Wp, N)
+    gxt.fill(0)
+    for r0, r1 in p.chunks(dtype.itemsize):
+        g = _gy_chwn(gy, p, r0, r1)
+        dcols = _scratch("cols", (p.k, g.shape[1]), dtype)
+        np.dot(w2t, g, out=dcols)
+        taps = dcols.reshape(p.c, p.kh, p.kw, r1 - r0, p.ow, p.n)
+        for i, j, (rs, cs) in p.taps(r0, r1):
+            gxt[:, rs, cs, :] += taps[:, i, j]
+    return gxt[:, ph:ph + p.h, pw:pw + p.w, :].transpose(3, 0, 1, 2).copy()
 
 
 # --------------------------------------------------------------------------- pooling
@@ -282,8 +357,7 @@ def _pool_source(x, pad, mode):
         return x
     n, c, h, w = x.shape
     fill = _lowest(x.dtype) if mode == "max" else 0
-    buf = _scratch(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype,
-                   fill=fill)
+    buf = _filled(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype, fill)
     buf[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
     return buf
 
@@ -299,15 +373,18 @@ def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True
     if out_hw[0] == 0 or out_hw[1] == 0:
         return np.zeros((n, c) + out_hw, x.dtype)
     src = _pool_source(x, pad, mode)
-    acc = None
     combine = np.maximum if mode == "max" else np.add
-    for i, j, (rs, cs), (ni, nj) in _pool_taps(src.shape[2:], ws, stride, out_hw):
-        view = src[:, :, rs, cs]
-        if acc is None:                       # tap (0, 0): every window
-            acc = np.array(view, copy=True)
-        else:
-            part = acc[:, :, :ni, :nj]
-            combine(part, view, out=part)
+    taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
+    first = src[:, :, taps[0][2][0], taps[0][2][1]]           # tap (0, 0): every window
+    if len(taps) > 1 and taps[1][3] == out_hw:              # combine the first two taps at once
+        acc = combine(first, src[:, :, taps[1][2][0], taps[1][2][1]])
+        rest = taps[2:]
+    else:
+        acc = np.array(first, copy=True)
+        rest = taps[1:]
+    for i, j, (rs, cs), (ni, nj) in rest:
+        part = acc[:, :, :ni, :nj]
+        combine(part, src[:, :, rs, cs], out=part)
     div = _divisor(x.shape, ws, stride, pad, out_hw, mode, x.dtype)
     if div is not None:
         np.divide(acc, div, out=acc)
@@ -333,20 +410,22 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
               and out_hw[1] * ws[1] == w)   # the windows tile the input exactly
     disjoint = stride[0] >= ws[0] and stride[1] >= ws[1]
     if padded:
-        gx = _scratch(("poolgrad", pad), (n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype)
+        gx = _scratch("poolgrad", (n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype)
         gx.fill(0)
     else:
         gx = np.empty(x.shape, dtype) if covers else np.zeros(x.shape, dtype)
     if mode == "max":
         src = _pool_source(x, pad, mode)
-        mask = _scratch("poolmask", (n, c) + out_hw, np.bool_)
+        # the equality as 0/1 in the gradient's dtype (faster than a boolean mask times gout)
+        hits = _scratch("poolhits", (n, c) + out_hw, dtype)
         for i, j, (rs, cs), (ni, nj) in _pool_taps(src.shape[2:], ws, stride, out_hw):
-            m = mask[:, :, :ni, :nj]
-            np.equal(src[:, :, rs, cs], out[:, :, :ni, :nj], out=m)
+            hit = hits[:, :, :ni, :nj]
+            np.equal(src[:, :, rs, cs], out[:, :, :ni, :nj], out=hit)
             if disjoint:
-                np.multiply(m, gout[:, :, :ni, :nj], out=gx[:, :, rs, cs])
+                np.multiply(hit, gout[:, :, :ni, :nj], out=gx[:, :, rs, cs])
             else:
-                gx[:, :, rs, cs] += m * gout[:, :, :ni, :nj]
+                np.multiply(hit, gout[:, :, :ni, :nj], out=hit)
+                gx[:, :, rs, cs] += hit
     else:
         div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
         g = gout if div is None else gout / div
