@@ -15,13 +15,17 @@ parameters for an update rule.
 2
 """
 from .base import Layer, MergeLayer
-from .conv import BaseConvLayer, Conv1DLayer, Conv2DLayer
+from .conv import (BaseConvLayer, Conv1DLayer, Conv2DLayer, Deconv2DLayer, DilatedConv2DLayer,
+                   TransposedConv2DLayer)
 from .dense import DenseLayer, NINLayer
+from .embedding import EmbeddingLayer
 from .helper import (count_params, get_all_layers, get_all_param_values, get_all_params,
                      get_output, get_output_shape, set_all_param_values)
 from .input import InputLayer
-from .merge import ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, concat
+from .merge import (ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop,
+                    autocrop_array_shapes, concat)
 from .noise import DropoutLayer, GaussianNoiseLayer, dropout
+from .normalization import BatchNormLayer, LocalResponseNormalization2DLayer, batch_norm
 from .pool import (GlobalPoolLayer, MaxPool1DLayer, MaxPool2DLayer, Pool1DLayer, Pool2DLayer,
                    Upscale2DLayer)
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
@@ -49,7 +53,9 @@ __all__ = [
     "GlobalPoolLayer", "Upscale2DLayer", "DropoutLayer", "dropout", "GaussianNoiseLayer",
     "FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle",
     "SliceLayer", "PadLayer", "pad", "ConcatLayer", "concat", "ElemwiseMergeLayer",
-    "ElemwiseSumLayer",
+    "ElemwiseSumLayer", "autocrop", "autocrop_array_shapes", "TransposedConv2DLayer",
+    "Deconv2DLayer", "DilatedConv2DLayer", "EmbeddingLayer", "LocalResponseNormalization2DLayer",
+    "BatchNormLayer", "batch_norm",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]
