@@ -52,7 +52,8 @@ def compose(spec: FusedElemwise, backend) -> Callable[..., Any]:
     last = len(spec.steps) - 1
     for k, (name, args) in enumerate(spec.steps):
         kname = f"k{k}"
-        env[kname] = backend.kernel(name)
+        kernel = backend.kernel(name)
+        env[kname] = getattr(kernel, "direct", kernel)
         call = ", ".join(f"v{a}" for a in args)
         can_out = backend.supports_out(name)
         if k == last:

@@ -67,11 +67,20 @@ class DimShuffle(Op):
         if identity_perm and len(order) == self.in_ndim:
             return lambda x: x
 
+        if "x" not in order and len(order) == self.in_ndim:
+            return lambda x: permute(x, perm)          # a pure transpose
+        # the axes of the result taken from the input (the others are new, of size 1)
+        taken = [(k, o) for k, o in enumerate(order) if o != "x"]
+        ones = [1] * len(order)
+
         def run(x):
             shape = x.shape
+            new_shape = list(ones)
+            for k, o in taken:
+                new_shape[k] = shape[o]
             if not identity_perm:
                 x = permute(x, perm)
-            return reshape(x, tuple(1 if o == "x" else shape[o] for o in order))
+            return reshape(x, tuple(new_shape))
         return run
 
 
@@ -195,6 +204,9 @@ class Reshape(Op):
         if shape.type.shape[0] != self.ndim:
             raise ShapeError(f"reshape to {self.ndim} dims got a shape of length {shape.type.shape[0]}")
         entries = list(static_entries(shape))
+        if entries.count(-1) > 1 or any(e is not None and e < -1 for e in entries):
+            raise ShapeError(f"reshape of {x.type.shape} into {tuple(entries)}: only one entry "
+                             "may be -1 and the others must be sizes >= 0")
         known = [s for s in x.type.shape]
         if -1 in entries and all(s is not None for s in known) and \
                 all(e is not None for e in entries):

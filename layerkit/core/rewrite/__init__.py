@@ -36,10 +36,27 @@ def rewrite_nodes(outputs: Sequence[Variable],
 
 
 def optimize(outputs: Sequence[Variable], backend=None, fuse: bool = True) -> list[Variable]:
-    """The default pipeline: constant folding, merging equal subexpressions, then
-    fusing chains of elementwise ops."""
+    """The default pipeline, phase by phase:
+
+    1. *fold and merge*: constant subgraphs become constants, equal constants and
+       equal subexpressions become one;
+    2. *canonicalize* (:mod:`.canonicalize`): ``x * 1 -> x``, ``x + x -> 2 * x``,
+       ``log(1 + x) -> log1p(x)``, transpose and reshape chains, ... then fold and
+       merge again, since canonical forms expose more equal subexpressions;
+    3. *specialize*: cheaper kernels for the same value (``x ** 2 -> square(x)``);
+    4. *fuse* (:mod:`.fuse`): chains of elementwise ops become one node (skipped
+       under NanGuardMode, which checks every node).
+
+    The stable forms of DESIGN 4a (:mod:`.stabilize`) are applied earlier, when
+    the expression is built, so that gradients are taken of them too; the
+    in-place phase is the linker's (an update that is the last reader of its
+    shared variable writes into its storage).
+    """
+    from .canonicalize import canonicalize, specialize
     from .fold import fold_constants
     from .fuse import fuse_elemwise
     from .merge import merge
     outputs = merge(fold_constants(outputs))
+    outputs = merge(fold_constants(canonicalize(outputs)))
+    outputs = specialize(outputs)
     return fuse_elemwise(outputs) if fuse else outputs

@@ -1,0 +1,159 @@
+"""Canonicalisation and specialisation rewrites, tested graph-in / graph-out.
+
+Each test builds a graph, rewrites it, checks the ops that remain and then
+checks the value of the rewritten graph against numpy in float64, so a rule
+that changes the result fails too.
+"""
+import numpy as np
+import pytest
+
+import layerkit.core as theano
+import layerkit.core.tensor as T
+from layerkit.core.graph import toposort
+from layerkit.core.rewrite import optimize
+from layerkit.core.rewrite.canonicalize import canonicalize, specialize
+from layerkit.core.rewrite.merge import merge
+
+
+def _ops(outputs):
+    return [str(n.op) for n in toposort(outputs)]
+
+
+def _value(outputs, inputs, values):
+    """Evaluate already-rewritten ``outputs`` without rewriting them again (FAST_COMPILE
+    would still optimize), by walking the graph with the host backend's thunks."""
+    from layerkit.backend import host_backend
+    host = host_backend()
+    env = {id(v): np.asarray(a) for v, a in zip(inputs, values)}
+    for node in toposort(outputs):
+        args = [env[id(i)] if id(i) in env else i.data for i in node.inputs]
+        result = node.op.thunk(host, node)(*args)
+        results = result if isinstance(result, tuple) else (result,)
+        for o, r in zip(node.outputs, results):
+            env[id(o)] = np.asarray(r)
+    return [env[id(o)] if id(o) in env else o.data for o in outputs]
+
+
+RNG = np.random.default_rng(7)
+A = RNG.standard_normal((3, 4))
+B = RNG.standard_normal((3, 4))
+
+
+def test_sum_of_a_sum_with_itself_becomes_two_times_it():
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    out = (x + y) + (x + y)
+    (new,) = canonicalize(merge([out]))
+    assert _ops([new]) == ["add", "multiply"]
+    two = [i for i in new.owner.inputs if i is not new.owner.inputs[1]][0]
+    assert float(two.data.reshape(())) == 2.0
+    np.testing.assert_allclose(_value([new], [x, y], [A, B])[0], 2 * (A + B))
+
+
+@pytest.mark.parametrize("build, expected", [
+    (lambda x: x * 1, lambda a: a),
+    (lambda x: 1 * x, lambda a: a),
+    (lambda x: x + 0, lambda a: a),
+    (lambda x: 0 + x, lambda a: a),
+    (lambda x: x - 0, lambda a: a),
+    (lambda x: x / 1, lambda a: a),
+    (lambda x: x ** 1, lambda a: a),
+    (lambda x: -(-x), lambda a: a),
+])
+def test_neutral_operands_disappear(build, expected):
+    x = T.dmatrix("x")
+    (new,) = canonicalize([build(x)])
+    assert new is x
+
+
+def test_a_neutral_operand_that_broadcasts_stays():
+    """``x * ones((3, 4))`` for a vector x broadcasts: dropping it would change the shape."""
+    x = T.dvector("x")
+    out = x * np.ones((3, 4))
+    (new,) = canonicalize([out])
+    assert new.ndim == 2 and "multiply" in _ops([new])
+
+
+def test_a_neutral_operand_that_changes_the_dtype_stays():
+    x = T.ivector("x")
+    out = x * 1.0          # float result: x itself is int32
+    (new,) = canonicalize([out])
+    assert new.dtype == out.dtype and _ops([new]) != []
+
+
+def test_log_of_one_plus_x_becomes_log1p():
+    x = T.dvector("x")
+    for out in (T.log(1 + x), T.log(x + 1)):
+        (new,) = canonicalize([out])
+        assert _ops([new]) == ["log1p"]
+        small = np.array([1e-18, 1e-10, 0.5])
+        np.testing.assert_allclose(_value([new], [x], [small])[0], np.log1p(small), rtol=1e-15)
+
+
+def test_exp_minus_one_becomes_expm1():
+    x = T.dvector("x")
+    (new,) = canonicalize([T.exp(x) - 1])
+    assert _ops([new]) == ["expm1"]
+    small = np.array([1e-18, 1e-10, 0.5])
+    np.testing.assert_allclose(_value([new], [x], [small])[0], np.expm1(small), rtol=1e-15)
+
+
+def test_double_transpose_cancels():
+    x = T.dmatrix("x")
+    (new,) = canonicalize([x.T.T])
+    assert new is x
+
+
+def test_dimshuffle_chain_becomes_one_dimshuffle():
+    x = T.dmatrix("x")
+    out = x.dimshuffle(1, "x", 0).dimshuffle(2, 0, 1)       # (4, 1, 3) -> (3, 4, 1)
+    (new,) = canonicalize([out])
+    assert _ops([new]) == ["DimShuffle{0,1,x}"]
+    np.testing.assert_array_equal(_value([new], [x], [A])[0], A[:, :, None])
+
+
+def test_reshape_chain_becomes_one_reshape():
+    x = T.dmatrix("x")
+    out = x.reshape((12,)).reshape((2, 6)).reshape((6, 2))
+    (new,) = canonicalize([out])
+    reshapes = [n for n in toposort([new]) if type(n.op).__name__ == "Reshape"]
+    assert len(reshapes) == 1 and reshapes[0].inputs[0] is x
+    np.testing.assert_array_equal(_value([new], [x], [A])[0], A.reshape(6, 2))
+
+
+def test_sum_of_a_scalar_is_the_scalar():
+    s = T.dscalar("s")
+    (new,) = canonicalize([T.sum(s)])
+    assert new is s
+
+
+def test_power_by_constants_is_specialised():
+    x = T.dvector("x")
+    a = np.array([0.5, 2.0, 3.0])
+    for p, kernel, ref in ((2, "square", a ** 2), (0.5, "sqrt", np.sqrt(a)),
+                           (-1, "reciprocal", 1 / a)):
+        (new,) = specialize([x ** p])
+        assert _ops([new]) == [kernel]
+        np.testing.assert_allclose(_value([new], [x], [a])[0], ref, rtol=1e-15)
+
+
+def test_integer_power_is_not_specialised_to_float_kernels():
+    x = T.ivector("x")
+    (new,) = specialize([x ** 2])
+    assert new.dtype == "int32"
+
+
+def test_the_pipeline_on_the_gradient_of_a_transpose(backend):
+    """The gradient of ``dot(w.T, v)`` is built from transposes; after the pipeline no
+    dimshuffle reads another one, and the compiled result is exact."""
+    v = T.dvector("v")
+    w = theano.shared(A.copy(), name="w")
+    cost = T.sum(T.dot(w.T, v) ** 2)
+    g = T.grad(cost, w)
+    (opt,) = optimize([g])
+    chains = [n for n in toposort([opt]) if type(n.op).__name__ == "DimShuffle"
+              and n.inputs[0].owner is not None
+              and type(n.inputs[0].owner.op).__name__ == "DimShuffle"]
+    assert chains == []
+    f = theano.function([v], g, backend=backend.name)
+    b = RNG.standard_normal(3)
+    np.testing.assert_allclose(f(b), 2 * np.outer(b, A.T @ b), rtol=1e-12)
