@@ -131,11 +131,14 @@ class Conv1DLayer(BaseConvLayer):
             border = (0, self.filter_size[0] - 1)
         else:
             border = (0, self.pad[0])
-        x4 = input.dimshuffle(0, 1, "x", 2)
-        w4 = self.W.dimshuffle(0, 1, "x", 2)
+        # reshapes, not dimshuffle(0, 1, 'x', 2): the gradient of an added axis
+        # drops it again, which needs its size known to be 1, and the
+        # convolution's gradients do not carry that
+        x4 = T.reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
+        w4 = T.reshape(self.W, (self.W.shape[0], self.W.shape[1], 1, self.W.shape[2]))
         conved = T.nnet.conv2d(x4, w4, subsample=(1, self.stride[0]), border_mode=border,
                                filter_flip=self.flip_filters)
-        return conved[:, :, 0, :]
+        return T.reshape(conved, (conved.shape[0], conved.shape[1], conved.shape[3]))
 
 
 def conv_input_length(output_length, filter_size, stride, pad=0):
@@ -172,9 +175,14 @@ class TransposedConv2DLayer(BaseConvLayer):
     W : the weights, of shape ``(num_input_channels, num_filters, rows, columns)``
         (the first two sizes swapped compared to :class:`Conv2DLayer`).
     flip_filters : bool
-        Default False: each input position adds a copy of the filter
-        (a correlation); True flips the filters first. The opposite of
-        :class:`Conv2DLayer`'s default.
+        Default False (the opposite of :class:`Conv2DLayer`'s default): the
+        output is a correlation with the filters, so that with stride 1 and
+        no cropping it is the 'full' correlation of the input and the
+        filters (each input value adds a *flipped* copy of its filter); True
+        flips the filters, making it a convolution (each input value adds
+        the filter as it is). This is Lasagne's convention: the layer is
+        the transpose of a :class:`Conv2DLayer` with
+        ``flip_filters=not flip_filters``.
     output_size : None, an int, a pair of ints or a symbolic pair
         The output's rows and columns. A stride above 1 leaves the output size
         ambiguous (``stride - 1`` larger sizes give the same input size);
