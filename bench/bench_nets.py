@@ -1,6 +1,12 @@
 """layerkit's numpy backend against PyTorch CPU on the seeds' nets (issue 5).
 
     python bench/bench_nets.py [--nets mlp_old,convnet] [--rounds 3] [--steps 20]
+    python bench/bench_nets.py --ablation [--nets mlp_modern,convnet]
+
+``--ablation`` measures what the compiler's fusion and in-place phases are
+worth instead: layerkit as compiled by default, without in-place updates,
+and without fusion (which also leaves nothing for in-place), alternating
+blocks of each, and writes its own section.
 
 Each framework runs in its own process with 2 threads; blocks of steps
 alternate between them, and the median step time is reported with the
@@ -67,9 +73,16 @@ def worker(framework: str, net: str, steps: int) -> dict:
     return out
 
 
-def _run_worker(framework, net, steps) -> dict:
+#: the compiler variants of --ablation: label -> phases excluded
+VARIANTS = {"default": "", "no in-place": "inplace", "no fusion, no in-place": "fusion:inplace"}
+
+
+def _run_worker(framework, net, steps, excluding="") -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS,
                MKL_NUM_THREADS=THREADS)
+    if excluding:
+        flags = env.get("LAYERKIT_FLAGS", "")
+        env["LAYERKIT_FLAGS"] = ",".join(f for f in (flags, f"optimizer_excluding={excluding}") if f)
     proc = subprocess.run([sys.executable, __file__, "--worker", framework, "--net", net,
                            "--steps", str(steps)], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -88,12 +101,14 @@ def sgemm_gflops() -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nets", default="logreg,mlp_old,mlp_modern,convnet,lasagne_cnn")
+    parser.add_argument("--nets", default=parser_default_nets())
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--worker", choices=["layerkit", "torch"])
     parser.add_argument("--net")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--ablation", action="store_true",
+                        help="default vs no in-place vs no fusion (layerkit only)")
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.net, args.steps)))
@@ -102,6 +117,8 @@ def main(argv=None) -> int:
     import nets
     gflops = sgemm_gflops()
     print(f"sgemm rate here (2 threads): {gflops:.1f} GFLOP/s")
+    if args.ablation:
+        return ablation(args, gflops)
     rows = []
     for net in args.nets.split(","):
         results = {"layerkit": [], "torch": []}
@@ -132,6 +149,36 @@ def main(argv=None) -> int:
     if not args.no_write:
         write_results(rows, gflops)
     return 0
+
+
+def ablation(args, gflops) -> int:
+    nets_ = args.nets if args.nets != parser_default_nets() else "mlp_modern,convnet"
+    lines = ["## Compiler ablation: fusion and in-place (bench/bench_nets.py --ablation)", "",
+             f"numpy backend, batch 128, float32, 2 threads, medians over alternating blocks; "
+             f"sgemm {gflops:.1f} GFLOP/s. Train and inference step in ms; the ratio is to the "
+             "default compilation (higher: the phase was worth that much).", "",
+             "| net | variant | train ms | ratio | infer ms | peak MB above baseline |",
+             "|---|---|---|---|---|---|"]
+    for net in nets_.split(","):
+        results = {label: [] for label in VARIANTS}
+        for _ in range(args.rounds):
+            for label, excluding in VARIANTS.items():
+                results[label].append(_run_worker("layerkit", net, args.steps, excluding))
+        med = {label: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for label, rs in results.items()}
+        base = med["default"]["train_ms"]
+        for label, m in med.items():
+            print(f"{net:<12} {label:<24} train {m['train_ms']:7.2f} ms (x{m['train_ms'] / base:.2f})"
+                  f", infer {m['infer_ms']:6.2f} ms, mem +{m['mem_mb']:.0f} MB")
+            lines.append(f"| {net} | {label} | {m['train_ms']:.2f} | {m['train_ms'] / base:.2f} | "
+                         f"{m['infer_ms']:.2f} | {m['mem_mb']:.0f} |")
+    if not args.no_write:
+        _replace_section(HERE / "RESULTS.md", lines[0], "\n".join(lines) + "\n")
+    return 0
+
+
+def parser_default_nets() -> str:
+    return "logreg,mlp_old,mlp_modern,convnet,lasagne_cnn"
 
 
 def write_results(rows, gflops) -> None:

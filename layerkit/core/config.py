@@ -34,6 +34,14 @@ class Config:
         self.floatX = flags.get("floatX", "float32")
         #: the compiled-function mode used when ``function(mode=None)``
         self.mode = flags.get("mode", "FAST_RUN")
+        #: rewrite phases to skip, colon-separated (Theano's flag): any of
+        #: ``constant_folding``, ``merge``, ``canonicalize``, ``specialize``,
+        #: ``fusion``, ``inplace``; for measuring what each phase is worth
+        self.optimizer_excluding = flags.get("optimizer_excluding", "")
+
+    def excluded(self) -> frozenset:
+        """The phases named in :attr:`optimizer_excluding`."""
+        return frozenset(p for p in self.optimizer_excluding.split(":") if p)
 
     @property
     def floatX(self) -> str:
@@ -46,7 +54,8 @@ class Config:
         self._floatX = value
 
     def __repr__(self) -> str:
-        return f"Config(floatX={self.floatX!r}, mode={self.mode!r})"
+        return (f"Config(floatX={self.floatX!r}, mode={self.mode!r}, "
+                f"optimizer_excluding={self.optimizer_excluding!r})")
 
 
 config = Config()

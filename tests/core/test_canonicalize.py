@@ -157,3 +157,35 @@ def test_the_pipeline_on_the_gradient_of_a_transpose(backend):
     f = theano.function([v], g, backend=backend.name)
     b = RNG.standard_normal(3)
     np.testing.assert_allclose(f(b), 2 * np.outer(b, A.T @ b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("excluded", ["fusion", "inplace", "canonicalize:specialize",
+                                      "constant_folding:merge:canonicalize:specialize:fusion:inplace"])
+def test_optimizer_excluding_skips_phases_and_keeps_results(excluded, backend, monkeypatch):
+    """Every phase can be switched off (for measuring it); the values do not change."""
+    from layerkit.core import config
+    x = T.dmatrix("x")
+    w = theano.shared(A.T.copy(), name="w")
+    out = T.sum(T.log(1 + T.exp(T.dot(x, w) * 1)) ** 2)
+    monkeypatch.setattr(config, "optimizer_excluding", excluded)
+    f = theano.function([x], out, updates=[(w, w - 0.1 * T.grad(out, w))], backend=backend.name)
+    ops = f.source
+    if "fusion" in excluded:
+        assert "Fused" not in str([str(n.op) for n in toposort(f.outputs + f.update_values)])
+    if "inplace" in excluded:
+        assert "out=" not in ops
+    w0 = A.T.copy()
+    z = B @ w0
+    expected = np.sum(np.log1p(np.exp(z)) ** 2)
+    np.testing.assert_allclose(f(B), expected, rtol=1e-12)
+    grad = B.T @ (2 * np.log1p(np.exp(z)) / (1 + np.exp(-z)))
+    np.testing.assert_allclose(w.get_value(), w0 - 0.1 * grad, rtol=1e-12)
+
+
+def test_fusion_and_inplace_happen_by_default(backend):
+    x = T.dmatrix("x")
+    w = theano.shared(A.T.copy(), name="w")
+    out = T.sum(T.dot(x, w) ** 2)
+    f = theano.function([x], out, updates=[(w, w - 0.1 * T.grad(out, w))], backend=backend.name)
+    assert any(type(n.op).__name__ == "Fused" for n in toposort(f.outputs + f.update_values))
+    assert "out=" in f.source

@@ -47,16 +47,29 @@ def optimize(outputs: Sequence[Variable], backend=None, fuse: bool = True) -> li
     4. *fuse* (:mod:`.fuse`): chains of elementwise ops become one node (skipped
        under NanGuardMode, which checks every node).
 
+    ``config.optimizer_excluding`` (``LAYERKIT_FLAGS=optimizer_excluding=fusion:inplace``)
+    names phases to skip.
+
     The stable forms of DESIGN 4a (:mod:`.stabilize`) are applied earlier, when
     the expression is built, so that gradients are taken of them too; the
     in-place phase is the linker's (an update that is the last reader of its
     shared variable writes into its storage).
     """
+    from ..config import config
     from .canonicalize import canonicalize, specialize
     from .fold import fold_constants
     from .fuse import fuse_elemwise
     from .merge import merge
-    outputs = merge(fold_constants(outputs))
-    outputs = merge(fold_constants(canonicalize(outputs)))
-    outputs = specialize(outputs)
-    return fuse_elemwise(outputs) if fuse else outputs
+    skip = config.excluded()
+
+    def phase(name, rewrite, graph):
+        return graph if name in skip else rewrite(graph)
+
+    def fold_and_merge(graph):
+        return phase("merge", merge, phase("constant_folding", fold_constants, graph))
+
+    outputs = fold_and_merge(list(outputs))
+    if "canonicalize" not in skip:
+        outputs = fold_and_merge(canonicalize(outputs))
+    outputs = phase("specialize", specialize, outputs)
+    return phase("fusion", fuse_elemwise, outputs) if fuse else outputs
