@@ -104,6 +104,10 @@ class Upscale2DLayer(Layer):
     def __init__(self, incoming, scale_factor, mode="repeat", **kwargs):
         super().__init__(incoming, **kwargs)
         self.scale_factor = as_tuple(scale_factor, 2)
+        if any(isinstance(f, bool) or not isinstance(f, int) or f < 1
+               for f in self.scale_factor):
+            raise ValueError(f"Upscale2DLayer: the scale factor must be integers >= 1, got "
+                             f"scale_factor={scale_factor!r}")
         if mode not in ("repeat", "dilate"):
             raise ValueError(f"Upscale2DLayer: mode must be 'repeat' or 'dilate', got {mode!r}")
         self.mode = mode
