@@ -24,13 +24,16 @@ from .helper import (count_params, get_all_layers, get_all_param_values, get_all
 from .input import InputLayer
 from .merge import (ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop,
                     autocrop_array_shapes, concat)
-from .noise import DropoutLayer, GaussianNoiseLayer, dropout
+from .noise import (DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels,
+                    dropout_locations, spatial_dropout)
 from .normalization import BatchNormLayer, LocalResponseNormalization2DLayer, batch_norm
 from .pool import (GlobalPoolLayer, MaxPool1DLayer, MaxPool2DLayer, Pool1DLayer, Pool2DLayer,
                    Upscale2DLayer)
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
                     flatten, pad, reshape)
-from .special import BiasLayer, ExpressionLayer, NonlinearityLayer, ScaleLayer
+from .special import (BiasLayer, ExpressionLayer, NonlinearityLayer, ParametricRectifierLayer,
+                      RandomizedRectifierLayer, ScaleLayer, prelu, rrelu, standardize)
+from .summary_table import summary
 
 # Lasagne's short names: the very same classes
 Input = InputLayer
@@ -46,7 +49,7 @@ __all__ = [
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "NonlinearityLayer",
     # helpers
     "get_output", "get_output_shape", "get_all_layers", "get_all_params", "count_params",
-    "get_all_param_values", "set_all_param_values",
+    "get_all_param_values", "set_all_param_values", "summary",
     # the other layers
     "NINLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer", "BaseConvLayer", "Conv1DLayer",
     "Conv2DLayer", "Pool1DLayer", "MaxPool1DLayer", "Pool2DLayer", "MaxPool2DLayer",
@@ -55,7 +58,8 @@ __all__ = [
     "SliceLayer", "PadLayer", "pad", "ConcatLayer", "concat", "ElemwiseMergeLayer",
     "ElemwiseSumLayer", "autocrop", "autocrop_array_shapes", "TransposedConv2DLayer",
     "Deconv2DLayer", "DilatedConv2DLayer", "EmbeddingLayer", "LocalResponseNormalization2DLayer",
-    "BatchNormLayer", "batch_norm",
+    "BatchNormLayer", "batch_norm", "dropout_channels", "spatial_dropout", "dropout_locations",
+    "standardize", "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

@@ -88,7 +88,8 @@ class ConcatLayer(MergeLayer):
 
     ``cropping`` (None, or a crop mode per leading axis: None, 'lower',
     'center' or 'upper'; see :func:`autocrop`) first crops the inputs to a
-    common size; leave the concatenation axis at None.
+    common size; the concatenation axis is never cropped (its entry is set
+    to None, as Lasagne does).
 
     >>> from layerkit.layers import InputLayer, ConcatLayer
     >>> a, b = InputLayer((None, 3, 10, 10)), InputLayer((None, 5, 8, 9))
@@ -99,7 +100,13 @@ class ConcatLayer(MergeLayer):
     def __init__(self, incomings, axis=1, cropping=None, **kwargs):
         super().__init__(incomings, **kwargs)
         self.axis = axis
-        self.cropping = _check_cropping(cropping, f"{self!r}")
+        cropping = _check_cropping(cropping, f"{self!r}")
+        if cropping is not None:
+            # never crop along the concatenation axis: the sizes there add up
+            ndim = len(self.input_shapes[0])
+            if -ndim <= axis < ndim and axis % ndim < len(cropping):
+                cropping[axis % ndim] = None
+        self.cropping = cropping
         self.get_output_shape_for(self.input_shapes)  # check now
 
     def get_output_shape_for(self, input_shapes):
@@ -141,10 +148,13 @@ class ElemwiseMergeLayer(MergeLayer):
     def get_output_shape_for(self, input_shapes):
         input_shapes = autocrop_array_shapes(input_shapes, self.cropping)
         ndim = len(input_shapes[0])
+        if any(len(s) != ndim for s in input_shapes):
+            raise ValueError(f"{type(self).__name__}: mismatch: the inputs have different numbers "
+                             f"of dimensions: {input_shapes}")
         out = []
         for ax in range(ndim):
             known = {s[ax] for s in input_shapes if s[ax] is not None}
-            if len(known) > 1 or any(len(s) != ndim for s in input_shapes):
+            if len(known) > 1:
                 raise ValueError(f"{type(self).__name__}: mismatch: not all input shapes are the "
                                  f"same: {input_shapes}")
             out.append(known.pop() if known else None)

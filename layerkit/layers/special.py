@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 from .. import init, nonlinearities
+from ..core import config
+from ..core import tensor as T
+from ..core.random import RandomStreams
+from ..random import get_rng
 from .base import Layer
 
-__all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "ExpressionLayer"]
+__all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "standardize", "ExpressionLayer",
+           "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu"]
 
 
 class NonlinearityLayer(Layer):
@@ -88,7 +93,25 @@ class ScaleLayer(Layer):
 
 
 class ExpressionLayer(Layer):
-    """Apply ``function(input)``; ``output_shape`` is a shape, a callable, or None (same)."""
+    """Apply ``function(input)`` (an expression builder, e.g. a lambda).
+
+    Parameters
+    ----------
+    incoming : a :class:`Layer` instance or a tuple
+    function : callable
+        Maps the input expression to the output expression.
+    output_shape : None, tuple, callable or 'auto'
+        None (the default): the input's shape. A tuple: that shape, whatever
+        the input. A callable: maps the input shape to the output shape.
+        'auto': inferred by applying ``function`` to a symbolic variable of
+        the input's shape and reading the static shape layerkit infers when a
+        graph is built; sizes it cannot know at build time are None.
+
+    >>> from layerkit.layers import InputLayer, ExpressionLayer
+    >>> l_in = InputLayer((32, 100, 20))
+    >>> ExpressionLayer(l_in, lambda X: X.mean(-1), output_shape='auto').output_shape
+    (32, 100)
+    """
 
     def __init__(self, incoming, function, output_shape=None, **kwargs):
         super().__init__(incoming, **kwargs)
@@ -105,10 +128,137 @@ class ExpressionLayer(Layer):
     def get_output_shape_for(self, input_shape):
         if getattr(self, "_output_shape", None) is None:
             return input_shape
-        if self._output_shape == "auto":
-            raise NotImplementedError("ExpressionLayer: output_shape='auto' is not supported; "
-                                      "give the shape or a function of the input shape")
+        if isinstance(self._output_shape, str):    # 'auto'
+            # Lasagne evaluated the function on zeros; layerkit infers shapes
+            # statically, so the symbolic output's type already holds the answer
+            probe = T.tensor(config.floatX, shape=tuple(input_shape), name="probe")
+            return tuple(self.function(probe).type.shape)
         return self._output_shape
 
     def get_output_for(self, input, **kwargs):
         return self.function(input)
+
+
+def standardize(layer, offset, scale, shared_axes="auto"):
+    """Subtract a fixed ``offset`` and divide by a fixed ``scale`` (arrays or
+    shared variables, shaped as a :class:`BiasLayer`'s bias over
+    ``shared_axes``): a :class:`BiasLayer` and a :class:`ScaleLayer` whose
+    parameters are not trainable. Returns the :class:`ScaleLayer`.
+
+    >>> import numpy as np
+    >>> from layerkit.layers import InputLayer, get_all_params
+    >>> data = np.random.RandomState(0).randn(100, 3)
+    >>> top = standardize(InputLayer((None, 3)), data.mean(0), data.std(0), shared_axes=0)
+    >>> get_all_params(top, trainable=True)
+    []
+    """
+    layer = BiasLayer(layer, -offset, shared_axes)
+    layer.params[layer.b].discard("trainable")
+    layer = ScaleLayer(layer, 1 / scale, shared_axes)
+    layer.params[layer.scales].discard("trainable")
+    return layer
+
+
+def _shared_axes(shared_axes, ndim):
+    if shared_axes == "auto":
+        return (0,) + tuple(range(2, ndim))
+    if shared_axes == "all":
+        return tuple(range(ndim))
+    if isinstance(shared_axes, int):
+        return (shared_axes % ndim,)
+    return tuple(a % ndim for a in shared_axes)
+
+
+class ParametricRectifierLayer(Layer):
+    """A rectifier with a learned leakiness (PReLU, He et al. 2015):
+    ``x`` for ``x > 0``, else ``alpha * x``.
+
+    Parameters
+    ----------
+    incoming : a :class:`Layer` instance or a tuple
+    alpha : initializer, array, shared variable or expression
+        The leakiness, one per position not in ``shared_axes``. Default
+        ``Constant(0.25)``; not regularizable.
+    shared_axes : 'auto', 'all', int or tuple of int
+        Axes sharing one ``alpha``: 'auto' (the default) all but the second
+        (one per channel), 'all' a single scalar.
+
+    >>> from layerkit.layers import InputLayer, ParametricRectifierLayer
+    >>> ParametricRectifierLayer(InputLayer((None, 8, 5, 5))).alpha.get_value().shape
+    (8,)
+    """
+
+    def __init__(self, incoming, alpha=init.Constant(0.25), shared_axes="auto", **kwargs):
+        super().__init__(incoming, **kwargs)
+        self.shared_axes = _shared_axes(shared_axes, len(self.input_shape))
+        shape = [size for axis, size in enumerate(self.input_shape)
+                 if axis not in self.shared_axes]
+        if any(size is None for size in shape):
+            raise ValueError(f"{self!r} needs known input sizes for all axes that alpha is not "
+                             f"shared over; got input shape {self.input_shape} and shared axes "
+                             f"{self.shared_axes}")
+        self.alpha = self.add_param(alpha, shape, name="alpha", regularizable=False)
+
+    def get_output_for(self, input, **kwargs):
+        axes = iter(range(self.alpha.ndim))
+        pattern = ["x" if axis in self.shared_axes else next(axes) for axis in range(input.ndim)]
+        alpha = self.alpha.dimshuffle(*pattern)
+        return T.nnet.relu(input) + alpha * T.minimum(input, 0)
+
+
+def prelu(layer, **kwargs):
+    """Replace ``layer``'s nonlinearity by a :class:`ParametricRectifierLayer`
+    on top of it (keyword arguments go to that layer), and return that layer."""
+    nonlinearity = getattr(layer, "nonlinearity", None)
+    if nonlinearity is not None:
+        layer.nonlinearity = nonlinearities.identity
+    return ParametricRectifierLayer(layer, **kwargs)
+
+
+class RandomizedRectifierLayer(Layer):
+    """A rectifier with a random leakiness (RReLU, Xu et al. 2015): during
+    training each negative value is multiplied by a draw from
+    ``Uniform(lower, upper)`` (shared over ``shared_axes``); under
+    ``deterministic=True`` by the mean ``(lower + upper) / 2``.
+
+    Parameters
+    ----------
+    incoming : a :class:`Layer` instance or a tuple
+    lower, upper : floats
+        The range of the leakiness. Defaults 0.3 and 0.8.
+    shared_axes : 'auto', 'all', int or tuple of int
+        Axes sharing one draw: 'auto' (the default) all but the second.
+
+    >>> from layerkit.layers import InputLayer, RandomizedRectifierLayer
+    >>> RandomizedRectifierLayer(InputLayer((None, 8))).output_shape
+    (None, 8)
+    """
+
+    def __init__(self, incoming, lower=0.3, upper=0.8, shared_axes="auto", **kwargs):
+        super().__init__(incoming, **kwargs)
+        self._srng = RandomStreams(get_rng().randint(1, 2147462579))
+        if isinstance(lower, (int, float)) and isinstance(upper, (int, float)) and lower > upper:
+            raise ValueError(f"{self!r}: the upper bound must not be below the lower bound, got "
+                             f"lower={lower}, upper={upper}")
+        self.lower, self.upper = lower, upper
+        self.shared_axes = _shared_axes(shared_axes, len(self.input_shape))
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        fixed = isinstance(self.lower, (int, float)) and isinstance(self.upper, (int, float)) \
+            and self.upper == self.lower
+        if deterministic or fixed:
+            return T.nnet.relu(input, (self.upper + self.lower) / 2.0)
+        shape = [1 if axis in self.shared_axes else input.shape[axis]
+                 for axis in range(input.ndim)]
+        leak = self._srng.uniform(shape, low=self.lower, high=self.upper, dtype=input.dtype)
+        leak = T.patternbroadcast(leak, [axis in self.shared_axes for axis in range(input.ndim)])
+        return T.nnet.relu(input, leak)
+
+
+def rrelu(layer, **kwargs):
+    """Replace ``layer``'s nonlinearity by a :class:`RandomizedRectifierLayer`
+    on top of it (keyword arguments go to that layer), and return that layer."""
+    nonlinearity = getattr(layer, "nonlinearity", None)
+    if nonlinearity is not None:
+        layer.nonlinearity = nonlinearities.identity
+    return RandomizedRectifierLayer(layer, **kwargs)
