@@ -129,6 +129,12 @@ class DimshuffleLayer(Layer):
         return tuple(1 if p == "x" else input_shape[p] for p in self.pattern)
 
     def get_output_for(self, input, **kwargs):
+        # an input variable never marks a size as 1 (decision 29), so the axes
+        # dropped here (size 1, or unknown) are declared 1 first; that is
+        # checked when the function runs
+        dropped = [axis for axis in range(input.ndim) if axis not in self.pattern]
+        if dropped:
+            input = T.addbroadcast(input, *dropped)
         return input.dimshuffle(self.pattern)
 
 
