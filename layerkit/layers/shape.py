@@ -53,11 +53,11 @@ class ReshapeLayer(Layer):
         self.get_output_shape_for(self.input_shape)   # check now, not at get_output
 
     def get_output_shape_for(self, input_shape, **kwargs):
-        out = [input_shape[s[0]] if isinstance(s, list) else s for s in self.shape]
         for s in self.shape:
             if isinstance(s, list) and s[0] >= len(input_shape):
                 raise ValueError(f"ReshapeLayer: reference {s} is out of range for input shape "
                                  f"{input_shape}")
+        out = [input_shape[s[0]] if isinstance(s, list) else s for s in self.shape]
         masked_in = list(input_shape)
         masked_out = list(out)
         for s in self.shape:
