@@ -1,12 +1,12 @@
-"""DenseLayer and NonlinearityLayer: shapes, parameters, values, one training step."""
+"""DenseLayer, NonlinearityLayer and NINLayer: shapes, parameters, values, one training step."""
 import numpy as np
 import pytest
 
 import layerkit.core as theano
 import layerkit.core.tensor as T
 from layerkit import init, nonlinearities
-from layerkit.layers import (Dense, DenseLayer, InputLayer, NonlinearityLayer, count_params,
-                             get_output)
+from layerkit.layers import (Dense, DenseLayer, InputLayer, NINLayer, NonlinearityLayer,
+                             count_params, get_output)
 
 
 @pytest.mark.parametrize("shape, leading, out_shape, num_inputs", [
@@ -138,3 +138,39 @@ def test_nonlinearity_layer(backend, train_step):
     y = train_step(layer, x, backend)
     np.testing.assert_allclose(y, 1 / (1 + np.exp(-(x.astype("float64") @ W + b))),
                                rtol=1e-5, atol=1e-6)
+
+
+# -- NINLayer --------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, untie, b_shape", [
+    ((None, 3, 4, 5), False, (6,)), ((None, 3, 4, 5), True, (6, 4, 5)), ((None, 3, 7), False, (6,)),
+])
+def test_nin_shapes_and_params(shape, untie, b_shape):
+    layer = NINLayer(InputLayer(shape), 6, untie_biases=untie)
+    assert layer.output_shape == (None, 6) + shape[2:]
+    assert layer.W.get_value().shape == (3, 6)
+    assert layer.b.get_value().shape == b_shape
+    assert count_params(layer) == 18 + int(np.prod(b_shape))
+    assert layer.nonlinearity is nonlinearities.rectify
+    assert layer.get_params(regularizable=True) == [layer.W]
+    no_bias = NINLayer(InputLayer(shape), 6, b=None)
+    assert no_bias.b is None and no_bias.get_params() == [no_bias.W]
+
+
+@pytest.mark.parametrize("untie", [False, True])
+def test_nin_values(untie, backend, float64):
+    x = np.random.RandomState(5).randn(2, 3, 4, 5)
+    l_in = InputLayer((None, 3, 4, 5))
+    layer = NINLayer(l_in, 2, untie_biases=untie, b=init.Normal(1.0),
+                     nonlinearity=nonlinearities.tanh)
+    W, b = layer.W.get_value(), layer.b.get_value()
+    bias = b[None] if untie else b[None, :, None, None]
+    expected = np.tanh(np.einsum("nchw,cu->nuhw", x, W) + bias)
+    f = theano.function([l_in.input_var], get_output(layer), backend=backend.name)
+    np.testing.assert_allclose(f(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_nin_trains(backend, train_step):
+    layer = NINLayer(InputLayer((None, 3, 4, 2)), 2, b=init.Constant(0.1),
+                     nonlinearity=nonlinearities.tanh)
+    train_step(layer, np.random.RandomState(6).rand(2, 3, 4, 2).astype("float32"), backend)
