@@ -219,7 +219,12 @@ class Function:
         from .rewrite import optimize
         self.guard = resolve_mode(mode)
         # NanGuardMode checks every node: fusion would hide the node at fault
-        graph = optimize(graph, self.backend, fuse=self.guard is None)
+        from .config import config
+        from .rewrite.cache import cached_optimize
+        fuse = self.guard is None
+        graph = cached_optimize(
+            graph, self.inputs, lambda g: optimize(g, self.backend, fuse=fuse),
+            (self.backend.name, fuse, config.excluded()))
         self.outputs = graph[:len(outs)]
         self.update_values = graph[len(outs):]
         self._check_inputs(on_unused_input)

@@ -106,14 +106,16 @@ def link(fn: "Function") -> Callable:
 
     env["_to_host"] = lambda x: np.asarray(backend.to_numpy(x))
     env["_to_dev"] = backend.from_numpy
-    inplace = _inplace_updates(fn, marked)
+    from .config import config
+    inplace = {} if "inplace" in config.excluded() else _inplace_updates(fn, marked)
     for node, on_host in marked:
         where = "h" if on_host else "d"
         thunk = node.op.thunk(host if on_host else backend, node)
         if fn.profile:
             thunk = _timed(thunk, node, fn.profile_stats)
         if fn.guard is not None:
-            thunk = _guarded(thunk, node, fn.guard, host if on_host else backend)
+            consts = [k for k, i in enumerate(node.inputs) if isinstance(i, Constant)]
+            thunk = _guarded(thunk, node, fn.guard, host if on_host else backend, consts)
         kname = fresh("k")
         env[kname] = thunk
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel

@@ -1,0 +1,77 @@
+"""Compiled graphs cached by structure: a second compile of the same graph skips the
+rewrites, and the function it gives computes with its own inputs and shared values."""
+import numpy as np
+
+import layerkit.core as theano
+import layerkit.core.tensor as T
+from layerkit.core.rewrite import cache
+
+
+def _logistic(w0):
+    x, y = T.dmatrix("x"), T.dvector("y")
+    w = theano.shared(w0.copy(), name="w")
+    p = T.nnet.sigmoid(T.dot(x, w))
+    cost = T.nnet.binary_crossentropy(p, y).mean()
+    return x, y, w, cost, T.grad(cost, w)
+
+
+def _reference_step(w, X, Y, lr=0.5):
+    p = 1 / (1 + np.exp(-X @ w))
+    cost = -np.mean(Y * np.log(p) + (1 - Y) * np.log(1 - p))
+    return cost, w - lr * X.T @ (p - Y) / len(Y)
+
+
+def test_same_structure_hits_the_cache_and_keeps_its_own_shared_values(backend):
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((20, 4)), (rng.random(20) > 0.5).astype(float)
+    w_a, w_b = rng.standard_normal(4), rng.standard_normal(4)
+    cache.clear()
+    x, y, w, cost, g = _logistic(w_a)
+    f_a = theano.function([x, y], cost, updates=[(w, w - 0.5 * g)], backend=backend.name)
+    before = cache.stats()
+    x2, y2, w2, cost2, g2 = _logistic(w_b)
+    f_b = theano.function([x2, y2], cost2, updates=[(w2, w2 - 0.5 * g2)], backend=backend.name)
+    after = cache.stats()
+    assert after["hits"] == before["hits"] + 1 and after["misses"] == before["misses"]
+    for _ in range(3):
+        ca, cb = f_a(X, Y), f_b(X, Y)
+        ref_a, w_a = _reference_step(w_a, X, Y)
+        ref_b, w_b = _reference_step(w_b, X, Y)
+        np.testing.assert_allclose([ca, cb], [ref_a, ref_b], rtol=1e-12)
+    np.testing.assert_allclose(w.get_value(), w_a, rtol=1e-12)
+    np.testing.assert_allclose(w2.get_value(), w_b, rtol=1e-12)
+
+
+def test_different_constants_or_structure_miss(backend):
+    cache.clear()
+    x = T.dvector("x")
+    f1 = theano.function([x], x * 2.0 + 1.0, backend=backend.name)
+    f2 = theano.function([x], x * 3.0 + 1.0, backend=backend.name)
+    f3 = theano.function([x], T.exp(x * 2.0), backend=backend.name)
+    assert cache.stats()["hits"] == 0
+    a = np.array([0.5, -1.0])
+    np.testing.assert_allclose(f1(a), a * 2 + 1)
+    np.testing.assert_allclose(f2(a), a * 3 + 1)
+    np.testing.assert_allclose(f3(a), np.exp(a * 2))
+
+
+def test_large_constants_are_compared_by_content(backend):
+    cache.clear()
+    x = T.dvector("x")
+    c1, c2 = np.arange(100.0), np.arange(100.0)[::-1].copy()
+    f1 = theano.function([x], x + c1, backend=backend.name)
+    f2 = theano.function([x], x + c2, backend=backend.name)
+    assert cache.stats()["hits"] == 0
+    a = np.ones(100)
+    np.testing.assert_allclose(f1(a), a + c1)
+    np.testing.assert_allclose(f2(a), a + c2)
+
+
+def test_random_streams_are_not_shared_between_cached_graphs(backend):
+    cache.clear()
+    x = T.dvector("x")
+    s1, s2 = theano.RandomStreams(1), theano.RandomStreams(2)
+    f1 = theano.function([x], x + s1.uniform((5,)), backend=backend.name)
+    f2 = theano.function([x], x + s2.uniform((5,)), backend=backend.name)
+    z = np.zeros(5)
+    assert not np.array_equal(f1(z), f2(z))
