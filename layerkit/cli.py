@@ -3,6 +3,9 @@
 ``layerkit backends`` (or ``python -m layerkit backends``) lists every
 discovered backend with its status, version, provider and device, which
 package provides each kernel, and every plugin that was skipped, with why.
+``layerkit backends --check NAME`` runs the kit (``layerkit.testing``) on
+backend NAME and prints one row per kernel: passed, failed, generic fallback
+or not checked; it exits with 1 when anything failed.
 """
 from __future__ import annotations
 
@@ -75,9 +78,29 @@ def format_backends(kernels: str = "all") -> str:
 
 
 def _backends(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check(args)
     print(format_backends("overrides" if args.overrides else
                           "none" if args.no_kernels else "all"))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        from layerkit.testing.check import check_backend, format_report
+        report = check_backend(args.check, full=args.full,
+                               pytest_args=["-k", args.k] if args.k else [])
+    except ModuleNotFoundError as err:
+        if err.name not in ("pytest", "scipy", "hypothesis"):
+            raise
+        print(f"layerkit backends --check needs {err.name}: pip install 'layerkit[testing]'",
+              file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError) as err:   # unknown, or unavailable here (NoBackendError)
+        print(f"layerkit backends --check: {err}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 1 if report.failed else 0
 
 
 def _demo(argv: Sequence[str]) -> int:
@@ -113,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="list only kernels that some backend does not take from the "
                             "generic set")
     shown.add_argument("--no-kernels", action="store_true", help="leave out the kernel table")
+    shown.add_argument("--check", metavar="NAME",
+                       help="run the conformance kit on backend NAME (seconds) and print a "
+                            "row per kernel: passed / failed / generic fallback; exits 1 on "
+                            "any failure")
+    p.add_argument("--full", action="store_true",
+                   help="with --check: the full conv/pool grids, not the representative cases")
+    p.add_argument("-k", metavar="EXPR",
+                   help="with --check: only the kit's tests matching EXPR (pytest's -k)")
     sub.add_parser("demo", help="train the demo network (options: layerkit demo --help)")
     sub.add_parser("bench", help="benchmarks (not available yet)")
     return parser

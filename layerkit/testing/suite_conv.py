@@ -21,9 +21,13 @@ is checked against an independent float64 computation written here:
   and strides, on inputs full of ties; ``pool2d`` also against
   ``scipy.ndimage`` filters, ``pool2d_grad`` also by finite differences.
 
-The grids are parametrised in full; on the ``array-api-strict`` backend (the
-generic kernels, slow by design) only the cases marked representative run,
-which still cover every stride, padding kind, dilation and mode.
+The grids are parametrised in full. The cases not marked representative carry
+the ``layerkit_full_grid`` mark: ``--layerkit-quick`` (and ``layerkit backends
+--check``) leaves them out, and so does the ``array-api-strict`` backend (the
+generic kernels, slow by design); the representative quarter still covers
+every stride, padding kind, dilation and mode. Failures are
+:class:`~layerkit.testing.compare.KernelMismatch` errors naming the kernel,
+the case and the mismatch.
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ import pytest
 import scipy.ndimage as ndi
 import scipy.signal as sig
 
+from layerkit.testing.compare import assert_close, blame, fail
+
 __all__ = [
     "test_conv2d", "test_conv2d_grads", "test_conv2d_float32",
     "test_conv2d_flipped_filters_is_convolution", "test_conv2d_strided_inputs",
@@ -47,8 +53,8 @@ __all__ = [
     "test_pool2d_results_are_fresh", "test_pool2d_errors",
 ]
 
-#: the backend that runs only the representative cases
-REPRESENTATIVE_ONLY = ("array-api-strict",)
+#: the mark of the grid cases that are not representative (see the module docstring)
+FULL_GRID = pytest.mark.layerkit_full_grid
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
 
@@ -59,29 +65,30 @@ def call(backend, name, *arrays, **params):
     args = [backend.from_numpy(a) if isinstance(a, np.ndarray) else a for a in arrays]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        out = fn(*args, **params)
+        try:
+            out = fn(*args, **params)
+        except Exception as err:      # the kit's report puts it in this kernel's row
+            raise blame(err, name)
     return np.asarray(backend.to_numpy(out))
 
 
 def check(got, want, kernel, case, dtype="float64", rtol=None, atol=None, exact=False):
-    where = f"kernel {kernel!r}, case {case}"
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{where}: shape {got.shape}, expected {want.shape}"
-    assert got.dtype == np.dtype(dtype), f"{where}: dtype {got.dtype}, expected {dtype}"
-    if exact:
-        np.testing.assert_array_equal(got, want, err_msg=where)
-        return
+    """Shape, dtype and values against the float64 reference; a
+    :class:`~layerkit.testing.compare.KernelMismatch` names the kernel, the case and the mismatch."""
+    __tracebackhide__ = True
     if rtol is None:
         rtol = 1e-10 if dtype == "float64" else 2e-5
     if atol is None:
         atol = 1e-10 if dtype == "float64" else 2e-5
-    np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=atol, err_msg=where)
+    assert_close(got, want, kernel, case, dtype=dtype, exact=exact, rtol=rtol, atol=atol)
 
 
-def only_representative(backend, representative: bool) -> None:
-    if not representative and backend.name in REPRESENTATIVE_ONLY:
-        pytest.skip(f"the full grid runs on the fast backends; {backend.name!r} runs the "
-                    f"representative cases")
+def expect(condition, kernel, case, what):
+    """Raise a :class:`~layerkit.testing.compare.KernelMismatch` saying ``what`` unless
+    ``condition``."""
+    __tracebackhide__ = True
+    if not condition:
+        raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
 
 def rng_for(*key) -> np.random.Generator:
@@ -204,7 +211,8 @@ def _conv_cases():
                 pid = padding if isinstance(padding, str) else "pad%d%d" % padding
                 cid = "x%dx%dx%dx%d-w%dx%dx%dx%d-s%d%d-%s-d%d%d" % (
                     n, c, h, w, o, c, kh, kw, *stride, pid, *dilation)
-                cases.append(pytest.param(shape, stride, pad, dilation, rep, id=cid))
+                cases.append(pytest.param(shape, stride, pad, dilation, id=cid,
+                                          marks=() if rep else FULL_GRID))
     return cases
 
 
@@ -219,19 +227,17 @@ def _conv_data(shape, seed_key, dtype="float64"):
     return x, wt, rng
 
 
-@pytest.mark.parametrize("shape,stride,padding,dilation,rep", CONV_CASES)
-def test_conv2d(backend, shape, stride, padding, dilation, rep):
-    only_representative(backend, rep)
+@pytest.mark.parametrize("shape,stride,padding,dilation", CONV_CASES)
+def test_conv2d(backend, shape, stride, padding, dilation):
     x, w, _ = _conv_data(shape, (shape, stride, padding, dilation))
     p = dict(stride=stride, padding=padding, dilation=dilation)
     got = call(backend, "conv2d", x, w, **p)
     check(got, ref_conv2d(x, w, stride, padding, dilation), "conv2d", p)
 
 
-@pytest.mark.parametrize("shape,stride,padding,dilation,rep", CONV_CASES)
-def test_conv2d_grads(backend, shape, stride, padding, dilation, rep):
+@pytest.mark.parametrize("shape,stride,padding,dilation", CONV_CASES)
+def test_conv2d_grads(backend, shape, stride, padding, dilation):
     """Both gradients against SciPy, and all three kernels through the adjoint identity."""
-    only_representative(backend, rep)
     x, w, rng = _conv_data(shape, (shape, stride, padding, dilation))
     p = dict(stride=stride, padding=padding, dilation=dilation)
     y = ref_conv2d(x, w, stride, padding, dilation)
@@ -247,9 +253,9 @@ def test_conv2d_grads(backend, shape, stride, padding, dilation, rep):
     scale = float(np.sum(np.abs(y) * np.abs(gy))) + 1.0
     for name, val in (("conv2d_grad_input", float(np.sum(x * gx))),
                       ("conv2d_grad_weight", float(np.sum(w * gw)))):
-        assert abs(val - inner) <= 1e-11 * scale, (
-            f"kernel {name!r}, case {p}: adjoint identity off: {val!r} vs <conv2d(x, w), gy> "
-            f"= {inner!r}")
+        expect(abs(val - inner) <= 1e-11 * scale, name, p,
+               f"adjoint identity off: {val!r} vs <conv2d(x, w), gy> = {inner!r} "
+               f"(abs error {abs(val - inner):.3g}, allowed {1e-11 * scale:.3g})")
 
 
 @pytest.mark.parametrize("case", range(5))
@@ -292,7 +298,8 @@ def test_conv2d_flipped_filters_is_convolution(backend, padding):
     for b, f, ch in itertools.product(range(2), range(4), range(3)):
         full = sig.convolve(x[b, ch], w[f, ch], mode="full", method="direct")
         want[b, f] += full[r0:r0 + oh, c0:c0 + ow]
-    assert want.shape[2:] == {"valid": (6, 6), "full": (10, 8), "half": (8, 8)}[padding]
+    expect(want.shape[2:] == {"valid": (6, 6), "full": (10, 8), "half": (8, 8)}[padding],
+           "conv2d", f"flipped filters, {padding}", f"output shape {got.shape}")
     check(got, want, "conv2d", f"flipped filters, {padding}")
 
 
@@ -321,11 +328,11 @@ def test_conv2d_grad_input_unreached_cells_are_zero(backend):
     w = rng.standard_normal((3, 2, 3, 2))
     p = dict(stride=(3, 4), padding=(0, 0), dilation=(1, 1))   # rows 7, cols 5..8 unreached
     y = call(backend, "conv2d", x, w, **p)
-    assert y.shape == (2, 3, 2, 2)
+    check(y.shape, (2, 3, 2, 2), "conv2d", f"{p}: output shape", dtype="int64", exact=True)
     gx = call(backend, "conv2d_grad_input", rng.standard_normal(y.shape), w, x.shape, **p)
-    assert np.all(gx[:, :, 6:, :] == 0) and np.all(gx[:, :, :, 6:] == 0), \
-        "kernel 'conv2d_grad_input': unreached input cells got a nonzero gradient"
-    assert np.any(gx[:, :, :6, :6] != 0)
+    expect(np.all(gx[:, :, 6:, :] == 0) and np.all(gx[:, :, :, 6:] == 0), "conv2d_grad_input",
+           p, "unreached input cells got a nonzero gradient")
+    expect(np.any(gx[:, :, :6, :6] != 0), "conv2d_grad_input", p, "the gradient is all zero")
 
 
 @pytest.mark.parametrize("case", range(3))
@@ -353,8 +360,8 @@ def test_conv2d_grads_finite_differences(backend, case):
              lambda t, v: loss(x, w + t * v))):
         numeric = (f(eps, direction) - f(-eps, direction)) / (2 * eps)
         analytic = float(np.sum(grad * direction))
-        assert abs(numeric - analytic) <= 1e-6 * (1 + abs(analytic)), (
-            f"kernel {name!r}, case {p}: finite difference {numeric!r}, gradient {analytic!r}")
+        expect(abs(numeric - analytic) <= 1e-6 * (1 + abs(analytic)), name, p,
+               f"finite difference {numeric!r}, gradient {analytic!r} along a random direction")
 
 
 def test_conv2d_results_are_fresh(backend):
@@ -479,10 +486,11 @@ def _pool_cases():
                 rep = (wi + 2 * ti + bi) % 4 == 0
                 cid = "x%dx%dx%dx%d-ws%d%d-st%d%d-%s-pad%d%d" % (
                     *shape, *ws, *st, "ib" if ib else "noib", *pad)
-                cases.append(pytest.param(shape, ws, st, pad, ib, rep, id=cid))
+                cases.append(pytest.param(shape, ws, st, pad, ib, id=cid,
+                                          marks=() if rep else FULL_GRID))
     # the conv nets' poolings: 2x2 on even and odd sizes, without ignore_border
     for shape in [(2, 3, 30, 30), (2, 3, 13, 13), (2, 3, 5, 5)]:
-        cases.append(pytest.param(shape, (2, 2), (2, 2), (0, 0), False, True,
+        cases.append(pytest.param(shape, (2, 2), (2, 2), (0, 0), False,
                                   id="x%dx%dx%dx%d-net" % shape))
     return cases
 
@@ -495,9 +503,8 @@ def _tied(shape, key):
     return rng_for("pool", *key).integers(-2, 3, size=shape).astype(np.float64)
 
 
-@pytest.mark.parametrize("shape,ws,stride,pad,ignore_border,rep", POOL_CASES)
-def test_pool2d(backend, shape, ws, stride, pad, ignore_border, rep):
-    only_representative(backend, rep)
+@pytest.mark.parametrize("shape,ws,stride,pad,ignore_border", POOL_CASES)
+def test_pool2d(backend, shape, ws, stride, pad, ignore_border):
     rng = rng_for("pool", shape, ws, stride, pad, ignore_border)
     for x in (_tied(shape, (shape, ws, stride, pad)), rng.standard_normal(shape)):
         for mode in MODES:
@@ -506,10 +513,9 @@ def test_pool2d(backend, shape, ws, stride, pad, ignore_border, rep):
                   exact=mode == "max")
 
 
-@pytest.mark.parametrize("shape,ws,stride,pad,ignore_border,rep", POOL_CASES)
-def test_pool2d_grad(backend, shape, ws, stride, pad, ignore_border, rep):
+@pytest.mark.parametrize("shape,ws,stride,pad,ignore_border", POOL_CASES)
+def test_pool2d_grad(backend, shape, ws, stride, pad, ignore_border):
     """The max gradient goes to every cell equal to its window's max; the others spread."""
-    only_representative(backend, rep)
     rng = rng_for("poolgrad", shape, ws, stride, pad, ignore_border)
     for x in (_tied(shape, (shape, ws, stride, pad)), rng.standard_normal(shape)):
         for mode in MODES:
@@ -596,9 +602,8 @@ def test_pool2d_grad_finite_differences(backend, ws, stride, pad, ignore_border)
         numeric = (np.sum(call(backend, "pool2d", x + eps * v, **p) * gout)
                    - np.sum(call(backend, "pool2d", x - eps * v, **p) * gout)) / (2 * eps)
         analytic = float(np.sum(g * v))
-        assert abs(numeric - analytic) <= 1e-6 * (1 + abs(analytic)), (
-            f"kernel 'pool2d_grad', case {p}: finite difference {numeric!r}, "
-            f"gradient {analytic!r}")
+        expect(abs(numeric - analytic) <= 1e-6 * (1 + abs(analytic)), "pool2d_grad", p,
+               f"finite difference {numeric!r}, gradient {analytic!r} along a random direction")
 
 
 def test_pool2d_results_are_fresh(backend):

@@ -11,8 +11,11 @@ function (``scipy.special.softmax``, ``log_softmax``, ``logsumexp``,
 ``expit``, ``erf``), numpy in float64 for plain elementwise functions, and
 plain loops for ``take`` and ``scatter_add``. Inputs go in through
 ``backend.from_numpy``, results come back through ``backend.to_numpy``;
-kernels are looked up with ``backend.kernel(name)``. Each failure names the
-kernel and the case. Convolution and pooling kernels have their own suite.
+kernels are looked up with ``backend.kernel(name)``. Each failure is a
+:class:`~layerkit.testing.compare.KernelMismatch` naming the kernel, the case
+and the mismatch (how many elements, the largest errors, where, both values).
+Convolution and pooling kernels have their own suite (``suite_conv``), ops and
+their gradients too (``suite_ops``); ``pytest -p layerkit.testing`` runs all three.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import scipy.special as sp
 import scipy.stats as st
 
 from layerkit.backend.kernels import BINARY_NAMES, GENERIC_KERNELS, KERNEL_NAMES, UNARY_NAMES
+from layerkit.testing.compare import assert_close, blame, fail
 
 __all__ = [
     "test_kernel_table_is_complete", "test_kernel_signatures_match_the_contract",
@@ -67,26 +71,29 @@ def call(backend, name, *arrays, **params):
             out = fn(*args, **params)
         except RuntimeWarning as warning:
             shapes = [getattr(a, "shape", a) for a in arrays]
-            raise AssertionError(f"kernel {name!r} warned {warning!r} on inputs of shapes "
-                                 f"{shapes} with {params}") from None
+            raise fail(name, f"kernel {name!r} warned {warning!r} on inputs of shapes "
+                             f"{shapes} with {params}") from None
+        except Exception as err:      # the kit's report puts it in this kernel's row
+            raise blame(err, name)
     if isinstance(out, tuple):
         return tuple(np.asarray(backend.to_numpy(o)) for o in out)
     return np.asarray(backend.to_numpy(out))
 
 
 def check(got, want, kernel, case, dtype=None, exact=False, rtol=None, atol=None):
-    """Compare shape, dtype and values; the message names the kernel and the case."""
-    where = f"kernel {kernel!r}, case {case}"
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{where}: shape {got.shape}, expected {want.shape}"
-    if dtype is not None:
-        assert got.dtype == np.dtype(dtype), f"{where}: dtype {got.dtype}, expected {dtype}"
-    if exact:
-        np.testing.assert_array_equal(got, want, err_msg=where)
-    else:
-        dt = dtype if dtype in RTOL else "float64"
-        np.testing.assert_allclose(got, want, rtol=RTOL[dt] if rtol is None else rtol,
-                                   atol=ATOL[dt] if atol is None else atol, err_msg=where)
+    """Compare shape, dtype and values; a :class:`KernelMismatch` names the kernel,
+    the case and the mismatch."""
+    __tracebackhide__ = True
+    dt = dtype if dtype in RTOL else "float64"
+    assert_close(got, want, kernel, case, dtype=dtype, exact=exact,
+                 rtol=RTOL[dt] if rtol is None else rtol, atol=ATOL[dt] if atol is None else atol)
+
+
+def expect(condition, kernel, case, what):
+    """Raise a :class:`KernelMismatch` saying ``what`` unless ``condition``."""
+    __tracebackhide__ = True
+    if not condition:
+        raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
 
 def values(low, high, shape=SHAPE, dtype="float64", edges=(), seed=0):
@@ -104,7 +111,8 @@ def as64(x):
 # -- conformance --------------------------------------------------------------
 def test_kernel_table_is_complete(backend):
     missing = sorted(KERNEL_NAMES - set(backend.kernel_table))
-    assert not missing, f"backend {backend.name!r} lacks kernels {missing}"
+    if missing:
+        raise fail(missing, f"backend {backend.name!r} lacks kernels {missing}")
 
 
 def _contract_call(name):
@@ -123,7 +131,7 @@ def _contract_call(name):
 
 def test_kernel_signatures_match_the_contract(backend):
     """Every override accepts the calls the core makes of the generic kernel."""
-    bad = []
+    bad, names = [], []
     for name in sorted(KERNEL_NAMES & set(backend.kernel_table)):
         fn = backend.kernel_table[name]
         if fn is GENERIC_KERNELS[name]:
@@ -136,9 +144,11 @@ def test_kernel_signatures_match_the_contract(backend):
         try:
             sig.bind(*args, **kwargs)
         except TypeError as err:
-            bad.append(f"{name}{sig}: {err}")
-    assert not bad, f"backend {backend.name!r}: kernels that cannot take the contract's " \
-                    f"arguments: {bad}"
+            bad.append(f"kernel {name!r}{sig}: {err}")
+            names.append(name)
+    if bad:
+        raise fail(names, f"backend {backend.name!r}: kernels that cannot take the contract's "
+                          f"arguments: {'; '.join(bad)}")
 
 
 def _out_inputs(name):
@@ -163,8 +173,12 @@ def test_out_kernels_write_into_out(backend):
         ins = _out_inputs(name)
         want = call(backend, name, *ins)
         out = backend.from_numpy(np.zeros(want.shape, want.dtype))
-        got = backend.kernel(name)(*[backend.from_numpy(a) for a in ins], out=out)
-        assert got is out, f"kernel {name!r} with out=: returned a new array, not out"
+        try:
+            got = backend.kernel(name)(*[backend.from_numpy(a) for a in ins], out=out)
+        except Exception as err:
+            raise blame(err, name)
+        if got is not out:
+            raise fail(name, f"kernel {name!r}, case out=: returned a new array, not out")
         check(backend.to_numpy(out), want, name, "out=", exact=True)
 
 
@@ -215,7 +229,8 @@ def test_unary(backend, name, dtype):
     x = values(low, high, dtype=dtype, edges=edges)
     got = call(backend, name, x)
     check(got, ref(as64(x)), name, f"{dtype} {SHAPE} in [{low}, {high}) with {edges}", dtype)
-    assert not np.isnan(got).any(), f"kernel {name!r}, {dtype}: NaN in the result"
+    if np.isnan(got).any():
+        raise fail(name, f"kernel {name!r}, {dtype}: NaN in the result")
 
 
 @pytest.mark.parametrize("name", _FLOAT_UNARY)
@@ -583,7 +598,8 @@ def test_nnet_extreme_values(backend):
         x = rows.astype(dtype)
         for name in ("softmax", "log_softmax"):
             got = call(backend, name, x)
-            assert np.isfinite(got).all(), f"kernel {name!r}, ±1000 rows {dtype}: {got}"
+            if not np.isfinite(got).all():
+                raise fail(name, f"kernel {name!r}, case ±1000 rows {dtype}: not finite: {got}")
             check(got, getattr(sp, name)(as64(x), axis=-1), name, f"±1000 rows {dtype}", dtype)
         got = call(backend, "logsumexp", x, axis=(1,))
         check(got, sp.logsumexp(as64(x), axis=1), "logsumexp", f"±1000 rows {dtype}", dtype)
@@ -599,7 +615,11 @@ P_MIN = 1e-4     # a correct generator fails a KS test at this level once in 10 
 
 def draw(backend, name, key, counter, shape, dtype, **params):
     fn = backend.kernel(name)
-    return np.asarray(backend.to_numpy(fn(key, counter, shape, dtype, xp=backend.xp, **params)))
+    try:
+        out = fn(key, counter, shape, dtype, xp=backend.xp, **params)
+    except Exception as err:
+        raise blame(err, name)
+    return np.asarray(backend.to_numpy(out))
 
 
 @pytest.mark.parametrize("name", sorted(_DRAWS))
@@ -612,9 +632,10 @@ def test_random_reproducible(backend, name):
               f"{case}: the same (key, counter, shape) again", dtype, exact=True)
         for key, counter in ((42, 8), (43, 7)):
             other = draw(backend, name, key, counter, (3, 5, 7), dtype, **params)
-            assert other.shape == (3, 5, 7) and other.dtype == np.dtype(dtype)
-            assert not np.array_equal(first, other), \
-                f"kernel {name!r}: key {key} counter {counter} gives {case}'s numbers"
+            check(other.shape, (3, 5, 7), name, f"{dtype} key {key} counter {counter}: shape",
+                  exact=True)
+            expect(not np.array_equal(first, other), name, case,
+                   f"key {key} counter {counter} gives the same numbers")
         check(draw(backend, name, 1, 0, (), dtype, **params).shape, (), name, "0-d shape",
               exact=True)
 
@@ -622,30 +643,30 @@ def test_random_reproducible(backend, name):
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_random_uniform_distribution(backend, dtype):
     u = draw(backend, "random_uniform", 5, 0, (N_DRAWS,), dtype)
-    assert u.min() >= 0.0 and u.max() < 1.0, f"random_uniform {dtype}: outside [0, 1)"
+    expect(u.min() >= 0.0 and u.max() < 1.0, "random_uniform", dtype, "draws outside [0, 1)")
     p = st.kstest(as64(u), "uniform").pvalue
-    assert p > P_MIN, f"random_uniform {dtype}: KS p-value {p:.2g} against U(0, 1)"
+    expect(p > P_MIN, "random_uniform", dtype, f"KS p-value {p:.2g} against U(0, 1)")
     v = draw(backend, "random_uniform", 5, 0, (N_DRAWS,), dtype, low=-2.0, high=3.0)
-    assert v.min() >= -2.0 and v.max() <= 3.0, f"random_uniform {dtype}: outside [-2, 3)"
+    expect(v.min() >= -2.0 and v.max() <= 3.0, "random_uniform", dtype, "draws outside [-2, 3)")
     p = st.kstest(as64(v), "uniform", args=(-2.0, 5.0)).pvalue
-    assert p > P_MIN, f"random_uniform {dtype} low=-2 high=3: KS p-value {p:.2g}"
+    expect(p > P_MIN, "random_uniform", f"{dtype} low=-2 high=3", f"KS p-value {p:.2g}")
     # consecutive counters are independent draws, not shifted copies
     w = draw(backend, "random_uniform", 5, 1, (N_DRAWS,), dtype)
     for lag in (0, 1, 2, 4):
         r = np.corrcoef(as64(u)[lag:], as64(w)[:N_DRAWS - lag])[0, 1]
-        assert abs(r) < 5 / math.sqrt(N_DRAWS), \
-            f"random_uniform {dtype}: counters 0 and 1 correlate ({r:.3g}) at lag {lag}"
+        expect(abs(r) < 5 / math.sqrt(N_DRAWS), "random_uniform", dtype,
+               f"counters 0 and 1 correlate ({r:.3g}) at lag {lag}")
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_random_normal_distribution(backend, dtype):
     z = draw(backend, "random_normal", 9, 3, (N_DRAWS // 100, 100), dtype)
-    assert np.isfinite(z).all(), f"random_normal {dtype}: non-finite draws"
+    expect(np.isfinite(z).all(), "random_normal", dtype, "non-finite draws")
     p = st.kstest(as64(z).ravel(), "norm").pvalue
-    assert p > P_MIN, f"random_normal {dtype}: KS p-value {p:.2g} against N(0, 1)"
+    expect(p > P_MIN, "random_normal", dtype, f"KS p-value {p:.2g} against N(0, 1)")
     y = as64(draw(backend, "random_normal", 9, 4, (N_DRAWS,), dtype, mean=1.0, std=2.0))
     p = st.kstest(y, "norm", args=(1.0, 2.0)).pvalue
-    assert p > P_MIN, f"random_normal {dtype} mean=1 std=2: KS p-value {p:.2g}"
+    expect(p > P_MIN, "random_normal", f"{dtype} mean=1 std=2", f"KS p-value {p:.2g}")
 
 
 @pytest.mark.parametrize("dtype", ("float32", "int64"))
@@ -653,13 +674,13 @@ def test_random_binomial_distribution(backend, dtype):
     for n, p in ((1, 0.3), (5, 0.4), (1, 0.0), (2, 1.0)):
         b = as64(draw(backend, "random_binomial", 11, 2, (N_DRAWS,), dtype, n=n, p=p))
         case = f"{dtype} n={n} p={p}"
-        assert set(np.unique(b)) <= set(range(n + 1)), f"random_binomial {case}: values " \
-                                                       f"{np.unique(b)}"
+        expect(set(np.unique(b)) <= set(range(n + 1)), "random_binomial", case,
+               f"values {np.unique(b)}")
         sigma = math.sqrt(max(n * p * (1 - p), 1e-12) / N_DRAWS)
-        assert abs(b.mean() - n * p) <= 5 * sigma, \
-            f"random_binomial {case}: mean {b.mean():.4f}, expected {n * p} ± {5 * sigma:.4f}"
+        expect(abs(b.mean() - n * p) <= 5 * sigma, "random_binomial", case,
+               f"mean {b.mean():.4f}, expected {n * p} ± {5 * sigma:.4f}")
         if 0 < p < 1:
             observed = np.bincount(b.astype(np.int64), minlength=n + 1)
             expected = st.binom.pmf(np.arange(n + 1), n, p) * N_DRAWS
             chi = st.chisquare(observed, expected).pvalue
-            assert chi > P_MIN, f"random_binomial {case}: chi-square p-value {chi:.2g}"
+            expect(chi > P_MIN, "random_binomial", case, f"chi-square p-value {chi:.2g}")

@@ -1,0 +1,119 @@
+"""How the kit compares a result with its reference, and how it reports a failure.
+
+Every failure of the kit is a :class:`KernelMismatch` (an ``AssertionError``)
+whose message starts with the kernel (or op case) and the case, then says
+what differs::
+
+    kernel 'sigmoid', case float32 (3, 5, 7) in [-6, 6) with (...): 12 of 105
+    elements differ beyond rtol=2e-06, atol=1e-06; max abs error 0.0474 at
+    (0, 3, 1) (got 0.0474, expected 0.000335); max rel error 140 at (0, 3, 1) (...)
+
+and whose ``layerkit_kernels`` attribute names the kernels to blame, so that
+``layerkit backends --check`` can put the failure in the right row. Any other
+exception raised inside a kernel gets the same attribute through :func:`blame`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = ["KernelMismatch", "blame", "blamed_kernels", "describe_mismatch", "assert_close",
+           "fail"]
+
+
+class KernelMismatch(AssertionError):
+    """A kernel (or an op built on kernels) disagrees with the reference."""
+
+    def __init__(self, message: str, kernels: Iterable[str]) -> None:
+        super().__init__(message)
+        self.layerkit_kernels = tuple(kernels)
+
+
+def blame(err: BaseException, *kernels: str) -> BaseException:
+    """Record on ``err`` the kernels it came from (the innermost record wins)."""
+    if not getattr(err, "layerkit_kernels", None):
+        try:
+            err.layerkit_kernels = tuple(kernels)
+        except (AttributeError, TypeError):  # an exception type with __slots__
+            pass
+    return err
+
+
+def blamed_kernels(err: BaseException | None) -> tuple[str, ...]:
+    """The kernels ``err`` names (see :func:`blame`), or ()."""
+    return tuple(getattr(err, "layerkit_kernels", None) or ())
+
+
+def fail(kernels: str | Iterable[str], message: str) -> KernelMismatch:
+    """A :class:`KernelMismatch` blaming ``kernels`` (raise it)."""
+    names = (kernels,) if isinstance(kernels, str) else tuple(kernels)
+    return KernelMismatch(message, names)
+
+
+def _fmt(v: Any) -> str:
+    v = v.item() if hasattr(v, "item") else v
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def _index(flat: int, shape: tuple) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def describe_mismatch(got, want, rtol: float = 0.0, atol: float = 0.0) -> str | None:
+    """None when ``got`` matches ``want`` elementwise (same shape), else what differs.
+
+    Elements match when ``|got - want| <= atol + rtol * |want|`` (NaN matches
+    NaN, infinities match themselves); with both tolerances 0 they must be
+    equal. The text gives how many elements differ, and the largest absolute
+    and relative errors with their index and both values.
+    """
+    got, want = np.asarray(got), np.asarray(want)
+    exact = rtol == 0 and atol == 0
+    if exact and not (got.dtype.kind in "fc" or want.dtype.kind in "fc"):
+        bad = np.asarray(got != want)
+    else:
+        g, w = got.astype(np.float64), want.astype(np.float64)
+        bad = ~np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    n_bad = int(np.count_nonzero(bad))
+    if not n_bad:
+        return None
+    g, w = got.astype(np.float64).reshape(-1), want.astype(np.float64).reshape(-1)
+    flat_bad = np.flatnonzero(bad)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        err = np.abs(g[flat_bad] - w[flat_bad])
+        err = np.where(np.isnan(err), np.inf, err)       # NaN against a number, inf - inf
+        rel = np.where(w[flat_bad] != 0, err / np.abs(w[flat_bad]), np.inf)
+    tol = "(exact comparison)" if exact else f"beyond rtol={rtol:g}, atol={atol:g}"
+    parts = [f"{n_bad} of {got.size} elements differ {tol}"]
+    ka, kr = int(np.argmax(err)), int(np.argmax(rel))
+    where = [(f"max abs error {_fmt(err[ka])}", ka), (f"max rel error {_fmt(rel[kr])}", kr)]
+    if ka == kr:
+        where = [(f"{where[0][0]} and {where[1][0]}", ka)]
+    for label, k in where:
+        i = flat_bad[k]
+        parts.append(f"{label} at index {_index(i, got.shape)} "
+                     f"(got {_fmt(got.reshape(-1)[i])}, expected {_fmt(want.reshape(-1)[i])})")
+    return "; ".join(parts)
+
+
+def assert_close(got, want, kernel: str, case: Any, *, dtype=None, exact: bool = False,
+                 rtol: float = 0.0, atol: float = 0.0, kernels: Iterable[str] | None = None,
+                 what: str = "kernel") -> None:
+    """Raise :class:`KernelMismatch` unless ``got`` matches ``want``.
+
+    The shape must be equal, the dtype too when ``dtype`` is given, and the
+    values within ``rtol``/``atol`` (equal when ``exact``). The message names
+    ``what`` ``kernel`` (``"kernel 'sigmoid'"``, ``"op case 'dense'"``) and the case.
+    """
+    __tracebackhide__ = True      # pytest shows the test's line, not this one
+    where = f"{what} {kernel!r}, case {case}"
+    blamed = tuple(kernels) if kernels is not None else (kernel,)
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        raise KernelMismatch(f"{where}: shape {got.shape}, expected {want.shape}", blamed)
+    if dtype is not None and got.dtype != np.dtype(dtype):
+        raise KernelMismatch(f"{where}: dtype {got.dtype}, expected {np.dtype(dtype)}", blamed)
+    text = describe_mismatch(got, want, 0.0 if exact else rtol, 0.0 if exact else atol)
+    if text:
+        raise KernelMismatch(f"{where}: {text}", blamed)
