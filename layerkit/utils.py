@@ -19,7 +19,8 @@ from .core.graph import Variable, ancestors
 from .core.shared import SharedVariable
 
 __all__ = ["floatX", "as_tuple", "one_hot", "shared_empty", "as_theano_expression",
-           "collect_shared_vars", "unique", "create_param", "inspect_kwargs", "compute_norms"]
+           "collect_shared_vars", "unique", "create_param", "inspect_kwargs", "compute_norms",
+           "unroll_scan"]
 
 
 def floatX(arr):
@@ -177,3 +178,32 @@ def compute_norms(array, norm_axes=None):
         return T.sqrt(T.sum(T.sqr(array), axis=axes)) if axes else abs(array)
     array = np.asarray(array)
     return np.sqrt(np.sum(array ** 2, axis=axes))
+
+
+def unroll_scan(fn, sequences, outputs_info, non_sequences, n_steps, go_backwards=False):
+    """A ``scan`` unrolled into ``n_steps`` copies of ``fn`` (Lasagne's helper).
+
+    Step ``i`` calls ``fn(*[s[i] for s in sequences], *previous_outputs,
+    *non_sequences)``, where ``previous_outputs`` are ``outputs_info`` at the
+    first step and the last step's results afterwards; ``fn`` returns one
+    expression or a list/tuple. The result is a list with, for each output,
+    the steps' values stacked along a new first axis (in the order the steps
+    ran: from the end with ``go_backwards``). ``n_steps`` must be a Python
+    int: the graph grows with it.
+
+    >>> import numpy as np
+    >>> import layerkit.core as theano, layerkit.core.tensor as T
+    >>> x = T.dvector("x")
+    >>> [cumsum] = unroll_scan(lambda xi, total: total + xi, [x], [T.constant(0.0)], [], 3)
+    >>> theano.function([x], cumsum)(np.array([1.0, 2.0, 3.0]))
+    array([1., 3., 6.])
+    """
+    steps = range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)
+    previous = list(outputs_info)
+    results = []
+    for i in steps:
+        out = fn(*([s[i] for s in sequences] + previous + list(non_sequences)))
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        results.append(out)
+        previous = out
+    return [T.stack([step[k] for step in results]) for k in range(len(results[0]))]

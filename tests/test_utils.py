@@ -1,10 +1,10 @@
-"""layerkit.utils: as_tuple and one_hot (Lasagne's), floatX, unique, create_param errors."""
+"""layerkit.utils: as_tuple, one_hot and unroll_scan (Lasagne's), floatX, unique."""
 import numpy as np
 import pytest
 
 import layerkit.core as theano
 import layerkit.core.tensor as T
-from layerkit.utils import as_tuple, floatX, one_hot, unique
+from layerkit.utils import as_tuple, floatX, one_hot, unique, unroll_scan
 
 
 def test_as_tuple():
@@ -41,3 +41,31 @@ def test_one_hot_of_a_vector_and_floatx():
     assert floatX(np.arange(3)).dtype == np.dtype(theano.config.floatX)
     a, b = object(), object()
     assert unique([a, b, a]) == [a, b]
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_unroll_scan_against_a_python_loop(go_backwards, backend):
+    """A two-output recurrence h <- tanh(x_t W + h U), c <- c + h, against numpy."""
+    rng = np.random.RandomState(0)
+    xs, W, U = rng.randn(4, 2, 3), rng.randn(3, 3), rng.randn(3, 3)
+    x, w, u = T.dtensor3("x"), T.dmatrix("w"), T.dmatrix("u")
+    h0, c0 = T.zeros((2, 3), dtype="float64"), T.zeros((2, 3), dtype="float64")
+
+    def step(x_t, h, c, w, u):
+        h = T.tanh(T.dot(x_t, w) + T.dot(h, u))
+        return h, c + h
+    hs, cs = unroll_scan(step, [x], [h0, c0], [w, u], 4, go_backwards=go_backwards)
+    f = theano.function([x, w, u], [hs, cs, T.grad(cs[-1].sum(), w)], backend=backend.name)
+    out_h, out_c, grad_w = f(xs, W, U)
+    h, c, ref_h, ref_c = np.zeros((2, 3)), np.zeros((2, 3)), [], []
+    for t in (range(3, -1, -1) if go_backwards else range(4)):
+        h = np.tanh(xs[t] @ W + h @ U)
+        c = c + h
+        ref_h.append(h)
+        ref_c.append(c)
+    np.testing.assert_allclose(out_h, ref_h, rtol=1e-12)
+    np.testing.assert_allclose(out_c, ref_c, rtol=1e-12)
+    eps, bump = 1e-6, np.zeros_like(W)                  # one entry of the gradient, centrally
+    bump[1, 2] = eps
+    numeric = (f(xs, W + bump, U)[1][-1].sum() - f(xs, W - bump, U)[1][-1].sum()) / (2 * eps)
+    assert abs(grad_w[1, 2] - numeric) < 1e-6
