@@ -7,6 +7,7 @@ from .config import config
 from .graph import Constant, Variable, as_variable
 from .ops.random import RandomOp
 from .ops.shape import as_shape, shape_of
+from .types import as_dtype
 
 __all__ = ["RandomStreams", "MRG_RandomStreams", "set_default_seed", "get_default_seed"]
 

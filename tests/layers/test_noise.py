@@ -60,8 +60,6 @@ def test_dropout_shared_axes(backend, float64):
     assert np.all(out == out[:, :, 0:1, 0:1])                # whole feature maps
 
 
-@pytest.mark.xfail(raises=NameError, reason="core: RandomStreams.binomial with a symbolic p "
-                   "uses as_dtype without importing it (layerkit/core/random.py)")
 def test_dropout_with_a_symbolic_rate(backend, float64):
     l_in = InputLayer((None, 200))
     rate = theano.shared(0.0)
