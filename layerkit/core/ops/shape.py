@@ -342,6 +342,19 @@ class Arange(Op):
     def thunk(self, backend, node):
         fn = backend.kernel("arange")
         dtype, xp = self.dtype, backend.xp
-        return lambda a, b, c: fn(a.item() if hasattr(a, "item") else a,
-                                  b.item() if hasattr(b, "item") else b,
-                                  c.item() if hasattr(c, "item") else c, dtype, xp=xp)
+        return lambda a, b, c: fn(_python_scalar(a), _python_scalar(b), _python_scalar(c),
+                                  dtype, xp=xp)
+
+
+def _python_scalar(v):
+    """A 0-d array of any namespace (or a number) as a Python int or float.
+
+    The array API gives 0-d arrays ``__int__``/``__float__`` but not numpy's
+    ``.item()`` (array-api-strict has none), so the dtype's kind decides.
+    """
+    if isinstance(v, (int, float)):
+        return v
+    if hasattr(v, "item"):
+        return v.item()
+    kind = str(v.dtype)
+    return float(v) if "float" in kind else int(v)
