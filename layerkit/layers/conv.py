@@ -66,7 +66,8 @@ class BaseConvLayer(Layer):
         if b is None:
             self.b = None
         else:
-            shape = (num_filters,) + tuple(self.output_shape[2:]) if untie_biases else (num_filters,)
+            shape = (num_filters,) + tuple(self.output_shape[2:]) if untie_biases \
+                else (num_filters,)
             self.b = self.add_param(b, shape, name="b", regularizable=False)
 
     def get_W_shape(self):

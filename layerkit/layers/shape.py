@@ -40,15 +40,18 @@ class ReshapeLayer(Layer):
         for s in shape:
             if isinstance(s, int):
                 if s == 0 or s < -1:
-                    raise ValueError(f"ReshapeLayer: `shape` integers must be positive or -1, got {shape}")
+                    raise ValueError(f"ReshapeLayer: `shape` integers must be positive or -1, "
+                                     f"got {shape}")
             elif isinstance(s, list):
                 if len(s) != 1 or not isinstance(s[0], int) or s[0] < 0:
-                    raise ValueError(f"ReshapeLayer: `shape` input references must be single-element "
-                                     f"lists of int >= 0, got {shape}")
+                    raise ValueError(f"ReshapeLayer: `shape` input references must be "
+                                     f"single-element lists of int >= 0, got {shape}")
             else:
-                raise ValueError(f"ReshapeLayer: `shape` must be a tuple of int and/or [int], got {shape}")
+                raise ValueError(f"ReshapeLayer: `shape` must be a tuple of int and/or [int], "
+                                 f"got {shape}")
         if sum(s == -1 for s in shape) > 1:
-            raise ValueError(f"ReshapeLayer: `shape` cannot contain multiple -1 values, got {shape}")
+            raise ValueError(f"ReshapeLayer: `shape` cannot contain multiple -1 values, "
+                             f"got {shape}")
         self.shape = shape
         self.get_output_shape_for(self.input_shape)   # check now, not at get_output
 

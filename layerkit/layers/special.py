@@ -46,7 +46,8 @@ class BiasLayer(Layer):
         if b is None:
             self.b = None
         else:
-            shape = [size for axis, size in enumerate(self.input_shape) if axis not in self.shared_axes]
+            shape = [size for axis, size in enumerate(self.input_shape)
+                     if axis not in self.shared_axes]
             if any(s is None for s in shape):
                 raise ValueError(f"BiasLayer needs specified input sizes for all axes that biases "
                                  f"are not shared over; got {self.input_shape}")
