@@ -117,15 +117,31 @@ class Conv2DLayer(BaseConvLayer):
 
 
 class Conv1DLayer(BaseConvLayer):
-    """1-D convolution over (batch, channels, length) input (a 2-D convolution of height 1)."""
+    """1-D convolution over (batch, channels, length) input (a 2-D convolution of height 1).
+
+    ``convolution`` (Lasagne's hook) is None for layerkit's own, or a
+    function called as Lasagne calls it: ``convolution(input, W, input_shape,
+    W_shape, subsample=stride, border_mode=pad ('half' for 'same'),
+    filter_flip=flip_filters)``.
+
+    >>> from layerkit.layers import InputLayer, Conv1DLayer
+    >>> Conv1DLayer(InputLayer((None, 3, 20)), 8, 5, stride=2, pad='same').output_shape
+    (None, 8, 10)
+    """
 
     def __init__(self, incoming, num_filters, filter_size, stride=1, pad=0, untie_biases=False,
                  W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
-                 flip_filters=True, **kwargs):
+                 flip_filters=True, convolution=None, **kwargs):
+        self.convolution = convolution
         super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                          nonlinearity, flip_filters, n=1, **kwargs)
 
     def convolve(self, input, **kwargs):
+        if self.convolution is not None:
+            border_mode = "half" if self.pad == "same" else self.pad
+            return self.convolution(input, self.W, self.input_shape, self.get_W_shape(),
+                                    subsample=self.stride, border_mode=border_mode,
+                                    filter_flip=self.flip_filters)
         if self.pad == "same":
             border = (0, self.filter_size[0] // 2)
         elif self.pad == "full":

@@ -164,6 +164,17 @@ def test_conv1d_values(kwargs, backend, float64):
                                rtol=1e-10, atol=1e-12)
 
 
+def test_conv1d_custom_convolution_is_called_as_lasagne_calls_it():
+    calls = []
+
+    def convolution(input, W, input_shape, W_shape, subsample, border_mode, filter_flip):
+        calls.append((input_shape, W_shape, subsample, border_mode, filter_flip))
+        return input[:, :2] * 0 + W.sum()
+    layer = Conv1DLayer(InputLayer((None, 3, 8)), 2, 3, pad="same", convolution=convolution)
+    assert get_output(layer).ndim == 3
+    assert calls == [((None, 3, 8), (2, 3, 3), (1,), "half", True)]
+
+
 def test_conv1d_trains(backend, train_step):
     layer = Conv1DLayer(InputLayer((None, 2, 7)), 3, 3, pad="same")
     train_step(layer, np.random.RandomState(3).rand(3, 2, 7).astype("float32"), backend)
