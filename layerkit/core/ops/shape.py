@@ -186,6 +186,8 @@ def static_entries(shape_var: Variable) -> tuple:
         return tuple(int(v) for v in shape_var.data)
     if shape_var.owner is not None and isinstance(shape_var.owner.op, MakeVector):
         return tuple(_const_int(s) for s in shape_var.owner.inputs)
+    if shape_var.owner is not None and isinstance(shape_var.owner.op, Shape):
+        return tuple(shape_var.owner.inputs[0].type.shape)   # x.shape: what x's type knows
     return (None,) * shape_var.type.shape[0]
 
 
