@@ -7,7 +7,9 @@ on one backend, the representative quarter of the conv/pool grids unless
 through ``backend.kernel(name)``; a test that passes counts for each of them.
 A failure goes to the kernels its exception blames
 (:func:`layerkit.testing.compare.blamed_kernels`: every failure of the suites
-names them), else to every kernel the test looked up. :func:`format_report`
+names them), else to every kernel the test looked up. A failure of a compiled
+graph (the op suite) goes to those of its kernels that also fail when called
+directly, when there are any, since they explain it. :func:`format_report`
 prints one row per kernel: ``passed``, ``failed``, ``generic fallback`` (the
 backend uses layerkit's generic array-API kernel, and it passed) or ``not
 checked``.
@@ -106,6 +108,8 @@ class _Collector:
 
     def __init__(self, recorder: _Recorder, report: CheckReport) -> None:
         self.recorder, self.report = recorder, report
+        #: op-suite failures: (line, kernels blamed, kernels looked up), placed at the end
+        self.indirect: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
 
     def _result(self, name: str) -> KernelResult:
         found = self.report.kernels.get(name)
@@ -120,12 +124,15 @@ class _Collector:
     def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
         import pytest
 
-        from layerkit.testing.compare import blamed_kernels
+        from layerkit.testing.compare import blamed_kernels, is_direct
         if call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
             return
         test = item.name
         line = f"{test}: {_message(call.excinfo)}"
         blamed = blamed_kernels(call.excinfo.value) or tuple(sorted(self.recorder.seen))
+        if blamed and not is_direct(call.excinfo.value):
+            self.indirect.append((line, blamed, frozenset(self.recorder.seen)))
+            return
         if not blamed:
             self.report.other_failures.append(line)
         for name in blamed:
@@ -138,6 +145,14 @@ class _Collector:
         if report.when == "call" and report.passed:
             for name in self.recorder.seen:
                 self._result(name).passed += 1
+
+    def place_indirect(self) -> None:
+        """Put each op-suite failure in the rows of the kernels that explain it."""
+        direct = {k for k, r in self.report.kernels.items() if r.failures}
+        for line, blamed, seen in self.indirect:
+            culprits = (set(blamed) | seen) & direct
+            for name in sorted(culprits) or blamed:
+                self._result(name).failures.append(line)
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -181,6 +196,7 @@ def check_backend(name: str, *, full: bool = False, pytest_args: Sequence[str] =
         with collector.recorder, contextlib.redirect_stdout(out):
             code = pytest.main(args, plugins=[collector])
         report.seconds = time.perf_counter() - start
+    collector.place_indirect()
     report.pytest_output = out.getvalue()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not report.failed:
         report.other_failures.append(f"pytest stopped with exit code {int(code)} "

@@ -11,6 +11,9 @@ what differs::
 and whose ``layerkit_kernels`` attribute names the kernels to blame, so that
 ``layerkit backends --check`` can put the failure in the right row. Any other
 exception raised inside a kernel gets the same attribute through :func:`blame`.
+``layerkit_direct`` is False for failures of a compiled graph (the op suite):
+they blame every kernel the graph is about, and the report prefers those of
+them that also fail on their own.
 """
 from __future__ import annotations
 
@@ -18,26 +21,34 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["KernelMismatch", "blame", "blamed_kernels", "describe_mismatch", "assert_close",
-           "fail"]
+__all__ = ["KernelMismatch", "blame", "blamed_kernels", "is_direct", "describe_mismatch",
+           "assert_close", "fail"]
 
 
 class KernelMismatch(AssertionError):
     """A kernel (or an op built on kernels) disagrees with the reference."""
 
-    def __init__(self, message: str, kernels: Iterable[str]) -> None:
+    def __init__(self, message: str, kernels: Iterable[str], direct: bool = True) -> None:
         super().__init__(message)
         self.layerkit_kernels = tuple(kernels)
+        #: True when a kernel was called directly; False for a compiled graph
+        self.layerkit_direct = direct
 
 
-def blame(err: BaseException, *kernels: str) -> BaseException:
+def blame(err: BaseException, *kernels: str, direct: bool = True) -> BaseException:
     """Record on ``err`` the kernels it came from (the innermost record wins)."""
     if not getattr(err, "layerkit_kernels", None):
         try:
             err.layerkit_kernels = tuple(kernels)
+            err.layerkit_direct = direct
         except (AttributeError, TypeError):  # an exception type with __slots__
             pass
     return err
+
+
+def is_direct(err: BaseException | None) -> bool:
+    """False when ``err`` came from a compiled graph rather than a kernel called directly."""
+    return bool(getattr(err, "layerkit_direct", True))
 
 
 def blamed_kernels(err: BaseException | None) -> tuple[str, ...]:
@@ -45,10 +56,10 @@ def blamed_kernels(err: BaseException | None) -> tuple[str, ...]:
     return tuple(getattr(err, "layerkit_kernels", None) or ())
 
 
-def fail(kernels: str | Iterable[str], message: str) -> KernelMismatch:
+def fail(kernels: str | Iterable[str], message: str, direct: bool = True) -> KernelMismatch:
     """A :class:`KernelMismatch` blaming ``kernels`` (raise it)."""
     names = (kernels,) if isinstance(kernels, str) else tuple(kernels)
-    return KernelMismatch(message, names)
+    return KernelMismatch(message, names, direct)
 
 
 def _fmt(v: Any) -> str:
@@ -104,16 +115,19 @@ def assert_close(got, want, kernel: str, case: Any, *, dtype=None, exact: bool =
 
     The shape must be equal, the dtype too when ``dtype`` is given, and the
     values within ``rtol``/``atol`` (equal when ``exact``). The message names
-    ``what`` ``kernel`` (``"kernel 'sigmoid'"``, ``"op case 'dense'"``) and the case.
+    ``what`` ``kernel`` (``"kernel 'sigmoid'"``, ``"op case 'dense'"``) and the case;
+    anything but a ``"kernel"`` is an indirect failure (``layerkit_direct`` False).
     """
     __tracebackhide__ = True      # pytest shows the test's line, not this one
     where = f"{what} {kernel!r}, case {case}"
     blamed = tuple(kernels) if kernels is not None else (kernel,)
+    direct = what == "kernel"
     got, want = np.asarray(got), np.asarray(want)
     if got.shape != want.shape:
-        raise KernelMismatch(f"{where}: shape {got.shape}, expected {want.shape}", blamed)
+        raise KernelMismatch(f"{where}: shape {got.shape}, expected {want.shape}", blamed, direct)
     if dtype is not None and got.dtype != np.dtype(dtype):
-        raise KernelMismatch(f"{where}: dtype {got.dtype}, expected {np.dtype(dtype)}", blamed)
+        raise KernelMismatch(f"{where}: dtype {got.dtype}, expected {np.dtype(dtype)}", blamed,
+                             direct)
     text = describe_mismatch(got, want, 0.0 if exact else rtol, 0.0 if exact else atol)
     if text:
-        raise KernelMismatch(f"{where}: {text}", blamed)
+        raise KernelMismatch(f"{where}: {text}", blamed, direct)

@@ -17,7 +17,8 @@ fusion (``Backend.fuse`` where the backend has it), results written into
 variables in place. References are SciPy and numpy in float64; convolution and
 pooling reuse the references of ``suite_conv``. Each case lists the kernels it
 is about; a failure is a :class:`~layerkit.testing.compare.KernelMismatch`
-naming the case, those kernels and the mismatch.
+naming the case, those kernels and the mismatch (an indirect one: the kernel
+suites say which kernel is wrong on its own).
 """
 from __future__ import annotations
 
@@ -182,9 +183,9 @@ def _call(name, kernels, what, fn):
         raise
     except GradientError as err:
         raise fail(kernels, f"op case {name!r} (kernels {', '.join(kernels)}), {what}: "
-                            f"{err}") from err
+                            f"{err}", direct=False) from err
     except Exception as err:
-        raise blame(err, *kernels)
+        raise blame(err, *kernels, direct=False)
 
 
 def _inputs(arrays, dtype="float64"):

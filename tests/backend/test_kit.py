@@ -115,7 +115,8 @@ def test_the_kit_catches_a_wrong_kernel_naming_it_the_case_and_the_mismatch(wron
 def test_backends_check_prints_a_row_per_kernel_and_fails_on_the_wrong_one(wrong_site,
                                                                            tmp_path):
     res = _run(["-m", "layerkit", "backends", "--check", "numpy", "-k",
-                "test_unary and (sigmoid or tanh) or test_shape_kernels"],
+                "test_unary and (sigmoid or tanh or softplus) or test_shape_kernels "
+                "or test_op_gradient and softplus"],
                site=wrong_site, cwd=tmp_path)
     out = res.stdout
     assert res.returncode == 1, out + res.stderr
@@ -123,6 +124,9 @@ def test_backends_check_prints_a_row_per_kernel_and_fails_on_the_wrong_one(wrong
     assert rows["sigmoid"][:2] == ["layerkit-wrong-kernel*", "failed"], out
     assert "kernel 'sigmoid', case float32 (3, 5, 7)" in " ".join(rows["sigmoid"])
     assert rows["tanh"][:2] == ["layerkit-numpy", "passed"]
+    # softplus's gradient is a sigmoid: that op case fails, in sigmoid's row, not softplus's
+    assert rows["softplus"][:2] == ["layerkit-numpy", "passed"]
+    assert "test_op_gradient[numpy-softplus]: op case 'softplus'" in out
     assert rows["copy"][:3] == ["generic", "generic", "fallback"]      # the generic kernel
     assert rows["matmul"][:3] == ["layerkit-numpy", "not", "checked"]  # left out by -k
     assert re.search(r"sigmoid \(\d failing tests?\):\n    test_unary\[numpy-sigmoid-float\d\d\]: "
