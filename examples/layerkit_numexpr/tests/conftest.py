@@ -1,0 +1,2 @@
+# layerkit's pytest plugin: --layerkit-backend and the `backend` fixture
+pytest_plugins = ["layerkit.testing.plugin"]
