@@ -13,6 +13,7 @@ import numpy as np
 from layerkit.backend import Backend, BackendUnavailable
 
 from . import __version__
+from .kernels import CUPY_KERNELS
 
 __all__ = ["CupyBackend"]
 
@@ -38,11 +39,16 @@ def _import_cupy() -> Any:
 
 
 class CupyBackend(Backend):
-    """CUDA arrays through cupy; kernels are the generic ones until the cupy issue."""
+    """CUDA arrays through cupy: cuBLAS products, im2col convolution, custom pooling,
+    softmax and counter-based random kernels, and one generated kernel per fused
+    elementwise chain (see ``kernels.py``)."""
 
     name = "cupy"
     #: the plugin's version; the device line names cupy's and CUDA's
     version = __version__
+    #: kernels overriding the generic ones; they find cupy when called, so reading
+    #: this table never imports it
+    kernels = CUPY_KERNELS
 
     def __init__(self) -> None:
         self.xp = _import_cupy()

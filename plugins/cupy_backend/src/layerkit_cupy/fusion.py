@@ -1,21 +1,36 @@
 """The fusion format translated to CUDA: one ``cupy.ElementwiseKernel`` per
-fused chain, generated as text (testable without a GPU) and cached by spec.
+fused chain, generated as text (testable without a GPU) and cached by structure.
 
-Only the contract module ``layerkit.backend.fusion`` is used; cupy is
+The cache key is the generated text itself (parameters and body), so two
+chains of the same structure share one compiled kernel even when they come
+from different graphs, or differ only in the buffer-reuse hints that matter
+to the host evaluator and not to a kernel that keeps its temporaries in
+registers. Only the contract module ``layerkit.backend.fusion`` is used; cupy is
 imported when a kernel is actually built.
+
+The fusion format holds elementwise chains only (no reductions), so there is no
+``ReductionKernel`` to generate: reductions run on cupy's own kernels.
 """
 from __future__ import annotations
 
-import functools
+import hashlib
 
 from layerkit.backend.fusion import FusedElemwise
 
-__all__ = ["CTYPES", "elementwise_source", "build_kernel"]
+from ._cuda import CTYPES, cupy, elementwise_kernel
 
-CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
-          "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
-          "uint32": "unsigned int", "uint64": "unsigned long long", "float16": "float16",
-          "float32": "float", "float64": "double"}
+__all__ = ["CTYPES", "PREAMBLE", "elementwise_source", "kernel_name", "build_kernel", "clear_cache",
+           "FUSED_CACHE"]
+
+
+#: helper functions the generated bodies may call (given to cupy as the preamble)
+PREAMBLE = """template <typename T> __device__ T lk_ipow(T a, T b) {
+    if (b < 0) return (a == 1) ? (T)1 : ((a == (T)-1) ? ((b & 1) ? (T)-1 : (T)1) : (T)0);
+    T r = 1;
+    while (b) { if (b & 1) r *= a; a *= a; b >>= 1; }
+    return r;
+}
+"""
 
 
 def _is_float(dtype: str) -> bool:
@@ -24,11 +39,17 @@ def _is_float(dtype: str) -> bool:
 
 def _unary(name: str, a: str, dtype: str, ctype: str) -> str:
     f = _is_float(dtype)
+    if not f and name in ("floor", "ceil", "trunc", "round"):
+        return f"({a})"                      # integers: exact, no trip through double
+    if not f and name in ("isnan", "isinf"):
+        return "false"
     table = {
         "negative": f"(-{a})",
         "abs": f"fabs({a})" if f else f"({a} < 0 ? -{a} : {a})",
         "square": f"({a} * {a})",
-        "sign": f"(({a} > 0) - ({a} < 0))",
+        # numpy: sign(+-0) is +0, sign(nan) is nan
+        "sign": (f"({a} > 0 ? ({ctype})1 : ({a} < 0 ? ({ctype})-1 : ({a} == {a} ? ({ctype})0 : {a})))"
+                 if f else f"(({a} > 0) - ({a} < 0))"),
         "round": f"rint({a})",
         "reciprocal": f"(({ctype})1 / {a})",
         # stable logistic: exp of a non-positive number only
@@ -54,7 +75,7 @@ def _binary(name: str, a: str, b: str, dtype: str, ctype: str) -> str:
     if name in ops:
         return f"({a} {ops[name]} {b})"
     if name == "power":
-        return f"pow({a}, {b})"
+        return f"pow({a}, {b})" if f else f"lk_ipow<{ctype}>({a}, {b})"
     if name == "arctan2":
         return f"atan2({a}, {b})"
     if name in ("maximum", "minimum"):
@@ -99,16 +120,37 @@ def elementwise_source(spec: FusedElemwise) -> tuple[str, str, str]:
     return in_params, out_params, "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=1024)
+#: (cupy module, in_params, out_params, body) -> the callable running that kernel
+FUSED_CACHE: dict = {}
+
+
+def kernel_name(in_params: str, out_params: str, body: str) -> str:
+    """A name that identifies the structure (shown by profilers): ``lk_fused_<hash>``."""
+    digest = hashlib.sha1(f"{in_params}|{out_params}|{body}".encode()).hexdigest()[:12]
+    return f"lk_fused_{digest}"
+
+
+def clear_cache() -> None:
+    FUSED_CACHE.clear()
+
+
 def build_kernel(spec: FusedElemwise):
-    """A callable running ``spec`` as one CUDA kernel (needs cupy and a GPU)."""
-    import cupy
-    in_params, out_params, body = elementwise_source(spec)
-    kernel = cupy.ElementwiseKernel(in_params, out_params, body, name="layerkit_fused")
+    """A callable running ``spec`` as one CUDA kernel (needs cupy and a GPU), shared by
+    every spec that generates the same source."""
+    key = elementwise_source(spec)     # NotImplementedError first: no cupy needed for that
+    xp = cupy()
+    run = FUSED_CACHE.get((xp,) + key)
+    if run is not None:
+        return run
+    in_params, out_params, body = key
+    kernel = elementwise_kernel(xp, in_params, out_params, body,
+                                kernel_name(in_params, out_params, body), preamble=PREAMBLE)
 
     def run(*args, out=None):
         if out is not None:
             return kernel(*args, out)
         return kernel(*args)
     run.accepts_out = True
+    run.source = key
+    FUSED_CACHE[(xp,) + key] = run
     return run
