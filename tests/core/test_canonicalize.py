@@ -188,4 +188,5 @@ def test_fusion_and_inplace_happen_by_default(backend):
     out = T.sum(T.dot(x, w) ** 2)
     f = theano.function([x], out, updates=[(w, w - 0.1 * T.grad(out, w))], backend=backend.name)
     assert any(type(n.op).__name__ == "Fused" for n in toposort(f.outputs + f.update_values))
-    assert "out=" in f.source
+    # in place only where the backend's kernels accept out= (array-api-strict's do not)
+    assert ("out=" in f.source) == backend.supports_out("subtract")
