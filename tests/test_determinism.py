@@ -1,13 +1,20 @@
 """layerkit.random.seed(n) makes a whole training run (initialisation and
-dropout) bitwise reproducible on the numpy backend."""
+dropout) bitwise reproducible on the numpy backend, within one process and
+across processes; it also seeds every RandomStreams created afterwards."""
+import hashlib
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import layerkit as lasagne
 import layerkit.core as theano
 import layerkit.core.tensor as T
+from layerkit.core.random import RandomStreams, get_default_seed, set_default_seed
 
 
-def _train(seed):
+def _train(seed, steps=25):
     lasagne.random.seed(seed)
     net = lasagne.layers.InputLayer((None, 6))
     net = lasagne.layers.DenseLayer(net, 16)
@@ -22,9 +29,13 @@ def _train(seed):
     data = np.random.RandomState(0)
     X = data.rand(32, 6).astype("float32")
     Y = data.randint(0, 3, 32).astype("int32")
-    for _ in range(25):
+    for _ in range(steps):
         train(X, Y)
     return lasagne.layers.get_all_param_values(net)
+
+
+def _digest(values):
+    return hashlib.sha256(b"".join(v.tobytes() for v in values)).hexdigest()
 
 
 def test_same_seed_gives_bitwise_identical_parameters():
@@ -36,3 +47,32 @@ def test_same_seed_gives_bitwise_identical_parameters():
 def test_another_seed_gives_other_parameters():
     a, b = _train(7), _train(8)
     assert any(x.tobytes() != y.tobytes() for x, y in zip(a, b))
+
+
+def test_seed_also_seeds_new_random_streams():
+    old = get_default_seed()
+    try:
+        def draw(seed):
+            lasagne.random.seed(seed)
+            u = RandomStreams().uniform((5,))
+            mask = RandomStreams().binomial((5,), p=0.5)
+            return theano.function([], [u, mask], backend="numpy")()
+        a, b, c = draw(3), draw(3), draw(4)
+        assert all(x.tobytes() == y.tobytes() for x, y in zip(a, b))
+        assert a[0].tobytes() != c[0].tobytes()
+    finally:
+        set_default_seed(old)
+
+
+def test_identical_across_processes():
+    """Nothing may depend on hash randomisation, ids or dict order of a process."""
+    script = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
+              "import test_determinism as t; print(t._digest(t._train(11, steps=10)))")
+    digests = set()
+    for hashseed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hashseed, LAYERKIT_BACKEND="numpy")
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, timeout=300, check=True)
+        digests.add(out.stdout.strip().splitlines()[-1])
+    assert len(digests) == 1
+    assert digests == {_digest(_train(11, steps=10))}

@@ -93,19 +93,28 @@ class _Converter:
         self.dtype, self.ndim, self.backend = var.dtype, var.ndim, backend
         self.np_dtype = np.dtype(var.dtype)
         self.label = f"input {position} ({var.name})" if var.name else f"input {position}"
+        #: sizes fixed at build time (a broadcastable dimension is fixed to 1)
+        self.sizes = [(ax, s) for ax, s in enumerate(var.type.shape) if s is not None]
 
     def __call__(self, value):
         if type(value) is np.ndarray and value.dtype == self.np_dtype and value.ndim == self.ndim:
+            if self.sizes:
+                self.check_sizes(value.shape)
             return self.backend.from_numpy(value)
         return self.slow(value)
 
+    def check_sizes(self, shape) -> None:
+        for ax, s in self.sizes:
+            if shape[ax] != s:
+                why = " (a broadcastable dimension)" if s == 1 else ""
+                raise TypeError(f"{self.label}: expected size {s} in dimension {ax}{why}, got "
+                                f"shape {tuple(shape)}")
+
     def slow(self, value):
         backend = self.backend
-        if not isinstance(value, (np.ndarray, float, int, list, tuple)) and backend.is_array(value):
-            if str(value.dtype) != self.dtype or value.ndim != self.ndim:
-                raise TypeError(f"{self.label}: expected a {self.ndim}-d {self.dtype} array, "
-                                f"got a {value.ndim}-d {value.dtype} one")
-            return value
+        if not isinstance(value, (np.ndarray, np.generic, float, int, complex, list, tuple)) \
+                and backend.is_array(value):
+            return self.on_device(value)
         if isinstance(value, Variable):
             raise TypeError(f"{self.label}: expected a value, got the symbolic variable "
                             f"{value}; compiled functions take numbers")
@@ -114,17 +123,36 @@ class _Converter:
         except (TypeError, ValueError) as err:
             raise TypeError(f"{self.label}: expected numbers, got {type(value).__name__} "
                             f"({err})") from None
-        if arr.dtype == object or arr.dtype.kind in "USV":
+        if arr.dtype == object or arr.dtype.kind in "USVM" or arr.dtype.kind == "m":
             raise TypeError(f"{self.label}: expected numeric data, got "
                             f"{type(value).__name__} with dtype {arr.dtype}")
         if arr.ndim != self.ndim:
             raise TypeError(f"{self.label}: expected {self.ndim} dimensions, got {arr.ndim} "
                             f"(shape {arr.shape})")
-        for ax, s in enumerate(self.var.type.shape):
-            if s is not None and arr.shape[ax] != s:
-                raise TypeError(f"{self.label}: expected size {s} in dimension {ax}, got "
-                                f"shape {arr.shape}")
+        self.check_sizes(arr.shape)
         return backend.from_numpy(self.cast(value, arr))
+
+    def on_device(self, value):
+        """An array of the function's backend: checked like a numpy one, cast there."""
+        if value.ndim != self.ndim:
+            raise TypeError(f"{self.label}: expected {self.ndim} dimensions, got a "
+                            f"{value.ndim}-d {self.backend.name} array (shape {tuple(value.shape)})")
+        from .linker import dtype_name
+        self.check_sizes(value.shape)
+        given = dtype_name(value.dtype)
+        if given == self.dtype:
+            return value
+        try:
+            source = np.dtype(given)
+        except TypeError:
+            source = None
+        if source is not None and (self.allow_downcast or np.can_cast(source, self.np_dtype, "safe")):
+            xp = self.backend.xp
+            return xp.astype(value, getattr(xp, self.dtype))
+        raise TypeError(
+            f"{self.label}: cannot convert a {self.backend.name} array of {given} to "
+            f"{self.dtype} without losing precision; pass allow_input_downcast=True to "
+            f"function(), or give {self.dtype} data")
 
     def cast(self, value, arr: np.ndarray) -> np.ndarray:
         target = self.np_dtype
@@ -137,13 +165,19 @@ class _Converter:
         if self.allow_downcast is None:
             if type(value) is float and self.dtype == config.floatX:
                 return arr.astype(target)
-            if not isinstance(value, np.ndarray):
+            # Python numbers and lists (and numpy scalars, as in Theano) pass when the
+            # conversion is exact; arrays, numpy's or another library's, carry a dtype
+            # that must cast safely
+            typed = hasattr(value, "dtype") and not isinstance(value, np.generic)
+            if not typed:
                 converted = arr.astype(target)
-                with np.errstate(invalid="ignore"):
-                    if np.array_equal(converted, arr):
+                with np.errstate(invalid="ignore", over="ignore"):
+                    if np.array_equal(converted, arr, equal_nan=arr.dtype.kind in "fc"):
                         return converted
+        given = f"{arr.dtype} data" if hasattr(value, "dtype") else \
+            f"{type(value).__name__} data (as {arr.dtype})"
         raise TypeError(
-            f"{self.label}: cannot convert {arr.dtype} data to {self.dtype} without losing "
+            f"{self.label}: cannot convert {given} to {self.dtype} without losing "
             f"precision; pass allow_input_downcast=True to function(), or give {self.dtype} data")
 
 
@@ -282,12 +316,19 @@ class Function:
 
     def _merge_kwargs(self, args, kwargs):
         by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
-        full = list(args) + [None] * (len(self.inputs) - len(args))
+        missing = object()
+        full = list(args) + [missing] * (len(self.inputs) - len(args))
         for key, value in kwargs.items():
             if key not in by_name:
                 raise TypeError(f"{self._label()}: no input named {key!r}; inputs are "
                                 f"{list(by_name)}")
+            if by_name[key] < len(args):
+                raise TypeError(f"{self._label()}: input {key!r} given twice (by position "
+                                "and by name)")
             full[by_name[key]] = value
+        absent = [str(self.inputs[k]) for k, v in enumerate(full) if v is missing]
+        if absent:
+            raise TypeError(f"{self._label()}: no value given for input(s) {', '.join(absent)}")
         return full
 
     def _label(self) -> str:

@@ -7,20 +7,50 @@ from __future__ import annotations
 
 import os
 import sys
+from contextvars import ContextVar
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from .types import TensorType
 
-__all__ = ["Variable", "Constant", "Apply", "user_line", "toposort", "ancestors",
-           "clone_replace", "as_variable"]
+__all__ = ["Variable", "Constant", "Apply", "user_line", "trace_scope", "toposort",
+           "ancestors", "clone_replace", "as_variable"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+#: set by :func:`trace_scope` while a rewrite replaces a node: new nodes inherit its line
+_SCOPE: ContextVar[str | None] = ContextVar("layerkit_trace_scope", default=None)
+
+
+class trace_scope:
+    """Nodes created inside get ``trace`` as the line that built them.
+
+    A rewrite that replaces a node wraps the replacement's construction in
+    ``with trace_scope(node.trace):``, so errors about the new nodes point at
+    the user's line that built the old one, not at the ``function()`` call.
+    (A class, not a generator: rewrites enter it once per node.)
+    """
+
+    __slots__ = ("trace", "token")
+
+    def __init__(self, trace: str) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> None:
+        self.token = _SCOPE.set(self.trace)
+
+    def __exit__(self, *exc) -> None:
+        _SCOPE.reset(self.token)
+
+
 def user_line() -> str:
-    """``file:line`` of the innermost frame outside the layerkit package."""
+    """``file:line`` of the innermost frame outside the layerkit package (or the
+    line of the node being rewritten, inside :func:`trace_scope`)."""
+    scoped = _SCOPE.get()
+    if scoped is not None:
+        return scoped
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename

@@ -15,11 +15,49 @@ from .shared import SharedVariable
 if TYPE_CHECKING:
     from .function import Function
 
-__all__ = ["link", "KernelError"]
+__all__ = ["link", "KernelError", "kernel_error", "describe_args", "dtype_name"]
 
 
 class KernelError(RuntimeError):
-    """A kernel failed at run time; the message names the op and the user's line."""
+    """A kernel failed at run time; the message names the op, the inputs' dtypes and
+    shapes, and the line of user code that built the node.
+
+    When the kernel raised a builtin exception (``ValueError``, ``IndexError``,
+    ...), the error raised is also an instance of that type, so code that caught
+    the bare error (as Theano re-raised it) still catches it.
+    """
+
+
+_KERNEL_ERRORS: dict[type, type] = {}
+
+
+def kernel_error(message: str, inner: BaseException) -> KernelError:
+    """A KernelError carrying ``message`` that is also of ``inner``'s builtin type."""
+    kind = type(inner)
+    cls = _KERNEL_ERRORS.get(kind)
+    if cls is None:
+        cls = KernelError
+        if kind.__module__ == "builtins" and issubclass(kind, Exception) \
+                and not issubclass(kind, KernelError):
+            try:
+                cls = type("KernelError", (KernelError, kind),
+                           {"__module__": __name__, "__qualname__": "KernelError",
+                            "__reduce__": lambda self: (kernel_error, (self.args[0], kind()))})
+            except TypeError:    # builtins with their own instance layout (OSError, ...)
+                cls = KernelError
+        _KERNEL_ERRORS[kind] = cls
+    return cls(message)
+
+
+def dtype_name(dtype) -> str:
+    """``float64`` for numpy's, cupy's or array-api-strict's (``array_api_strict.float64``)."""
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def describe_args(args) -> str:
+    """``float64(3, 4), int64(2,)``: the dtype and shape of each run-time value."""
+    return ", ".join(f"{dtype_name(a.dtype) if hasattr(a, 'dtype') else type(a).__name__}"
+                     f"{tuple(getattr(a, 'shape', ()))}" for a in args)
 
 
 def _is_host_node(node: Apply, host_vars: set[int]) -> bool:
@@ -149,8 +187,16 @@ def link(fn: "Function") -> Callable:
     targets = fn.update_targets
     single, on_device = fn.single, fn.on_device
 
+    guard = fn.guard
+    input_labels = [f"input {k} ({v.name})" if v.name else f"input {k}"
+                    for k, v in enumerate(fn.inputs)]
+    shared_labels = [f"shared variable {v.name or v} (created at {v.trace})" for v in shared]
+
     def program(values):
         shared_values = [s.value_on(backend) for s in shared]
+        if guard is not None:
+            for label, v in zip(input_labels + shared_labels, values + shared_values):
+                guard.check_input(v, label, backend)
         try:
             outs, upds = run(*values, *shared_values)
         except Exception as err:
@@ -199,12 +245,19 @@ def _inplace_updates(fn: "Function", marked) -> dict[int, SharedVariable]:
     return chosen
 
 
-def _guarded(thunk, node: Apply, guard, backend):
-    """Wrap a thunk so NanGuardMode checks its output."""
+def _guarded(thunk, node: Apply, guard, backend, consts=()):
+    """Wrap a thunk so NanGuardMode checks its output (and, once, its constant inputs:
+    a constant folded from a NaN-producing expression has no node left to blame)."""
+    pending = [list(consts)]
+
     def run(*args):
+        if pending[0]:
+            for k in pending[0]:
+                guard.check_constant(args[k], k, node, backend)
+            pending[0] = []
         out = thunk(*args)
         for value in (out if isinstance(out, tuple) else (out,)):
-            guard.check(value, node, backend)
+            guard.check(value, node, backend, args)
         return out
     return run
 
@@ -266,11 +319,14 @@ def _locate_failure(steps, env, arg_names, arg_values, err) -> None:
         except Exception as inner:
             if node is None:
                 return
-            shapes = ", ".join(f"{getattr(a, 'dtype', type(a).__name__)}"
-                               f"{tuple(getattr(a, 'shape', ()))}" for a in args)
-            raise KernelError(
-                f"{node.op} failed at run time on inputs [{shapes}]: {inner}\n"
-                f"  the node was built at {node.trace}") from err
+            try:
+                why = node.op.explain_failure(node, args)
+            except Exception:
+                why = None
+            raise kernel_error(
+                f"{node.op} failed at run time on inputs [{describe_args(args)}]: "
+                f"{why or f'{type(inner).__name__}: {inner}'}\n"
+                f"  the node was built at {node.trace}", inner) from err
         results = result if len(out_names) > 1 else (result,)
         for nm, val in zip(out_names, results):
             local[nm] = val

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .graph import Apply, Variable
+from .graph import Apply, Variable, user_line
 
 __all__ = ["Op", "ShapeError"]
 
 
 class ShapeError(ValueError):
-    """A shape mismatch found while building a graph."""
+    """A shape mismatch found while building a graph.
+
+    The message ends with the line of user code being run (the innermost
+    frame outside layerkit), so a mismatch made inside a layer or a helper
+    still points at the user's own line.
+    """
+
+    def __init__(self, message: str, *args) -> None:
+        line = user_line()
+        if line != "<unknown>" and "\n  at " not in message:
+            message = f"{message}\n  at {line}"
+        super().__init__(message, *args)
 
 
 class Op:
@@ -54,6 +65,11 @@ class Op:
         raise NotImplementedError(f"{self} has no gradient")
 
     # -- running ----------------------------------------------------------
+    def explain_failure(self, node: Apply, args: Sequence[Any]) -> str | None:
+        """Why the kernel failed on the run-time values ``args``, in the op's own
+        terms (shown instead of the array library's message), or None."""
+        return None
+
     def thunk(self, backend, node: Apply) -> Callable[..., Any]:
         """A callable of the input arrays returning the output array (or a tuple)."""
         raise NotImplementedError(f"{self} has no implementation")

@@ -1,20 +1,22 @@
 """Property tests: random small graphs of elementwise and reduction ops against
-numpy in float64. The CI profile (HYPOTHESIS_PROFILE=ci, set by tox under CI)
-keeps the example count small."""
-import os
-
+numpy in float64, and their gradients against finite differences. The
+example count comes from the profile chosen in ``conftest.py`` (small and
+derandomized under CI)."""
 import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import assume, example, given, settings, strategies as st  # noqa: E402
 
 import layerkit.core as theano  # noqa: E402
 import layerkit.core.tensor as T  # noqa: E402
+from layerkit.testing import verify_grad  # noqa: E402
 
-settings.register_profile("ci", max_examples=15, deadline=None)
-settings.register_profile("dev", max_examples=60, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+def examples(factor: float) -> int:
+    """``factor`` times the example count of the profile loaded by conftest.py: cheap
+    checks (a forward pass) run more examples than finite differences do."""
+    return max(1, int(factor * settings.default.max_examples))
 
 UNARY = {"exp": (T.exp, np.exp), "tanh": (T.tanh, np.tanh), "neg": (lambda a: -a, np.negative),
          "sqr": (T.sqr, np.square), "sigmoid": (T.nnet.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
@@ -52,17 +54,61 @@ def _evaluate(ops, reduce, axis, a, b, unary_of, binary_of, reduce_of):
     return reduce_of(reduce)(value, axis)
 
 
-@given(programs(), st.integers(0, 2**31 - 1))
-def test_random_elementwise_graphs_match_numpy(program, seed):
+@settings(max_examples=examples(5))
+@given(program=programs(), seed=st.integers(0, 2**31 - 1))
+@example(program=([("unary", k) for k in sorted(UNARY)] + [("binary", k, 1) for k in sorted(BINARY)],
+                  "max", 1), seed=3)
+def test_random_elementwise_graphs_match_numpy(program, seed, backend):
     ops, reduce, axis = program
     rng = np.random.default_rng(seed)
     a, b = rng.uniform(-1.5, 1.5, size=(2, 3, 4))
     x, y = T.dmatrix("x"), T.dmatrix("y")
     expr = _evaluate(ops, reduce, axis, x, y, lambda k: UNARY[k][0], lambda k: BINARY[k][0],
                      lambda k: REDUCE[k][0])
-    f = theano.function([x, y], expr, on_unused_input="ignore")
+    f = theano.function([x, y], expr, on_unused_input="ignore", backend=backend.name)
     with np.errstate(over="ignore"):
         want = _evaluate(ops, reduce, axis, a, b, lambda k: UNARY[k][1], lambda k: BINARY[k][1],
                          lambda k: REDUCE[k][1])
         got = f(a, b)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, equal_nan=True)
+
+
+# smooth ops only (abs and max have kinks that finite differences straddle)
+SMOOTH_UNARY = {"exp": (T.exp, np.exp), "tanh": (T.tanh, np.tanh), "neg": (lambda a: -a, np.negative),
+                "sqr": (T.sqr, np.square), "sin": (T.sin, np.sin),
+                "sigmoid": (T.nnet.sigmoid, lambda a: 1 / (1 + np.exp(-a)))}
+SMOOTH_BINARY = {k: BINARY[k] for k in ("add", "sub", "mul")}
+SMOOTH_REDUCE = {k: REDUCE[k] for k in ("sum", "mean")}
+
+
+@st.composite
+def smooth_programs(draw):
+    n = draw(st.integers(1, 4))
+    ops = []
+    for _ in range(n):
+        if draw(st.booleans()):
+            ops.append(("unary", draw(st.sampled_from(sorted(SMOOTH_UNARY)))))
+        else:
+            ops.append(("binary", draw(st.sampled_from(sorted(SMOOTH_BINARY))),
+                        draw(st.integers(0, 1))))
+    return ops, draw(st.sampled_from(sorted(SMOOTH_REDUCE))), draw(st.sampled_from([None, 0, 1]))
+
+
+@settings(max_examples=examples(4))
+@given(program=smooth_programs(), seed=st.integers(0, 2**31 - 1))
+@example(program=([("unary", "tanh"), ("binary", "mul", 1), ("unary", "sigmoid"),
+                   ("unary", "sin")], "sum", None), seed=1)
+@example(program=([("unary", "exp"), ("binary", "sub", 1), ("unary", "sqr"),
+                   ("unary", "neg")], "mean", 0), seed=2)
+def test_random_graph_gradients_match_finite_differences(program, seed, backend):
+    ops, reduce, axis = program
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(-1.5, 1.5, size=(2, 2, 3))
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = _evaluate(ops, reduce, axis, a, b, lambda k: SMOOTH_UNARY[k][1],
+                          lambda k: SMOOTH_BINARY[k][1], lambda k: SMOOTH_REDUCE[k][1])
+    assume(np.all(np.isfinite(value)) and np.abs(value).max() < 1e3)
+    verify_grad(lambda x, y: _evaluate(ops, reduce, axis, x, y, lambda k: SMOOTH_UNARY[k][0],
+                                       lambda k: SMOOTH_BINARY[k][0],
+                                       lambda k: SMOOTH_REDUCE[k][0]),
+                [a, b], n_tests=1, rng=np.random.default_rng(seed), backend=backend.name)

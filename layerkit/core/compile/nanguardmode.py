@@ -22,18 +22,48 @@ class NanGuardMode:
         self.nan_is_error, self.inf_is_error, self.big_is_error = nan_is_error, inf_is_error, big_is_error
         self.big = big
 
-    def check(self, value, node, backend) -> None:
+    def problem(self, value, backend) -> str | None:
+        """What is wrong with ``value`` under this mode ('NaN', 'Inf', ...), or None."""
         arr = np.asarray(backend.to_numpy(value))
         if arr.dtype.kind not in "fc" or arr.size == 0:
-            return
-        problem = None
+            return None
         if self.nan_is_error and np.isnan(arr).any():
-            problem = "NaN"
-        elif self.inf_is_error and np.isinf(arr).any():
-            problem = "Inf"
-        elif self.big_is_error and np.nanmax(np.abs(arr[np.isfinite(arr)]), initial=0) > self.big:
-            problem = f"a value above {self.big:g}"
+            return "NaN"
+        if self.inf_is_error and np.isinf(arr).any():
+            return "Inf"
+        if self.big_is_error:
+            finite = np.abs(arr[np.isfinite(arr)])
+            if finite.size and finite.max() > self.big:
+                return f"a value above {self.big:g} (largest magnitude {finite.max():.3g})"
+        return None
+
+    def check(self, value, node, backend, args=None) -> None:
+        """Raise if the output ``value`` of ``node`` (run on ``args``) is bad."""
+        problem = self.problem(value, backend)
         if problem:
-            ins = ", ".join(f"{i.dtype}{i.type.shape}" for i in node.inputs)
+            if args is not None:
+                from ..linker import describe_args
+                ins = describe_args(args)
+            else:
+                ins = ", ".join(f"{i.dtype}{i.type.shape}" for i in node.inputs)
             raise NanGuardError(f"NanGuardMode: {node.op} produced {problem} (inputs: {ins});\n"
                                 f"  the node was built at {node.trace}")
+
+    def check_input(self, value, label: str, backend) -> None:
+        """Raise if a function input or shared value given to the function is bad."""
+        problem = self.problem(value, backend)
+        if problem:
+            raise NanGuardError(f"NanGuardMode: {label} holds {problem} before the call")
+
+    def check_constant(self, value, k: int, node, backend) -> None:
+        """Raise if constant input ``k`` of ``node`` is bad (e.g. folded from log(-1))."""
+        problem = self.problem(value, backend)
+        if problem:
+            const = node.inputs[k]
+            raise NanGuardError(f"NanGuardMode: input {k} of {node.op} is a constant holding "
+                                f"{problem} (the constant was made at {const.trace});\n"
+                                f"  the node was built at {node.trace}")
+
+    def __repr__(self) -> str:
+        return (f"NanGuardMode(nan_is_error={self.nan_is_error}, inf_is_error={self.inf_is_error}, "
+                f"big_is_error={self.big_is_error}, big={self.big:g})")

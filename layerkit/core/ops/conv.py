@@ -6,6 +6,8 @@ the filters in the graph, so its gradient comes for free.
 """
 from __future__ import annotations
 
+import numbers
+
 from ..graph import Apply, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
@@ -31,10 +33,17 @@ def pool_output_length(size, ws, stride, pad, ignore_border):
     if size is None:
         return None
     if ignore_border:
-        return (size + 2 * pad - ws) // stride + 1
+        return max(0, (size + 2 * pad - ws) // stride + 1)
     if stride >= ws:
         return (size - 1) // stride + 1
     return max(0, (size - 1 - ws + stride) // stride) + 1
+
+
+def _positive_pair(fn: str, what: str, pair, minimum: int = 1) -> None:
+    """Refuse a size pair that is not two ints >= ``minimum`` (naming the parameter)."""
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                 for v in pair) or any(v < minimum for v in pair):
+        raise ValueError(f"{fn}: {what} must be a pair of ints >= {minimum}, got {pair}")
 
 
 class _ConvBase(Op):
@@ -44,6 +53,10 @@ class _ConvBase(Op):
         # padding: a pair of ints, or 'full' / 'half' resolved from the filter size
         self.stride, self.dilation = tuple(stride), tuple(dilation)
         self.padding = padding if isinstance(padding, str) else tuple(padding)
+        _positive_pair("conv2d", "subsample (stride)", self.stride)
+        _positive_pair("conv2d", "filter_dilation", self.dilation)
+        if not isinstance(self.padding, str):
+            _positive_pair("conv2d", "padding", self.padding, minimum=0)
 
     def pad_for(self, kernel_hw) -> tuple:
         """Integer padding for filters of size ``kernel_hw`` (entries may be None)."""
@@ -160,6 +173,9 @@ class _PoolBase(Op):
             raise ValueError(f"pooling mode must be one of {POOL_MODES}, got {mode!r}")
         self.ws, self.stride, self.pad = tuple(ws), tuple(stride), tuple(pad)
         self.mode, self.ignore_border = mode, bool(ignore_border)
+        _positive_pair("pool_2d", "ws (window)", self.ws)
+        _positive_pair("pool_2d", "stride", self.stride)
+        _positive_pair("pool_2d", "pad", self.pad, minimum=0)
         if any(p > 0 for p in self.pad) and not self.ignore_border:
             raise ValueError("pooling with padding needs ignore_border=True (as in Theano)")
         if any(p >= w for p, w in zip(self.pad, self.ws)):

@@ -122,16 +122,22 @@ def result_dtype(inputs: list[Variable]) -> str:
     return np.result_type(*strong, *weak).name
 
 
-def broadcast_shapes(opname: str, inputs: list[Variable]) -> tuple:
-    """Theano's rule: only dims known to be 1 broadcast; known sizes must agree."""
+def broadcast_shapes(opname: str, inputs: list[Variable], given=None) -> tuple:
+    """Theano's rule: only dims known to be 1 broadcast; known sizes must agree.
+
+    ``inputs`` are padded to one rank; ``given`` (the variables as the user gave
+    them) only serve the message, so it shows the shapes the user wrote.
+    """
     ndim = max(v.ndim for v in inputs)
     out = []
     for axis in range(ndim):
         sizes = [v.type.shape[axis] for v in inputs]
         known = {s for s in sizes if s is not None and s != 1}
         if len(known) > 1:
-            shapes = " and ".join(str(v.type.shape) for v in inputs)
-            raise ShapeError(f"{opname}: shapes {shapes} do not match in dimension {axis} "
+            shapes = " and ".join(str(v.type.shape) for v in (given or inputs))
+            where = f"dimension {axis}" if given is None or all(v.ndim == ndim for v in given) \
+                else f"dimension {axis - ndim} (counting from the end)"
+            raise ShapeError(f"{opname}: shapes {shapes} do not match in {where} "
                              f"(sizes {sorted(known)})")
         if known:
             out.append(known.pop())
@@ -183,8 +189,9 @@ class Elemwise(Op):
         else:
             out_dtype = in_dtypes[-1]
         ndim = max(v.ndim for v in inputs)
+        given = inputs
         inputs = [pad_left(cast(v, d), ndim) for v, d in zip(inputs, in_dtypes)]
-        shape = broadcast_shapes(self.name, inputs)
+        shape = broadcast_shapes(self.name, inputs, given)
         return Apply(self, inputs, [TensorType(out_dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
@@ -228,7 +235,7 @@ def _broadcast_check(node: Apply):
             risky.append((axis, free))
     if not risky:
         return None
-    name, trace = node.op.name, node.trace
+    name = node.op.name
 
     def check(args):
         for axis, free in risky:
@@ -237,7 +244,7 @@ def _broadcast_check(node: Apply):
                 if args[i].shape[axis] != size:
                     shapes = " and ".join(str(a.shape) for a in args)
                     raise ValueError(
-                        f"{name} (built at {trace}): input shapes {shapes} do not match in "
+                        f"{name}: input shapes {shapes} do not match in "
                         f"dimension {axis}. Only dimensions known at build time to be 1 "
                         "broadcast; use dimshuffle('x', ...) or T.addbroadcast to mark a "
                         "broadcasting dimension.")

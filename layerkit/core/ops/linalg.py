@@ -56,6 +56,13 @@ class MatMul(Op):
     def thunk(self, backend, node):
         return backend.kernel("matmul")
 
+    def explain_failure(self, node, args):
+        a, b = (tuple(getattr(v, "shape", ())) for v in args)
+        if a and b and a[-1] != b[0]:
+            return (f"dot: shapes {a} and {b} are not aligned ({a[-1]} (dim {len(a) - 1}) != "
+                    f"{b[0]} (dim 0))")
+        return None
+
 
 class TensorDot(Op):
     """Sum products over the axes ``axes[0]`` of ``a`` and ``axes[1]`` of ``b``."""
@@ -97,6 +104,14 @@ class TensorDot(Op):
         order_b = list(xb) + free_b
         gb = dimshuffle(gb, [order_b.index(i) for i in range(b.ndim)])
         return [ga if is_float(a.dtype) else None, gb if is_float(b.dtype) else None]
+
+    def explain_failure(self, node, args):
+        a, b = (tuple(getattr(v, "shape", ())) for v in args)
+        for ka, kb in zip(*self.axes):
+            if ka < len(a) and kb < len(b) and a[ka] != b[kb]:
+                return (f"tensordot: shapes {a} and {b} are not aligned ({a[ka]} (dim {ka}) "
+                        f"!= {b[kb]} (dim {kb}))")
+        return None
 
     def thunk(self, backend, node):
         fn = backend.kernel("tensordot")

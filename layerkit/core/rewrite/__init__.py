@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ..graph import Apply, Variable, toposort
+from ..graph import Apply, Variable, toposort, trace_scope
 
 __all__ = ["rewrite_nodes", "optimize"]
 
@@ -17,16 +17,18 @@ def rewrite_nodes(outputs: Sequence[Variable],
     memo: dict[int, Variable] = {}
     for node in toposort(outputs):
         new_inputs = [memo.get(id(i), i) for i in node.inputs]
-        if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-            rebuilt = node.op.make_node(*new_inputs)
-            rebuilt.trace = node.trace
-            for old, new in zip(node.outputs, rebuilt.outputs):
-                new.name = old.name
-                memo[id(old)] = new
-            target = rebuilt
-        else:
-            target = node
-        replacement = local(target)
+        # nodes made here (rebuilt, or a rule's replacement) keep the user's line
+        with trace_scope(node.trace):
+            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
+                rebuilt = node.op.make_node(*new_inputs)
+                rebuilt.trace = node.trace
+                for old, new in zip(node.outputs, rebuilt.outputs):
+                    new.name = old.name
+                    memo[id(old)] = new
+                target = rebuilt
+            else:
+                target = node
+            replacement = local(target)
         if replacement is not None:
             for old, new in zip(node.outputs, replacement):
                 if new.name is None:

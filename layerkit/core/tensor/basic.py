@@ -471,7 +471,11 @@ def stack(*tensors, axis=0):
 
 
 def outer(a, b):
+    """Theano's ``outer``: the outer product of two vectors; an input that is not a
+    vector is flattened first."""
     a, b = as_variable(a), as_variable(b)
+    a = a if a.ndim == 1 else flatten(a)
+    b = b if b.ndim == 1 else flatten(b)
     return dimshuffle(a, [0, "x"]) * dimshuffle(b, ["x", 0])
 
 
@@ -484,6 +488,7 @@ def outer_last(a, b):
 def batched_dot(a, b):
     """Per-sample products: ``(n, i, j) x (n, j, k) -> (n, i, k)`` (and vector forms)."""
     a, b = as_variable(a), as_variable(b)
+    _check_batched(a, b)
     if a.ndim == 2 and b.ndim == 2:
         return sum(a * b, axis=1)
     if a.ndim == 3 and b.ndim == 3:
@@ -493,6 +498,19 @@ def batched_dot(a, b):
     if a.ndim == 2 and b.ndim == 3:
         return sum(shape_padright(a) * b, axis=1)
     raise TypeError(f"batched_dot supports 2-d and 3-d operands, got {a.ndim}-d and {b.ndim}-d")
+
+
+def _check_batched(a, b):
+    """batched_dot's operands must agree in the batch size and the summed axis."""
+    from ..op import ShapeError
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3):
+        return
+    sa, sb = a.type.shape, b.type.shape
+    pairs = [(0, 0, "batch size"), (a.ndim - 1, 1, "summed")]
+    for ka, kb, what in pairs:
+        if sa[ka] is not None and sb[kb] is not None and sa[ka] != sb[kb]:
+            raise ShapeError(f"batched_dot: shapes {sa} and {sb} do not agree in the "
+                             f"{what} dimension ({sa[ka]} (dim {ka}) != {sb[kb]} (dim {kb}))")
 
 
 # -- indexing --------------------------------------------------------------------

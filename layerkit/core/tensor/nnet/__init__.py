@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...graph import as_variable
+from ...op import ShapeError
 from .. import basic as _T
 from ..basic import log_softmax, logsoftmax, relu, sigmoid, softmax, softplus
 from . import abstract_conv, conv
@@ -31,6 +32,11 @@ def categorical_crossentropy(coding_dist, true_dist):
         if t.ndim != p.ndim - 1:
             raise ValueError(f"categorical_crossentropy: integer targets need {p.ndim - 1} dims "
                              f"for predictions of shape {p.type.shape}, got {t.type.shape}")
+        for k, (a, b) in enumerate(zip(p.type.shape, t.type.shape)):
+            if a is not None and b is not None and a != b:
+                raise ShapeError(f"categorical_crossentropy: predictions of shape "
+                                 f"{p.type.shape} and integer targets of shape {t.type.shape} "
+                                 f"differ in dimension {k}")
         logp = _T.log(p)
         if p.ndim == 2:
             return -logp[_T.arange(t.shape[0]), t]
@@ -40,6 +46,11 @@ def categorical_crossentropy(coding_dist, true_dist):
     if t.ndim != p.ndim:
         raise ValueError(f"categorical_crossentropy: one-hot targets of shape {t.type.shape} "
                          f"do not match predictions of shape {p.type.shape}")
+    for k, (a, b) in enumerate(zip(p.type.shape, t.type.shape)):
+        if a is not None and b is not None and a != b and 1 not in (a, b):
+            raise ShapeError(f"categorical_crossentropy: predictions of shape {p.type.shape} "
+                             f"and one-hot targets of shape {t.type.shape} differ in "
+                             f"dimension {k}")
     return -_T.sum(t * _T.log(p), axis=p.ndim - 1)
 
 
