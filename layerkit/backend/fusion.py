@@ -39,23 +39,39 @@ class FusedElemwise:
         return names[self.output]
 
 
-def compose(spec: FusedElemwise, backend) -> Callable[..., Any]:
+def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[..., Any]:
     """A Python function running ``spec`` with ``backend``'s kernels.
 
     It accepts ``out=``: when given (and of the result's shape), the last
     step writes there, so an update can overwrite its parameter in place.
+
+    ``alias`` says that ``out``, when given, is the storage of input
+    ``alias``: then the step that reads that input for the last time writes
+    into it already (``0.9 * acc`` straight into ``acc``), instead of into a
+    fresh array, since the input's old value is not needed after it. An
+    elementwise step may write over an input it reads at the same positions.
     """
     n = len(spec.inputs)
     env: dict[str, Any] = {}
     lines = []
     out_ok = True
     last = len(spec.steps) - 1
+    early = None                      # the step that writes into out before the last one
+    if alias is not None:
+        readers = [k for k, (_, args) in enumerate(spec.steps) if alias in args]
+        if readers and readers[-1] != last and spec.dtypes[readers[-1]] == spec.dtypes[last]:
+            early = readers[-1]
     for k, (name, args) in enumerate(spec.steps):
         kname = f"k{k}"
         kernel = backend.kernel(name)
         env[kname] = getattr(kernel, "direct", kernel)
         call = ", ".join(f"v{a}" for a in args)
         can_out = backend.supports_out(name)
+        if k == early and can_out:
+            target = f"v{spec.reuse[k]}" if spec.reuse[k] is not None else "None"
+            lines.append(f"o = out if out is not None and out.shape == _shape({call}) else {target}")
+            lines.append(f"v{n + k} = {kname}({call}, out=o)")
+            continue
         if k == last:
             out_ok = can_out
             if can_out:

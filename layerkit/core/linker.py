@@ -148,7 +148,12 @@ def link(fn: "Function") -> Callable:
     inplace = {} if "inplace" in config.excluded() else _inplace_updates(fn, marked)
     for node, on_host in marked:
         where = "h" if on_host else "d"
-        thunk = node.op.thunk(host if on_host else backend, node)
+        if id(node) in inplace and fn.guard is None and hasattr(node.op, "inplace_thunk"):
+            target = inplace[id(node)]
+            position = next(k for k, i in enumerate(node.inputs) if i is target)
+            thunk = node.op.inplace_thunk(host if on_host else backend, node, position)
+        else:
+            thunk = node.op.thunk(host if on_host else backend, node)
         if fn.profile:
             thunk = _timed(thunk, node, fn.profile_stats)
         if fn.guard is not None:
@@ -271,7 +276,7 @@ def _timed(thunk, node: Apply, stats: dict):
     def run(*args):
         t = time.perf_counter()
         out = thunk(*args)
-        entry = stats[key]
+        entry = stats.get(key) or stats.setdefault(key, [0.0, 0])   # cleared between runs
         entry[0] += time.perf_counter() - t
         entry[1] += 1
         return out

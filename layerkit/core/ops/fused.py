@@ -30,9 +30,14 @@ class Fused(Op):
         raise NotImplementedError("fused nodes exist only in compiled graphs")
 
     def thunk(self, backend, node):
+        return self.inplace_thunk(backend, node, None)
+
+    def inplace_thunk(self, backend, node, position):
+        """The thunk for a node whose ``out=`` is the storage of input ``position``
+        (an in-place update; see :func:`layerkit.backend.fusion.compose`)."""
         from ...backend.fusion import compose
         from .elemwise import _broadcast_check
-        fn = backend.fuse(self.spec) or compose(self.spec, backend)
+        fn = backend.fuse(self.spec) or compose(self.spec, backend, alias=position)
         check = _broadcast_check(node)
         if check is None:
             return fn

@@ -32,6 +32,11 @@ class NumpyBackend(Backend):
     xp = np
     kernels = NUMPY_KERNELS
 
+    def __init__(self) -> None:
+        super().__init__()
+        from .memory import keep_freed_memory
+        keep_freed_memory()   # no page faults from the temporaries of each step
+
     @property
     def device(self) -> str:
         return f"cpu (numpy {np.__version__}, {_blas()})"

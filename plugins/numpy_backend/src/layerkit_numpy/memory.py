@@ -1,0 +1,54 @@
+"""Keep freed array memory in the process (glibc's malloc), so training steps do
+not page-fault.
+
+A training step frees and allocates the same large temporaries every call.
+glibc returns a freed block above its mmap threshold to the system and trims
+the heap's free top, so the next step maps the pages again and takes a minor
+fault on every 4 KiB of them (measured: 2,245 faults and 6 ms of system time
+per step of the 784-625-625-10 MLP when its updates run in place, none
+without that churn). Raising the mmap threshold to its maximum (32 MiB) and
+the trim threshold to 1 GiB keeps those blocks in the heap for reuse, as
+PyTorch's caching allocator does on its side.
+
+This is process-wide, so it is done once, when the numpy backend is created,
+only on glibc, and not when the user set ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_`` themselves; ``LAYERKIT_NUMPY_KEEP_MEMORY=0`` turns it off.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import platform
+
+__all__ = ["keep_freed_memory"]
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 32 * 2**20          # glibc's maximum on 64-bit machines
+TRIM_THRESHOLD = 2**30
+
+_done: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Tune glibc's malloc as the module says; True when it was done (now or before)."""
+    global _done
+    if _done is not None:
+        return _done
+    _done = False
+    if os.environ.get("LAYERKIT_NUMPY_KEEP_MEMORY", "1") == "0":
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    _done = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+        bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _done
