@@ -12,7 +12,8 @@ Each framework runs in its own process with 2 threads; blocks of steps
 alternate between them, and the median step time is reported with the
 ratio layerkit / PyTorch, the floor (forward+backward FLOPs over the sgemm
 rate measured here) and the peak resident memory the training loop adds
-above the post-setup baseline. Writes its section of bench/RESULTS.md.
+above the baseline taken once the net is built, before its first step.
+Writes its section of bench/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -64,13 +65,15 @@ def worker(framework: str, net: str, steps: int) -> dict:
         train, predict = nets.layerkit_net(net)
         compile_s = time.perf_counter() - t
         Function.__init__ = init
+    # the baseline: imports done, net built, parameters allocated, nothing run yet;
+    # the peak above it is what the training loop itself allocates
+    base = _current_rss_mb()
     t = time.perf_counter()
     train(X, y)
     first_ms = (time.perf_counter() - t) * 1e3
     for _ in range(3):
         train(X, y)
         predict(X)
-    base = _current_rss_mb()
     t = time.perf_counter()
     for _ in range(steps):
         train(X, y)

@@ -251,7 +251,10 @@ def relu(x, alpha=0):
     x = as_variable(x)
     if isinstance(alpha, (int, float)) and alpha == 0:
         return maximum(x, 0)
-    return switch(ge(x, 0), x, alpha * x)
+    # x times its slope (1 or alpha): the backward pass is then one product with the
+    # slope the forward pass already computed, not a switch of the two branches
+    slope = switch(ge(x, 0), np.asarray(1, dtype=x.dtype), alpha)
+    return x * slope
 
 
 # -- reductions ----------------------------------------------------------------
