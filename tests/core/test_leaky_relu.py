@@ -9,7 +9,7 @@ from layerkit.core.graph import toposort
 
 def test_values_and_gradients_against_numpy(backend):
     x = T.dvector("x")
-    alpha = theano.shared(np.float64(0.2), name="alpha")
+    alpha = theano.shared(np.array(0.2), name="alpha")            # a float64 0-d value
     y = T.nnet.relu(x, alpha)
     cost = T.sum(y * np.arange(1.0, 7.0))
     f = theano.function([x], [y] + T.grad(cost, [x, alpha]), backend=backend.name)
