@@ -15,12 +15,35 @@ from __future__ import annotations
 
 from ._namespace import namespace
 
-__all__ = ["CONV_KERNELS", "conv_out_len", "conv2d", "conv2d_grad_input", "conv2d_grad_weight"]
+__all__ = ["CONV_KERNELS", "ConvGeometry", "conv_out_len", "conv2d", "conv2d_grad_input",
+           "conv2d_grad_weight"]
 
 
 def conv_out_len(size: int, k: int, stride: int, pad: int, dilation: int) -> int:
     """Output length of a cross-correlation along one axis."""
     return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+
+
+class ConvGeometry:
+    """The sizes of one convolution, validated: ``n, c, h, w`` (input), ``o, kh, kw``
+    (filters), ``stride``, ``pad``, ``dil`` (pairs), ``oh, ow`` (output), ``k`` (the
+    contraction ``c * kh * kw``) and ``length`` (``oh * ow``). Backends extend it
+    with their own plan (buffers, chunks, launch sizes)."""
+
+    __slots__ = ("n", "c", "h", "w", "o", "kh", "kw", "stride", "pad", "dil", "oh", "ow",
+                 "k", "length")
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation) -> None:
+        self.n, self.c, self.h, self.w = (int(s) for s in x_shape)
+        self.o, cw, self.kh, self.kw = (int(s) for s in w_shape)
+        if cw != self.c:
+            raise ValueError(f"conv2d: the input has {self.c} channels but the filters expect "
+                             f"{cw} (input shape {tuple(x_shape)}, filter shape {tuple(w_shape)})")
+        self.stride, self.pad, self.dil = _pairs(stride, padding, dilation)
+        self.oh, self.ow = _geometry((self.h, self.w), (self.kh, self.kw), self.stride,
+                                     self.pad, self.dil)
+        self.k = self.c * self.kh * self.kw
+        self.length = self.oh * self.ow
 
 
 def _pairs(stride, padding, dilation):

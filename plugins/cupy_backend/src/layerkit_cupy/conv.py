@@ -33,7 +33,7 @@ import numpy as np
 
 from layerkit.backend.kernels import conv as generic_conv
 from layerkit.backend.kernels import pool as generic_pool
-from layerkit.backend.kernels.conv import conv_out_len
+from layerkit.backend.kernels.conv import ConvGeometry
 from layerkit.backend.kernels.pool import check_pool_params, pool_geometry
 
 from ._cuda import cupy, ctype, index_type, launch, raw_kernel, suffix
@@ -248,29 +248,10 @@ def pool_bwd_source(dtype: str, itype: str) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- geometry
 
-class ConvPlan:
+class ConvPlan(ConvGeometry):
     """The geometry of one convolution (validated as the generic kernels validate)."""
 
-    __slots__ = ("n", "c", "h", "w", "o", "kh", "kw", "stride", "pad", "dil", "oh", "ow",
-                 "k", "length")
-
-    def __init__(self, x_shape, w_shape, stride, padding, dilation) -> None:
-        self.n, self.c, self.h, self.w = (int(s) for s in x_shape)
-        self.o, cw, self.kh, self.kw = (int(s) for s in w_shape)
-        if cw != self.c:
-            raise ValueError(f"conv2d: the input has {self.c} channels but the filters expect "
-                             f"{cw} (input shape {tuple(x_shape)}, filter shape {tuple(w_shape)})")
-        self.stride = tuple(int(s) for s in stride)
-        self.pad = tuple(int(p) for p in padding)
-        self.dil = tuple(int(d) for d in dilation)
-        self.oh = conv_out_len(self.h, self.kh, self.stride[0], self.pad[0], self.dil[0])
-        self.ow = conv_out_len(self.w, self.kw, self.stride[1], self.pad[1], self.dil[1])
-        if self.oh < 1 or self.ow < 1:
-            raise ValueError(f"conv2d: filters of size {(self.kh, self.kw)} with dilation "
-                             f"{self.dil} do not fit an input of size {(self.h, self.w)} with "
-                             f"padding {self.pad} (output size {(self.oh, self.ow)})")
-        self.k = self.c * self.kh * self.kw
-        self.length = self.oh * self.ow
+    __slots__ = ()
 
     def geometry_args(self) -> tuple:
         """The ``int`` arguments after ``total`` shared by im2col and col2im."""

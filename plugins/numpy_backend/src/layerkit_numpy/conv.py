@@ -44,7 +44,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from layerkit.backend.kernels.conv import conv_out_len
+from layerkit.backend.kernels.conv import ConvGeometry
 from layerkit.backend.kernels.pool import check_pool_params, pool_divisors, pool_geometry
 
 __all__ = ["NUMPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
@@ -114,30 +114,14 @@ def _filled(key, shape, dtype, fill) -> np.ndarray:
 
 # --------------------------------------------------------------------------- convolution
 
-class _Plan:
-    """The geometry shared by the three convolution kernels."""
+class _Plan(ConvGeometry):
+    """The geometry shared by the three convolution kernels, and the numpy plan."""
 
-    __slots__ = ("n", "c", "h", "w", "o", "kh", "kw", "stride", "pad", "dil", "oh", "ow",
-                 "hp", "wp", "length", "k", "batched")
+    __slots__ = ("hp", "wp", "batched")
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation) -> None:
-        self.n, self.c, self.h, self.w = (int(s) for s in x_shape)
-        self.o, cw, self.kh, self.kw = (int(s) for s in w_shape)
-        if cw != self.c:
-            raise ValueError(f"conv2d: the input has {self.c} channels but the filters expect "
-                             f"{cw} (input shape {tuple(x_shape)}, filter shape {tuple(w_shape)})")
-        self.stride = tuple(int(s) for s in stride)
-        self.pad = tuple(int(p) for p in padding)
-        self.dil = tuple(int(d) for d in dilation)
-        self.oh = conv_out_len(self.h, self.kh, self.stride[0], self.pad[0], self.dil[0])
-        self.ow = conv_out_len(self.w, self.kw, self.stride[1], self.pad[1], self.dil[1])
-        if self.oh < 1 or self.ow < 1:
-            raise ValueError(f"conv2d: filters of size {(self.kh, self.kw)} with dilation "
-                             f"{self.dil} do not fit an input of size {(self.h, self.w)} with "
-                             f"padding {self.pad} (output size {(self.oh, self.ow)})")
+        super().__init__(x_shape, w_shape, stride, padding, dilation)
         self.hp, self.wp = self.h + 2 * self.pad[0], self.w + 2 * self.pad[1]
-        self.length = self.oh * self.ow                  # columns per image
-        self.k = self.c * self.kh * self.kw
         self.batched = self.k < BATCHED_MAX_K
 
     def taps(self, r0=0, r1=None):
