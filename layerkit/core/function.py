@@ -101,7 +101,14 @@ class _Converter:
             if self.sizes:
                 self.check_sizes(value.shape)
             return self.backend.from_numpy(value)
+        if type(value) is float and self.python_float_ok:     # a Python number, lossless
+            return self.backend.from_numpy(np.array(value, dtype=self.np_dtype))
         return self.slow(value)
+
+    @property
+    def python_float_ok(self) -> bool:
+        """A Python float converts without loss (a float64 scalar input)."""
+        return self.ndim == 0 and self.np_dtype == np.float64
 
     def check_sizes(self, shape) -> None:
         for ax, s in self.sizes:

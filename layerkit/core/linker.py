@@ -164,6 +164,16 @@ def link(fn: "Function") -> Callable:
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
         in_names = [ref(i, "h" if id(i) in host_vars and (on_host or _shape_arg(node, k))
                         else "d") for k, i in enumerate(node.inputs)]
+        risks = getattr(thunk, "risks", None)
+        if risks:
+            # the run-time broadcast check, written inline: a few attribute reads instead
+            # of a call; on a mismatch the op's own check raises its message
+            env[kname] = thunk.unchecked
+            env[kname + "_check"] = thunk.check
+            env[kname + "_checked"] = thunk          # what a replay after a failure runs
+            tests = " or ".join(f"{in_names[free[0]]}.shape[{axis}] != {in_names[i]}.shape[{axis}]"
+                                for axis, free in risks for i in free[1:])
+            lines.append(f"if {tests}: {kname}_check(({', '.join(in_names)},))")
         out_names = [fresh("v") for _ in node.outputs]
         for o, nm in zip(node.outputs, out_names):
             names[(id(o), where)] = nm
@@ -173,7 +183,7 @@ def link(fn: "Function") -> Callable:
             # the update overwrites its shared variable's storage: nothing reads it later
             call += f", out={names[(id(inplace[id(node)]), 'd')]}"
         lines.append(f"{target} = {kname}({call})")
-        steps.append((node, kname, in_names, out_names))
+        steps.append((node, kname + "_checked" if risks else kname, in_names, out_names))
 
     out_refs = [ref(o, "d") for o in fn.outputs]
     upd_refs = [ref(u, "d") for u in fn.update_values]
@@ -198,7 +208,8 @@ def link(fn: "Function") -> Callable:
     shared_labels = [f"shared variable {v.name or v} (created at {v.trace})" for v in shared]
 
     def program(values):
-        shared_values = [s.value_on(backend) for s in shared]
+        shared_values = [s._value if s._backend is backend else s.value_on(backend)
+                         for s in shared]
         if guard is not None:
             for label, v in zip(input_labels + shared_labels, values + shared_values):
                 guard.check_input(v, label, backend)

@@ -217,6 +217,8 @@ class Elemwise(Op):
         def checked(*args):
             check(args)
             return fn(*args)
+        # for the linker, which writes the comparisons inline instead (see _broadcast_check)
+        checked.unchecked, checked.risks, checked.check = fn, check.risks, check
         return checked
 
 
@@ -249,6 +251,8 @@ def _broadcast_check(node: Apply):
                         f"dimension {axis}. Only dimensions known at build time to be 1 "
                         "broadcast; use dimshuffle('x', ...) or T.addbroadcast to mark a "
                         "broadcasting dimension.")
+    #: [(axis, input positions that must agree on it)], for code that checks inline
+    check.risks = risky
     return check
 
 

@@ -46,4 +46,5 @@ class Fused(Op):
             check(args)
             return fn(*args, out=out) if out is not None else fn(*args)
         checked.accepts_out = getattr(fn, "accepts_out", False)
+        checked.unchecked, checked.risks, checked.check = fn, check.risks, check
         return checked
