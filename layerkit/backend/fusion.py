@@ -95,10 +95,16 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
 
 
 def _broadcast_shape(*arrays) -> tuple:
+    try:
+        first = arrays[0].shape
+        for a in arrays:                   # the common case: every shape the same
+            if a.shape != first:
+                break
+        else:
+            return tuple(first)
+    except AttributeError:                 # a Python number among them
+        pass
     shapes = [tuple(getattr(a, "shape", ())) for a in arrays]
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return first
     ndim = max(len(s) for s in shapes)
     out = []
     for axis in range(ndim):

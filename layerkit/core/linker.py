@@ -207,9 +207,12 @@ def link(fn: "Function") -> Callable:
                     for k, v in enumerate(fn.inputs)]
     shared_labels = [f"shared variable {v.name or v} (created at {v.trace})" for v in shared]
 
+    # plain shared variables are read without a method call; subclasses keep value_on
+    shared_plain = [(s, type(s) is SharedVariable) for s in shared]
+
     def program(values):
-        shared_values = [s._value if s._backend is backend else s.value_on(backend)
-                         for s in shared]
+        shared_values = [s._value if plain and s._backend is backend else s.value_on(backend)
+                         for s, plain in shared_plain]
         if guard is not None:
             for label, v in zip(input_labels + shared_labels, values + shared_values):
                 guard.check_input(v, label, backend)

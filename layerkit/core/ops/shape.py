@@ -69,6 +69,11 @@ class DimShuffle(Op):
 
         if "x" not in order and len(order) == self.in_ndim:
             return lambda x: permute(x, perm)          # a pure transpose
+        if identity_perm and len(kept) == self.in_ndim:
+            # only new axes, the others in order: x[None, :] and the like, one indexing
+            getitem = backend.kernel("getitem")
+            key = tuple(None if o == "x" else slice(None) for o in order)
+            return lambda x: getitem(x, key)
         # the axes of the result taken from the input (the others are new, of size 1)
         taken = [(k, o) for k, o in enumerate(order) if o != "x"]
         ones = [1] * len(order)
