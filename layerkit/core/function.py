@@ -95,6 +95,8 @@ class _Converter:
         self.label = f"input {position} ({var.name})" if var.name else f"input {position}"
         #: sizes fixed at build time (a broadcastable dimension is fixed to 1)
         self.sizes = [(ax, s) for ax, s in enumerate(var.type.shape) if s is not None]
+        #: a Python float converts without loss (a float64 scalar input): the fast path
+        self.python_float_ok = self.ndim == 0 and self.np_dtype == np.float64
 
     def __call__(self, value):
         if type(value) is np.ndarray and value.dtype == self.np_dtype and value.ndim == self.ndim:
@@ -105,10 +107,6 @@ class _Converter:
             return self.backend.from_numpy(np.array(value, dtype=self.np_dtype))
         return self.slow(value)
 
-    @property
-    def python_float_ok(self) -> bool:
-        """A Python float converts without loss (a float64 scalar input)."""
-        return self.ndim == 0 and self.np_dtype == np.float64
 
     def check_sizes(self, shape) -> None:
         for ax, s in self.sizes:
