@@ -1,18 +1,21 @@
 """Compiled graphs cached by structure: a second compile of the same graph skips the
 rewrites, and the function it gives computes with its own inputs and shared values."""
 import numpy as np
+import pytest
 
 import layerkit.core as theano
 import layerkit.core.tensor as T
 from layerkit.core.rewrite import cache
 
 
-def _logistic(w0):
+def _logistic(w0, backend):
+    """The model and its training function, built by the same lines each time."""
     x, y = T.dmatrix("x"), T.dvector("y")
     w = theano.shared(w0.copy(), name="w")
     p = T.nnet.sigmoid(T.dot(x, w))
     cost = T.nnet.binary_crossentropy(p, y).mean()
-    return x, y, w, cost, T.grad(cost, w)
+    g = T.grad(cost, w)
+    return w, theano.function([x, y], cost, updates=[(w, w - 0.5 * g)], backend=backend.name)
 
 
 def _reference_step(w, X, Y, lr=0.5):
@@ -26,11 +29,9 @@ def test_same_structure_hits_the_cache_and_keeps_its_own_shared_values(backend):
     X, Y = rng.standard_normal((20, 4)), (rng.random(20) > 0.5).astype(float)
     w_a, w_b = rng.standard_normal(4), rng.standard_normal(4)
     cache.clear()
-    x, y, w, cost, g = _logistic(w_a)
-    f_a = theano.function([x, y], cost, updates=[(w, w - 0.5 * g)], backend=backend.name)
+    w, f_a = _logistic(w_a, backend)
     before = cache.stats()
-    x2, y2, w2, cost2, g2 = _logistic(w_b)
-    f_b = theano.function([x2, y2], cost2, updates=[(w2, w2 - 0.5 * g2)], backend=backend.name)
+    w2, f_b = _logistic(w_b, backend)
     after = cache.stats()
     assert after["hits"] == before["hits"] + 1 and after["misses"] == before["misses"]
     for _ in range(3):
@@ -75,3 +76,29 @@ def test_random_streams_are_not_shared_between_cached_graphs(backend):
     f2 = theano.function([x], x + s2.uniform((5,)), backend=backend.name)
     z = np.zeros(5)
     assert not np.array_equal(f1(z), f2(z))
+
+
+def test_equal_graphs_built_at_other_lines_report_their_own_line(backend):
+    """A cached graph never lends its node's line to another graph's error message."""
+    from layerkit.core.linker import KernelError
+    cache.clear()
+
+    def build():
+        x, y = T.dmatrix("x"), T.dmatrix("y")
+        return x, y, T.exp(x + y) * 2
+
+    x1, y1, z1 = build()
+    f1 = theano.function([x1, y1], z1, backend=backend.name)
+    x2, y2 = T.dmatrix("x"), T.dmatrix("y")
+    z2 = T.exp(x2 + y2) * 2                       # the same structure, another line
+    f2 = theano.function([x2, y2], z2, backend=backend.name)
+    x3, y3, z3 = build()                          # the same line again: a hit
+    theano.function([x3, y3], z3, backend=backend.name)
+    assert cache.stats()["hits"] == 1
+    import inspect
+    line = inspect.currentframe().f_lineno - 6     # the line that built z2
+    with pytest.raises(KernelError) as err:
+        f2(np.ones((3, 4)), np.ones((5, 4)))
+    assert f"test_compile_cache.py:{line}" in str(err.value)
+    with pytest.raises(KernelError):
+        f1(np.ones((3, 4)), np.ones((5, 4)))

@@ -1,8 +1,11 @@
 """Optimized graphs cached by structure, so compiling the same graph again is cheap.
 
-Two graphs have the same structure when they apply equal ops to inputs in
-the same positions, to equal constants and to leaves (shared variables)
-of equal types in the same order of first use. The cache keeps the optimized
+Two graphs have the same structure when they apply equal ops, built at
+the same lines of user code, to inputs in the same positions, to equal
+constants and to leaves (shared variables) of equal types in the same order
+of first use. (The lines are part of the key because compiled nodes keep the
+line that built them for error messages; rebuilding a model with the same
+code, the case the cache is for, gives the same lines.) The cache keeps the optimized
 graph with its inputs and leaves replaced by placeholders (so it holds no
 shared value alive); a hit substitutes the new function's own inputs and
 shared variables for them, which costs one copy of the graph instead of the
@@ -56,7 +59,9 @@ def structure(outputs: Sequence[Variable], inputs: Sequence[Variable]):
     nodes = []
     for node in toposort(outputs):
         op = node.op if node.op.pure else ("impure", id(node.op), node.op)
-        nodes.append((op, tuple(key_of(i) for i in node.inputs)))
+        # the line that built the node is part of the key: errors name the user's line,
+        # and the same model built by the same code again still hits
+        nodes.append((op, tuple(key_of(i) for i in node.inputs), node.trace))
         for j, o in enumerate(node.outputs):
             index[id(o)] = ("n", len(nodes) - 1, j)
     outs = tuple(key_of(o) for o in outputs)
