@@ -54,33 +54,27 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
     n = len(spec.inputs)
     env: dict[str, Any] = {}
     lines = []
-    out_ok = True
     last = len(spec.steps) - 1
     early = None                      # the step that writes into out before the last one
     if alias is not None:
         readers = [k for k, (_, args) in enumerate(spec.steps) if alias in args]
         if readers and readers[-1] != last and spec.dtypes[readers[-1]] == spec.dtypes[last]:
             early = readers[-1]
+    out_ok = backend.supports_out(spec.steps[last][0])
     for k, (name, args) in enumerate(spec.steps):
         kname = f"k{k}"
         kernel = backend.kernel(name)
         env[kname] = getattr(kernel, "direct", kernel)
         call = ", ".join(f"v{a}" for a in args)
         can_out = backend.supports_out(name)
-        if k == early and can_out:
-            target = f"v{spec.reuse[k]}" if spec.reuse[k] is not None else "None"
-            lines.append(f"o = out if out is not None and out.shape == _shape({call}) else {target}")
+        reuse = f"v{spec.reuse[k]}" if spec.reuse[k] is not None else None
+        if can_out and k in (early, last):
+            # into out= when given and of this step's shape, else as usual
+            lines.append(f"o = out if out is not None and out.shape == _shape({call}) "
+                         f"else {reuse}")
             lines.append(f"v{n + k} = {kname}({call}, out=o)")
-            continue
-        if k == last:
-            out_ok = can_out
-            if can_out:
-                target = f"v{spec.reuse[k]}" if spec.reuse[k] is not None else "None"
-                lines.append(f"o = out if out is not None and out.shape == _shape({call}) else {target}")
-                lines.append(f"v{n + k} = {kname}({call}, out=o)")
-                continue
-        if can_out and spec.reuse[k] is not None:
-            lines.append(f"v{n + k} = {kname}({call}, out=v{spec.reuse[k]})")
+        elif can_out and reuse is not None:
+            lines.append(f"v{n + k} = {kname}({call}, out={reuse})")
         else:
             lines.append(f"v{n + k} = {kname}({call})")
     params = ", ".join(f"v{i}" for i in range(n))

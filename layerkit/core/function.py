@@ -107,7 +107,6 @@ class _Converter:
             return self.backend.from_numpy(np.array(value, dtype=self.np_dtype))
         return self.slow(value)
 
-
     def check_sizes(self, shape) -> None:
         for ax, s in self.sizes:
             if shape[ax] != s:
@@ -258,7 +257,6 @@ class Function:
         from .rewrite import optimize
         self.guard = resolve_mode(mode)
         # NanGuardMode checks every node: fusion would hide the node at fault
-        from .config import config
         from .rewrite.cache import cached_optimize
         fuse = self.guard is None
         graph = cached_optimize(

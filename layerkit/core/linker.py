@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from .config import config
 from .graph import Apply, Constant, Variable, toposort
 from .shared import SharedVariable
 
@@ -144,7 +145,6 @@ def link(fn: "Function") -> Callable:
 
     env["_to_host"] = lambda x: np.asarray(backend.to_numpy(x))
     env["_to_dev"] = backend.from_numpy
-    from .config import config
     inplace = {} if "inplace" in config.excluded() else _inplace_updates(fn, marked)
     for node, on_host in marked:
         where = "h" if on_host else "d"
@@ -267,13 +267,13 @@ def _inplace_updates(fn: "Function", marked) -> dict[int, SharedVariable]:
 def _guarded(thunk, node: Apply, guard, backend, consts=()):
     """Wrap a thunk so NanGuardMode checks its output (and, once, its constant inputs:
     a constant folded from a NaN-producing expression has no node left to blame)."""
-    pending = [list(consts)]
+    pending = list(consts)
 
     def run(*args):
-        if pending[0]:
-            for k in pending[0]:
+        if pending:
+            for k in pending:
                 guard.check_constant(args[k], k, node, backend)
-            pending[0] = []
+            pending.clear()
         out = thunk(*args)
         for value in (out if isinstance(out, tuple) else (out,)):
             guard.check(value, node, backend, args)

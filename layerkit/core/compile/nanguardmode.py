@@ -37,15 +37,12 @@ class NanGuardMode:
                 return f"a value above {self.big:g} (largest magnitude {finite.max():.3g})"
         return None
 
-    def check(self, value, node, backend, args=None) -> None:
+    def check(self, value, node, backend, args) -> None:
         """Raise if the output ``value`` of ``node`` (run on ``args``) is bad."""
         problem = self.problem(value, backend)
         if problem:
-            if args is not None:
-                from ..linker import describe_args
-                ins = describe_args(args)
-            else:
-                ins = ", ".join(f"{i.dtype}{i.type.shape}" for i in node.inputs)
+            from ..linker import describe_args
+            ins = describe_args(args)
             raise NanGuardError(f"NanGuardMode: {node.op} produced {problem} (inputs: {ins});\n"
                                 f"  the node was built at {node.trace}")
 

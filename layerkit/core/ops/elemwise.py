@@ -210,16 +210,23 @@ class Elemwise(Op):
     def thunk(self, backend, node):
         fn = backend.kernel(self.name)
         fn = getattr(fn, "direct", fn)   # the contract: same call, cheaper (numpy: the ufunc)
-        check = _broadcast_check(node)
-        if check is None:
-            return fn
+        return with_broadcast_check(fn, node)
 
-        def checked(*args):
-            check(args)
-            return fn(*args)
-        # for the linker, which writes the comparisons inline instead (see _broadcast_check)
-        checked.unchecked, checked.risks, checked.check = fn, check.risks, check
-        return checked
+
+def with_broadcast_check(fn, node: Apply):
+    """``fn`` checking Theano's broadcasting rule on its arguments first, or ``fn``
+    itself when the build-time check was enough. The wrapper carries ``unchecked``,
+    ``risks`` and ``check`` for the linker, which writes the comparisons inline."""
+    check = _broadcast_check(node)
+    if check is None:
+        return fn
+
+    def checked(*args, out=None):
+        check(args)
+        return fn(*args) if out is None else fn(*args, out=out)
+    checked.accepts_out = getattr(fn, "accepts_out", False)
+    checked.unchecked, checked.risks, checked.check = fn, check.risks, check
+    return checked
 
 
 def _broadcast_check(node: Apply):

@@ -36,15 +36,6 @@ class Fused(Op):
         """The thunk for a node whose ``out=`` is the storage of input ``position``
         (an in-place update; see :func:`layerkit.backend.fusion.compose`)."""
         from ...backend.fusion import compose
-        from .elemwise import _broadcast_check
+        from .elemwise import with_broadcast_check
         fn = backend.fuse(self.spec) or compose(self.spec, backend, alias=position)
-        check = _broadcast_check(node)
-        if check is None:
-            return fn
-
-        def checked(*args, out=None):
-            check(args)
-            return fn(*args, out=out) if out is not None else fn(*args)
-        checked.accepts_out = getattr(fn, "accepts_out", False)
-        checked.unchecked, checked.risks, checked.check = fn, check.risks, check
-        return checked
+        return with_broadcast_check(fn, node)

@@ -21,7 +21,6 @@ def rewrite_nodes(outputs: Sequence[Variable],
         with trace_scope(node.trace):
             if any(a is not b for a, b in zip(new_inputs, node.inputs)):
                 rebuilt = node.op.make_node(*new_inputs)
-                rebuilt.trace = node.trace
                 for old, new in zip(node.outputs, rebuilt.outputs):
                     new.name = old.name
                     memo[id(old)] = new

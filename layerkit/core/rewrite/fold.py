@@ -1,7 +1,7 @@
 """Constant folding: ``op(constants) -> constant``, evaluated once on the host."""
 from __future__ import annotations
 
-from ..graph import Apply, Constant, as_variable, trace_scope
+from ..graph import Apply, Constant, as_variable
 from . import rewrite_nodes
 
 __all__ = ["fold_constants"]
@@ -22,10 +22,9 @@ def _fold(node: Apply):
     result = op.thunk(host, node)(*[i.data for i in node.inputs])
     results = result if isinstance(result, tuple) else (result,)
     out = []
-    with trace_scope(node.trace):       # the constant remembers the line it came from
-        for var, value in zip(node.outputs, results):
-            arr = host.to_numpy(value).astype(var.dtype, copy=False)
-            out.append(as_variable(arr))
+    for var, value in zip(node.outputs, results):   # (inside rewrite_nodes' trace_scope)
+        arr = host.to_numpy(value).astype(var.dtype, copy=False)
+        out.append(as_variable(arr))
     return out
 
 

@@ -20,9 +20,7 @@ def merge(outputs):
     def local(node: Apply):
         inputs = [canonical(i) for i in node.inputs]
         if any(a is not b for a, b in zip(inputs, node.inputs)):
-            trace = node.trace
-            node = node.op.make_node(*inputs)
-            node.trace = trace        # errors keep pointing at the user's line
+            node = node.op.make_node(*inputs)     # (inside rewrite_nodes' trace_scope)
             replaced = node.outputs
         else:
             replaced = None
