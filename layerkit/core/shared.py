@@ -11,7 +11,7 @@ from .config import config
 from .graph import Variable
 from .types import TensorType, as_dtype
 
-__all__ = ["SharedVariable", "shared"]
+__all__ = ["SharedVariable", "AliasedShared", "shared"]
 
 
 class SharedVariable(Variable):
@@ -80,6 +80,10 @@ class SharedVariable(Variable):
             self._backend = backend
         return self._value
 
+    def alias(self) -> "AliasedShared":
+        """Another graph variable over this one's storage (see :class:`AliasedShared`)."""
+        return AliasedShared(self)
+
     def _store(self, value, backend) -> None:
         """Set the value computed by a compiled function (already the right dtype)."""
         self._value = value
@@ -93,6 +97,33 @@ class SharedVariable(Variable):
 
     def __repr__(self) -> str:
         return self.name or f"<shared {self.dtype} {self.ndim}-d>"
+
+
+class AliasedShared(SharedVariable):
+    """A second graph variable over the storage of ``target`` (Theano's
+    memory-aliased clone, ``clone(shared, share_inputs=False)``).
+
+    It can carry a ``default_update`` of its own, so a training function that
+    reaches it updates ``target``, while functions that read ``target`` itself
+    (evaluation) leave it alone.
+    """
+
+    def __init__(self, target: SharedVariable) -> None:
+        Variable.__init__(self, target.type, name=target.name)
+        self.target = target
+        self.default_update = None
+
+    def get_value(self, borrow=False, return_internal_type=False):
+        return self.target.get_value(borrow, return_internal_type)
+
+    def set_value(self, value, borrow=False):
+        self.target.set_value(value, borrow)
+
+    def value_on(self, backend):
+        return self.target.value_on(backend)
+
+    def _store(self, value, backend):
+        self.target._store(value, backend)
 
 
 def shared(value, name: str | None = None, borrow: bool = False, strict: bool = False,

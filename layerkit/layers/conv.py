@@ -148,14 +148,10 @@ class Conv1DLayer(BaseConvLayer):
             border = (0, self.filter_size[0] - 1)
         else:
             border = (0, self.pad[0])
-        # reshapes, not dimshuffle(0, 1, 'x', 2): the gradient of an added axis
-        # drops it again, which needs its size known to be 1, and the
-        # convolution's gradients do not carry that
-        x4 = T.reshape(input, (input.shape[0], input.shape[1], 1, input.shape[2]))
-        w4 = T.reshape(self.W, (self.W.shape[0], self.W.shape[1], 1, self.W.shape[2]))
-        conved = T.nnet.conv2d(x4, w4, subsample=(1, self.stride[0]), border_mode=border,
+        conved = T.nnet.conv2d(input.dimshuffle(0, 1, "x", 2), self.W.dimshuffle(0, 1, "x", 2),
+                               subsample=(1, self.stride[0]), border_mode=border,
                                filter_flip=self.flip_filters)
-        return T.reshape(conved, (conved.shape[0], conved.shape[1], conved.shape[3]))
+        return conved[:, :, 0, :]
 
 
 def conv_input_length(output_length, filter_size, stride, pad=0):

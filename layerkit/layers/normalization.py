@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from .. import init, nonlinearities
 from ..core import tensor as T
-from ..core.graph import Variable
 from ..core.shared import SharedVariable
 from .base import Layer
 
@@ -54,33 +53,6 @@ class LocalResponseNormalization2DLayer(Layer):
         for i in range(1, self.n):
             total = total + padded[:, i:i + channels]
         return input / (self.k + self.alpha * total) ** self.beta
-
-
-class _AliasedShared(SharedVariable):
-    """A second graph variable over the storage of ``target`` (Theano's
-    memory-aliased clone, ``clone(shared, share_inputs=False)``).
-
-    It can carry a ``default_update`` of its own, so a training function that
-    reaches it updates ``target``, while functions that read ``target`` itself
-    (evaluation) leave it alone.
-    """
-
-    def __init__(self, target: SharedVariable) -> None:
-        Variable.__init__(self, target.type, name=target.name)
-        self.target = target
-        self.default_update = None
-
-    def get_value(self, borrow=False, return_internal_type=False):
-        return self.target.get_value(borrow, return_internal_type)
-
-    def set_value(self, value, borrow=False):
-        self.target.set_value(value, borrow)
-
-    def value_on(self, backend):
-        return self.target.value_on(backend)
-
-    def _store(self, value, backend):
-        self.target._store(value, backend)
 
 
 class BatchNormLayer(Layer):
@@ -169,7 +141,7 @@ class BatchNormLayer(Layer):
                     raise TypeError(f"{self!r}: updating the running averages needs shared "
                                     f"variables, but {stored!r} is an expression; pass "
                                     "batch_norm_update_averages=False")
-                alias = _AliasedShared(stored)
+                alias = stored.alias()
                 alias.default_update = (1 - self.alpha) * stored + self.alpha * batch
                 running.append(alias)
             # the aliases enter the graph (so a compiled function finds their
@@ -200,15 +172,13 @@ def batch_norm(layer, **kwargs):
     >>> [lyr.name for lyr in get_all_layers(top)[2:]]
     ['fc_bn', 'fc_bn_nonlin']
     """
-    nonlinearity = getattr(layer, "nonlinearity", None)
-    if nonlinearity is not None:
-        layer.nonlinearity = nonlinearities.identity
+    from .special import NonlinearityLayer, _take_nonlinearity
+    nonlinearity = _take_nonlinearity(layer)
     if getattr(layer, "b", None) is not None:
         del layer.params[layer.b]
         layer.b = None
     bn_name = kwargs.pop("name", None) or (layer.name and f"{layer.name}_bn")
     layer = BatchNormLayer(layer, name=bn_name, **kwargs)
     if nonlinearity is not None:
-        from .special import NonlinearityLayer
         layer = NonlinearityLayer(layer, nonlinearity, name=bn_name and f"{bn_name}_nonlin")
     return layer

@@ -207,12 +207,19 @@ class ParametricRectifierLayer(Layer):
         return T.nnet.relu(input) + alpha * T.minimum(input, 0)
 
 
-def prelu(layer, **kwargs):
-    """Replace ``layer``'s nonlinearity by a :class:`ParametricRectifierLayer`
-    on top of it (keyword arguments go to that layer), and return that layer."""
+def _take_nonlinearity(layer):
+    """Set ``layer``'s nonlinearity (if it has one) to the identity and return the
+    old one, for helpers that put their own layer on top (prelu, rrelu, batch_norm)."""
     nonlinearity = getattr(layer, "nonlinearity", None)
     if nonlinearity is not None:
         layer.nonlinearity = nonlinearities.identity
+    return nonlinearity
+
+
+def prelu(layer, **kwargs):
+    """Replace ``layer``'s nonlinearity by a :class:`ParametricRectifierLayer`
+    on top of it (keyword arguments go to that layer), and return that layer."""
+    _take_nonlinearity(layer)
     return ParametricRectifierLayer(layer, **kwargs)
 
 
@@ -259,7 +266,5 @@ class RandomizedRectifierLayer(Layer):
 def rrelu(layer, **kwargs):
     """Replace ``layer``'s nonlinearity by a :class:`RandomizedRectifierLayer`
     on top of it (keyword arguments go to that layer), and return that layer."""
-    nonlinearity = getattr(layer, "nonlinearity", None)
-    if nonlinearity is not None:
-        layer.nonlinearity = nonlinearities.identity
+    _take_nonlinearity(layer)
     return RandomizedRectifierLayer(layer, **kwargs)
