@@ -1,5 +1,7 @@
 """Compiled graphs cached by structure: a second compile of the same graph skips the
 rewrites, and the function it gives computes with its own inputs and shared values."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -43,13 +45,25 @@ def test_same_structure_hits_the_cache_and_keeps_its_own_shared_values(backend):
     np.testing.assert_allclose(w2.get_value(), w_b, rtol=1e-12)
 
 
+def _compile(kind, c, backend):
+    """Compile one of a few graphs of ``x`` and a constant (or stream) ``c``. Graphs of
+    one kind are built at the same lines, so only ``c`` can tell two apart."""
+    x = T.dvector("x")
+    build = {"affine": lambda: x * c + 1.0,
+             "exp": lambda: T.exp(x * c),
+             "shift": lambda: x + c,
+             "draw": lambda: x + c.uniform((5,))}[kind]
+    return theano.function([x], build(), backend=backend.name)
+
+
 def test_different_constants_or_structure_miss(backend):
     cache.clear()
-    x = T.dvector("x")
-    f1 = theano.function([x], x * 2.0 + 1.0, backend=backend.name)
-    f2 = theano.function([x], x * 3.0 + 1.0, backend=backend.name)
-    f3 = theano.function([x], T.exp(x * 2.0), backend=backend.name)
+    f1 = _compile("affine", 2.0, backend)
+    f2 = _compile("affine", 3.0, backend)
+    f3 = _compile("exp", 2.0, backend)
     assert cache.stats()["hits"] == 0
+    _compile("affine", 2.0, backend)                       # the same again: a hit
+    assert cache.stats()["hits"] == 1
     a = np.array([0.5, -1.0])
     np.testing.assert_allclose(f1(a), a * 2 + 1)
     np.testing.assert_allclose(f2(a), a * 3 + 1)
@@ -58,11 +72,12 @@ def test_different_constants_or_structure_miss(backend):
 
 def test_large_constants_are_compared_by_content(backend):
     cache.clear()
-    x = T.dvector("x")
     c1, c2 = np.arange(100.0), np.arange(100.0)[::-1].copy()
-    f1 = theano.function([x], x + c1, backend=backend.name)
-    f2 = theano.function([x], x + c2, backend=backend.name)
+    f1 = _compile("shift", c1, backend)
+    f2 = _compile("shift", c2, backend)
     assert cache.stats()["hits"] == 0
+    _compile("shift", c1.copy(), backend)                  # equal content: a hit
+    assert cache.stats()["hits"] == 1
     a = np.ones(100)
     np.testing.assert_allclose(f1(a), a + c1)
     np.testing.assert_allclose(f2(a), a + c2)
@@ -70,12 +85,13 @@ def test_large_constants_are_compared_by_content(backend):
 
 def test_random_streams_are_not_shared_between_cached_graphs(backend):
     cache.clear()
-    x = T.dvector("x")
-    s1, s2 = theano.RandomStreams(1), theano.RandomStreams(2)
-    f1 = theano.function([x], x + s1.uniform((5,)), backend=backend.name)
-    f2 = theano.function([x], x + s2.uniform((5,)), backend=backend.name)
+    f1 = _compile("draw", theano.RandomStreams(1), backend)
+    f2 = _compile("draw", theano.RandomStreams(1), backend)   # equal ops, another stream
+    assert cache.stats()["hits"] == 0
     z = np.zeros(5)
-    assert not np.array_equal(f1(z), f2(z))
+    first = f1(z)
+    assert not np.array_equal(first, f1(z))                   # each call draws anew
+    np.testing.assert_array_equal(f2(z), first)               # its own state: draw one
 
 
 def test_equal_graphs_built_at_other_lines_report_their_own_line(backend):
@@ -90,13 +106,11 @@ def test_equal_graphs_built_at_other_lines_report_their_own_line(backend):
     x1, y1, z1 = build()
     f1 = theano.function([x1, y1], z1, backend=backend.name)
     x2, y2 = T.dmatrix("x"), T.dmatrix("y")
-    z2 = T.exp(x2 + y2) * 2                       # the same structure, another line
+    z2, line = T.exp(x2 + y2) * 2, inspect.currentframe().f_lineno   # another line
     f2 = theano.function([x2, y2], z2, backend=backend.name)
     x3, y3, z3 = build()                          # the same line again: a hit
     theano.function([x3, y3], z3, backend=backend.name)
     assert cache.stats()["hits"] == 1
-    import inspect
-    line = inspect.currentframe().f_lineno - 6     # the line that built z2
     with pytest.raises(KernelError) as err:
         f2(np.ones((3, 4)), np.ones((5, 4)))
     assert f"test_compile_cache.py:{line}" in str(err.value)
