@@ -32,8 +32,9 @@ The tutorial trained for 500 epochs on 50000 images in minibatches of 500.
 With 50 times less data the default here is 5 epochs on 1000 images in
 minibatches of 100 (10 updates per epoch instead of 2): about 15 s for each
 MLP and a minute for the CNN on two shared cores (test accuracy about 90 %,
-88 % and 87 %). ``--full`` runs the tutorial's 500 epochs and minibatches
-of 500 on all 1397 training and validation images.
+88 % and 87 %). ``--full`` runs the tutorial's 500 epochs on all 1397 training and
+validation images, in minibatches of 100: the tutorial's 500 would leave
+no complete minibatch of our 397 validation or 400 test images.
 
     python examples/lasagne_mnist_tutorial.py --model mlp
     python examples/lasagne_mnist_tutorial.py --model custom_mlp:3,200,0.2,0.5
@@ -275,12 +276,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="data split, initialisation, dropout")
     parser.add_argument("--save", default=None, help="save the parameters to this .npz file")
     parser.add_argument("--full", action="store_true",
-                        help="the tutorial's 500 epochs and minibatches of 500, all images")
+                        help="the tutorial's 500 epochs on all images (minibatches of 100)")
     args = parser.parse_args(argv)
     if args.full:
-        args.epochs, args.ntrain, args.nval, args.ntest, args.batch_size = 500, 1000, 397, 400, 500
+        args.epochs, args.ntrain, args.nval, args.ntest, args.batch_size = 500, 1000, 397, 400, 100
     if args.nval is None:
         args.nval = min(397, 1797 - 400 - args.ntrain)
+    if args.batch_size > min(args.nval, args.ntest):
+        parser.error(f"--batch-size {args.batch_size} leaves no complete minibatch of the "
+                     f"{args.nval} validation or {args.ntest} test images")
     np.random.seed(args.seed)
     lasagne.random.set_rng(np.random.RandomState(args.seed))
     dataset = load_dataset(args.ntrain, args.nval, args.ntest, seed=args.seed)
