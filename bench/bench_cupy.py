@@ -233,11 +233,11 @@ def write_results(path: Path, rows, meta) -> None:
 
 
 def replace_section(path: Path, heading: str, text: str) -> None:
-    """Replace the section starting with ``heading`` (up to the next ``## ``) or append it."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    parts = old.split("\n## ")
-    kept = [p for p in parts if not ("## " + p).startswith(heading) and not p.startswith(heading)]
-    path.write_text("\n## ".join(kept).rstrip() + "\n\n" + text)
+    """Replace the section starting with ``heading`` or append it (bench_nets' writer)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from bench_nets import _replace_section
+    _replace_section(path, heading, text)
 
 
 def merge(returned: Path, results: Path) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["RANDOM_KERNELS", "random_bits"]
+__all__ = ["RANDOM_KERNELS", "random_bits", "SPLITMIX", "mix64", "seed_for"]
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15        # 2**64 / golden ratio: splitmix64's increment
@@ -34,6 +34,13 @@ def _seed(key: int, counter: int, stream: int) -> int:
     # each step is a bijection of the previous word plus the next input, so
     # (key, counter, stream) triples that differ give unrelated seeds
     return _mix_int(_mix_int(_mix_int(key) + (counter & _M64)) + stream)
+
+
+#: for backends that reproduce these draws on their own device (the cupy plugin):
+#: splitmix64's increment and multipliers, its finaliser, and the seed of a draw
+SPLITMIX = (_GOLDEN, _MUL1, _MUL2)
+mix64 = _mix_int
+seed_for = _seed
 
 
 def _size(shape) -> int:

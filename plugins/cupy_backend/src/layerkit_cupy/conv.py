@@ -26,6 +26,8 @@ with the generic kernels; on a GPU cupy compiles it with NVRTC.
 """
 from __future__ import annotations
 
+import functools
+
 import math
 from typing import Any
 
@@ -59,6 +61,7 @@ _LOOP = ("for ({I} idx = ({I})blockIdx.x * blockDim.x + threadIdx.x; idx < total
 
 # --------------------------------------------------------------------------- CUDA source
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def im2col_source(dtype: str, itype: str) -> tuple[str, str]:
     """``(name, source)`` of the im2col kernel: ``cols[n, (c*kh + i)*kw + j, r*ow + q]
     = x[n, c, r*sh + i*dh - ph, q*sw + j*dw - pw]``, 0 outside the input."""
@@ -89,6 +92,7 @@ def im2col_source(dtype: str, itype: str) -> tuple[str, str]:
     return name, src
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def col2im_source(dtype: str, itype: str) -> tuple[str, str]:
     """``(name, source)`` of the col2im gather: input cell ``(n, c, y, x)`` sums
     ``dcols[n, (c*kh + i)*kw + j, r*ow + q]`` over the taps with
@@ -129,6 +133,7 @@ def col2im_source(dtype: str, itype: str) -> tuple[str, str]:
     return name, src
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def pool_fwd_source(dtype: str, itype: str) -> tuple[str, str]:
     """``(name, source)`` of the pooling kernel, one thread per output cell.
 
@@ -186,6 +191,7 @@ def pool_fwd_source(dtype: str, itype: str) -> tuple[str, str]:
     return name, src
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def pool_bwd_source(dtype: str, itype: str) -> tuple[str, str]:
     """``(name, source)`` of the pooling gradient, one thread per input cell.
 

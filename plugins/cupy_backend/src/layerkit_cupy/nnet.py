@@ -7,6 +7,8 @@ rows use cupy's reductions (max, exp, sum: a few launches, each over much work).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from layerkit.backend.kernels import nnet as generic_nnet
@@ -21,6 +23,7 @@ ROW_KERNEL_MAX_COLS = 64
 _MATH = {"float32": ("expf", "logf"), "float64": ("exp", "log")}
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def softmax_source(dtype: str, itype: str) -> tuple[str, str]:
     """``(name, source)`` of the row kernel; ``log_mode`` 1 gives log-softmax."""
     T = ctype(dtype)
@@ -69,30 +72,17 @@ def _rows(x, log_mode: int):
     return y
 
 
-def _softmax_xp(x, log_mode: int):
-    xp = cupy()
-    shifted = x - x.max(axis=-1, keepdims=True)
-    if log_mode:
-        return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-    e = xp.exp(shifted)
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
-
-
 def softmax(x):
-    """``exp(x - max) / sum(exp(x - max))`` over the last axis."""
-    if x.ndim == 0:
-        return generic_nnet.softmax(x)
+    """``exp(x - max) / sum(exp(x - max))`` over the last axis: one thread per row for
+    short rows, the generic kernel (cupy's own reductions) otherwise."""
     y = _rows(x, 0)
-    return _softmax_xp(x, 0) if y is None else y
+    return generic_nnet.softmax(x) if y is None else y
 
 
 def log_softmax(x):
-    """``(x - max) - log(sum(exp(x - max)))`` over the last axis."""
-    if x.ndim == 0:
-        return generic_nnet.log_softmax(x)
+    """``(x - max) - log(sum(exp(x - max)))`` over the last axis (as :func:`softmax`)."""
     y = _rows(x, 1)
-    return _softmax_xp(x, 1) if y is None else y
+    return generic_nnet.log_softmax(x) if y is None else y
 
 
 NNET_KERNELS = {"softmax": softmax, "log_softmax": log_softmax}

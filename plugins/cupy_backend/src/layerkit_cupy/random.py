@@ -18,6 +18,8 @@ backends differ, and cupy cannot reproduce numpy's Philox stream in parallel
 """
 from __future__ import annotations
 
+import functools
+
 import math
 
 import numpy as np
@@ -30,7 +32,7 @@ __all__ = ["RANDOM_KERNELS", "seed_for", "uniform_source", "normal_source", "bin
            "PREAMBLE", "GOLDEN", "MUL1", "MUL2"]
 
 M64 = (1 << 64) - 1
-GOLDEN, MUL1, MUL2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+GOLDEN, MUL1, MUL2 = generic_random.SPLITMIX
 UNIFORM, NORMAL_RADIUS, NORMAL_ANGLE, BINOMIAL = 0, 1, 2, 3
 
 PREAMBLE = f"""__device__ __forceinline__ unsigned long long lk_mix64(unsigned long long z) {{
@@ -50,22 +52,17 @@ _UNIT = {"float32": ("(float)(lk_bits(i, {seed}) >> 40) * 5.9604644775390625e-08
                      "__dmul_rn", "__dadd_rn", "log", "cos", "sqrt")}
 
 
-def _mix_int(z: int) -> int:
-    z &= M64
-    z = ((z ^ (z >> 30)) * MUL1) & M64
-    z = ((z ^ (z >> 27)) * MUL2) & M64
-    return z ^ (z >> 31)
+#: the generic kernels' seed of (key, counter, stream)
+seed_for = generic_random.seed_for
 
 
 def _base(key: int, counter: int) -> int:
-    return _mix_int(_mix_int(key) + (counter & M64))
+    """The word a draw's streams are mixed from (the binomial threshold test's seed)."""
+    mix = generic_random.mix64
+    return mix(mix(key) + (counter & M64))
 
 
-def seed_for(key: int, counter: int, stream: int) -> int:
-    """The generic kernels' seed of (key, counter, stream)."""
-    return _mix_int(_base(key, counter) + stream)
-
-
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def uniform_source(dtype: str) -> tuple[str, str, str, str]:
     """``(in_params, out_params, body, name)``: ``y = low + scale * u``."""
     unit, mul, add, *_ = _UNIT[dtype]
@@ -76,6 +73,7 @@ def uniform_source(dtype: str) -> tuple[str, str, str, str]:
             f"lk_random_uniform_{suffix(dtype)}")
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def normal_source(dtype: str) -> tuple[str, str, str, str]:
     """``(in_params, out_params, body, name)``: Box-Muller, then ``mean + std * z``."""
     unit, mul, add, log, cos, sqrt = _UNIT[dtype]
@@ -89,6 +87,7 @@ def normal_source(dtype: str) -> tuple[str, str, str, str]:
             f"{dtype} y", body, f"lk_random_normal_{suffix(dtype)}")
 
 
+@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
 def binomial_source(dtype: str) -> tuple[str, str, str, str]:
     """``(in_params, out_params, body, name)``: a sum of ``trials`` Bernoulli draws,
     each ``bits < threshold`` (``always``: p = 1, every trial succeeds)."""
@@ -122,29 +121,31 @@ def _shape(shape) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
+def _float_draw(xp, source, shape, dtype, seeds, floats):
+    """Launch ``source``'s kernel for a float draw of ``shape`` (the seeds as uint64,
+    the parameters in the draw's float type), cast to ``dtype`` if that is not float."""
+    shape, fdt = _shape(shape), _float(dtype)
+    f = np.dtype(fdt).type
+    y = xp.empty(shape, dtype=fdt)
+    _kernel(xp, source(fdt))(*(np.uint64(s) for s in seeds), *(f(v) for v in floats), y)
+    return y if fdt == dtype else y.astype(dtype)
+
+
 def random_uniform(key, counter, shape, dtype, xp=None, low=0.0, high=1.0):
     """Uniform on [low, high): the generic kernel's numbers, bit for bit."""
     if not _device(xp):
         return generic_random.random_uniform(key, counter, shape, dtype, xp, low=low, high=high)
-    shape, fdt = _shape(shape), _float(dtype)
-    f = np.dtype(fdt).type
-    y = xp.empty(shape, dtype=fdt)
-    _kernel(xp, uniform_source(fdt))(np.uint64(seed_for(key, counter, UNIFORM)),
-                                     f(high - low), f(low), y)
-    return y if fdt == dtype else y.astype(dtype)
+    return _float_draw(xp, uniform_source, shape, dtype, [seed_for(key, counter, UNIFORM)],
+                       [high - low, low])
 
 
 def random_normal(key, counter, shape, dtype, xp=None, mean=0.0, std=1.0):
     """Normal(mean, std) by Box-Muller, as the generic kernel (to a few ulp)."""
     if not _device(xp):
         return generic_random.random_normal(key, counter, shape, dtype, xp, mean=mean, std=std)
-    shape, fdt = _shape(shape), _float(dtype)
-    f = np.dtype(fdt).type
-    y = xp.empty(shape, dtype=fdt)
-    _kernel(xp, normal_source(fdt))(np.uint64(seed_for(key, counter, NORMAL_RADIUS)),
-                                    np.uint64(seed_for(key, counter, NORMAL_ANGLE)),
-                                    f(2.0 * math.pi), f(std), f(mean), y)
-    return y if fdt == dtype else y.astype(dtype)
+    return _float_draw(xp, normal_source, shape, dtype,
+                       [seed_for(key, counter, NORMAL_RADIUS),
+                        seed_for(key, counter, NORMAL_ANGLE)], [2.0 * math.pi, std, mean])
 
 
 def random_binomial(key, counter, shape, dtype, xp=None, n=1, p=0.5):

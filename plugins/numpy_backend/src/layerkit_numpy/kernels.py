@@ -71,7 +71,9 @@ def astype(x, dtype):
     return np.asarray(x).astype(dtype)   # always a copy, as the contract wants
 
 
-def _reduction(fn, method):
+def _reduction(method):
+    fn = getattr(np, method)
+
     def kernel(x, axis=None, keepdims=False):
         # the ndarray method skips numpy's Python-level dispatch (about 1 us a call)
         if type(x) is np.ndarray:
@@ -202,7 +204,7 @@ def random_binomial(key, counter, shape, dtype, xp=None, n=1, p=0.5):
 NUMPY_KERNELS = {
     **{name: _ufunc_kernel(name, uf) for name, uf in _UFUNCS.items()},
     "softplus": softplus, "where": where, "clip": clip, "astype": astype,
-    **{n: _reduction(getattr(np, n), n) for n in ("sum", "prod", "max", "min", "mean", "any", "all")},
+    **{n: _reduction(n) for n in ("sum", "prod", "max", "min", "mean", "any", "all")},
     "argmax": argmax, "argmin": argmin, "softmax": softmax, "log_softmax": log_softmax,
     "logsumexp": logsumexp, "getitem": getitem, "setitem": setitem, "take": take,
     "scatter_add": scatter_add, "matmul": matmul, "tensordot": tensordot,
