@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["KernelMismatch", "blame", "blamed_kernels", "is_direct", "describe_mismatch",
+__all__ = ["KernelMismatch", "expect", "blame", "blamed_kernels", "is_direct", "describe_mismatch",
            "assert_close", "fail"]
 
 
@@ -60,6 +60,13 @@ def fail(kernels: str | Iterable[str], message: str, direct: bool = True) -> Ker
     """A :class:`KernelMismatch` blaming ``kernels`` (raise it)."""
     names = (kernels,) if isinstance(kernels, str) else tuple(kernels)
     return KernelMismatch(message, names, direct)
+
+
+def expect(condition, kernel: str, case, what: str) -> None:
+    """Raise a :class:`KernelMismatch` saying ``what`` unless ``condition``."""
+    __tracebackhide__ = True
+    if not condition:
+        raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
 
 def _fmt(v: Any) -> str:

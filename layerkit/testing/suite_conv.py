@@ -41,7 +41,7 @@ import pytest
 import scipy.ndimage as ndi
 import scipy.signal as sig
 
-from layerkit.testing.compare import assert_close, blame, fail
+from layerkit.testing.compare import assert_close, blame, expect, fail
 
 __all__ = [
     "test_conv2d", "test_conv2d_grads", "test_conv2d_float32",
@@ -82,13 +82,6 @@ def check(got, want, kernel, case, dtype="float64", rtol=None, atol=None, exact=
         atol = 1e-10 if dtype == "float64" else 2e-5
     assert_close(got, want, kernel, case, dtype=dtype, exact=exact, rtol=rtol, atol=atol)
 
-
-def expect(condition, kernel, case, what):
-    """Raise a :class:`~layerkit.testing.compare.KernelMismatch` saying ``what`` unless
-    ``condition``."""
-    __tracebackhide__ = True
-    if not condition:
-        raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
 
 def rng_for(*key) -> np.random.Generator:

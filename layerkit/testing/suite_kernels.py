@@ -29,7 +29,7 @@ import scipy.special as sp
 import scipy.stats as st
 
 from layerkit.backend.kernels import BINARY_NAMES, GENERIC_KERNELS, KERNEL_NAMES, UNARY_NAMES
-from layerkit.testing.compare import assert_close, blame, fail
+from layerkit.testing.compare import assert_close, blame, expect, fail
 
 __all__ = [
     "test_kernel_table_is_complete", "test_kernel_signatures_match_the_contract",
@@ -88,12 +88,6 @@ def check(got, want, kernel, case, dtype=None, exact=False, rtol=None, atol=None
     assert_close(got, want, kernel, case, dtype=dtype, exact=exact,
                  rtol=RTOL[dt] if rtol is None else rtol, atol=ATOL[dt] if atol is None else atol)
 
-
-def expect(condition, kernel, case, what):
-    """Raise a :class:`KernelMismatch` saying ``what`` unless ``condition``."""
-    __tracebackhide__ = True
-    if not condition:
-        raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
 
 def values(low, high, shape=SHAPE, dtype="float64", edges=(), seed=0):
@@ -632,8 +626,9 @@ def test_random_reproducible(backend, name):
               f"{case}: the same (key, counter, shape) again", dtype, exact=True)
         for key, counter in ((42, 8), (43, 7)):
             other = draw(backend, name, key, counter, (3, 5, 7), dtype, **params)
-            check(other.shape, (3, 5, 7), name, f"{dtype} key {key} counter {counter}: shape",
-                  exact=True)
+            expect(other.shape == (3, 5, 7) and other.dtype == np.dtype(dtype), name,
+                   f"{dtype} key {key} counter {counter}",
+                   f"shape {other.shape} and dtype {other.dtype}, expected (3, 5, 7) {dtype}")
             expect(not np.array_equal(first, other), name, case,
                    f"key {key} counter {counter} gives the same numbers")
         check(draw(backend, name, 1, 0, (), dtype, **params).shape, (), name, "0-d shape",

@@ -22,36 +22,30 @@ suites say which kernel is wrong on its own).
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pytest
 import scipy.special as sp
 
 from layerkit.testing.compare import KernelMismatch, assert_close, blame, fail
-from layerkit.testing.suite_conv import ref_conv2d, ref_pool2d, resolve_padding
+from layerkit.testing.suite_conv import ref_conv2d, ref_pool2d, resolve_padding, rng_for
 from layerkit.testing.verify_grad import GradientError, verify_grad
 
 __all__ = ["test_op_forward", "test_op_gradient", "test_op_float32_fused_chain",
            "test_op_training_step_updates_in_place"]
 
 
-def _rng(*key):
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
-
-
 def _any(*shape, key=0):
-    return _rng("any", shape, key).uniform(-2.0, 2.0, size=shape)
+    return rng_for("any", shape, key).uniform(-2.0, 2.0, size=shape)
 
 
 def _pos(*shape, key=0):
-    return _rng("pos", shape, key).uniform(0.5, 2.0, size=shape)
+    return rng_for("pos", shape, key).uniform(0.5, 2.0, size=shape)
 
 
 def _distinct(*shape, key=0):
     """Values at least 0.01 apart: a finite-difference step never changes a max."""
     n = int(np.prod(shape))
-    return (_rng("distinct", shape, key).permutation(n) * 0.01 - n * 0.005).reshape(shape)
+    return (rng_for("distinct", shape, key).permutation(n) * 0.01 - n * 0.005).reshape(shape)
 
 
 def _conv_ref(padding, stride=(1, 1), dilation=(1, 1), flip=True):
@@ -247,7 +241,7 @@ def test_op_training_step_updates_in_place(backend):
     import layerkit.core.tensor as T
 
     kernels = ("matmul", "sigmoid", "softplus", "mean", "subtract", "multiply")
-    rng = _rng("training step")
+    rng = rng_for("training step")
     xv = rng.standard_normal((16, 5)).astype("float32")
     yv = (rng.random(16) > 0.5).astype("float32")
     w = theano.shared(np.zeros(5, "float32"), name="w")
