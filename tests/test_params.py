@@ -142,6 +142,9 @@ def test_a_list_of_layers_and_lasagne_style_positional_files(tmp_path):
     fresh = make_net(seed=9)
     load_params(tmp_path / "lasagne.npz", fresh)
     assert_same(values(fresh), values(net))
+    from_list = make_net(seed=8)
+    load_params(tmp_path / "a.npz", from_list)              # saved from a list of layers
+    assert_same(values(from_list), values(net))
 
 
 # --- refusing bad input, changing nothing -------------------------------------------------

@@ -125,7 +125,6 @@ def test_toy_detector_mlp(run):
     r = run("seed000_toy_detector_mlp", "--samples", 300, "--steps", 3, "--test", 100)
     costs = r["epoch_costs"]
     assert all(b < a for a, b in zip(costs, costs[1:]))   # the cost falls every epoch
-    assert 0 <= r["reconstructed"] <= 100
 
 
 @needs_conv

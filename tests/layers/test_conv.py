@@ -95,7 +95,7 @@ def test_conv2d_untied_biases_and_no_bias():
     layer = Conv2DLayer(InputLayer((None, 2, 5, 6)), 3, 3, untie_biases=True)
     assert layer.b.get_value().shape == (3, 3, 4)
     assert count_params(layer) == 3 * 2 * 9 + 3 * 3 * 4
-    assert Conv2DLayer(InputLayer((None, 2, 5, 6)), 3, 3, b=None).get_params() != []
+    assert Conv2DLayer(InputLayer((None, 2, 5, 6)), 3, 3, b=None).b is None
     assert count_params(Conv2DLayer(InputLayer((None, 2, 5, 6)), 3, 3, b=None)) == 54
 
 
