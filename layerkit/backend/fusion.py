@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["FusedElemwise", "compose"]
+__all__ = ["FusedElemwise", "compose", "broadcast_shape"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
     params = ", ".join(f"v{i}" for i in range(n))
     src = f"def fused({params}, out=None):\n    " + "\n    ".join(lines) + \
         f"\n    return v{spec.output}\n"
-    env["_shape"] = _broadcast_shape
+    env["_shape"] = broadcast_shape
     exec(compile(src, f"<fused {spec.describe()[:60]}>", "exec"), env)
     fn = env["fused"]
     fn.accepts_out = out_ok
@@ -88,7 +88,8 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
     return fn
 
 
-def _broadcast_shape(*arrays) -> tuple:
+def broadcast_shape(*arrays) -> tuple:
+    """The shape of an elementwise result over ``arrays`` (anything with ``.shape``)."""
     try:
         first = arrays[0].shape
         for a in arrays:                   # the common case: every shape the same

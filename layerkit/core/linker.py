@@ -11,7 +11,8 @@ import numpy as np
 
 from .config import config
 from .graph import Apply, Constant, Variable, toposort
-from .shared import SharedVariable
+from .ops.random import RandomOp
+from .shared import SharedVariable, storage_lock
 
 if TYPE_CHECKING:
     from .function import Function
@@ -73,27 +74,33 @@ def _is_host_node(node: Apply, host_vars: set[int]) -> bool:
 
 
 def _schedule(fn: "Function"):
-    """Nodes in order, each marked host or device, and the host variables."""
+    """Nodes in order, each marked host or device; the host variables; the in-place
+    writes (``id(node) -> position of the input it overwrites``), which run last."""
+    from .aliasing import commit_order, plan_inplace
     outputs = fn.outputs + fn.update_values
     nodes = toposort(outputs)
+    inplace, commit = {}, []
+    if "inplace" not in config.excluded() and fn.guard is None:
+        inplace, commit = plan_inplace(nodes, fn.outputs, fn.update_targets, fn.update_values)
+        nodes = commit_order(nodes, commit)
     host_vars: set[int] = set()
     for v in {id(i): i for n in nodes for i in n.inputs}.values():
         if isinstance(v, Constant) and v.ndim <= 1 and v.dtype.startswith(("int", "uint", "bool")):
             host_vars.add(id(v))
-    marked = []
+    marked, late = [], set(commit)
     for node in nodes:
-        on_host = _is_host_node(node, host_vars)
+        on_host = _is_host_node(node, host_vars) and id(node) not in late
         if on_host:
             host_vars.update(id(o) for o in node.outputs)
         marked.append((node, on_host))
-    return marked, host_vars
+    return marked, host_vars, inplace, late
 
 
 def link(fn: "Function") -> Callable:
     from ..backend import host_backend
 
     backend, host = fn.backend, host_backend()
-    marked, host_vars = _schedule(fn)
+    marked, host_vars, inplace, late = _schedule(fn)
     names: dict[tuple[int, str], str] = {}   # (variable id, 'h'|'d') -> local name
     env: dict[str, object] = {}
     lines: list[str] = []
@@ -143,15 +150,32 @@ def link(fn: "Function") -> Callable:
         names[key] = nm
         return nm
 
+    from ..backend.fusion import broadcast_shape
+    env["_Shaped"], env["_bshape"] = _Shaped, broadcast_shape
     env["_to_host"] = lambda x: np.asarray(backend.to_numpy(x))
     env["_to_dev"] = backend.from_numpy
-    inplace = {} if "inplace" in config.excluded() else _inplace_updates(fn, marked)
+    # the commit phase (in-place writes and the nodes after them) comes last; its
+    # broadcast checks run before its first node (on shapes alone, for results
+    # not computed yet), so a call that fails has changed nothing
+    prechecks: list[str] = []
+    writes: list[str] = []
+    phase_inputs: dict[str, list[str]] = {}      # a commit-phase result -> its inputs
+    shaped_done: set[str] = set()
+
+    def shaped(nm: str) -> str:
+        """``nm``, or for a commit-phase result not yet computed, its shape alone."""
+        if nm not in phase_inputs:
+            return nm
+        if nm not in shaped_done:
+            args = ", ".join(shaped(i) for i in phase_inputs[nm])
+            prechecks.append(f"_p{nm} = _Shaped(_bshape({args}))")
+            shaped_done.add(nm)
+        return f"_p{nm}"
     for node, on_host in marked:
         where = "h" if on_host else "d"
-        if id(node) in inplace and fn.guard is None and hasattr(node.op, "inplace_thunk"):
-            target = inplace[id(node)]
-            position = next(k for k, i in enumerate(node.inputs) if i is target)
-            thunk = node.op.inplace_thunk(host if on_host else backend, node, position)
+        writing, committing = id(node) in inplace, id(node) in late
+        if writing:
+            thunk = node.op.destroy_thunk(host if on_host else backend, node, inplace[id(node)])
         else:
             thunk = node.op.thunk(host if on_host else backend, node)
         if fn.profile:
@@ -171,19 +195,27 @@ def link(fn: "Function") -> Callable:
             env[kname] = thunk.unchecked
             env[kname + "_check"] = thunk.check
             env[kname + "_checked"] = thunk          # what a replay after a failure runs
-            tests = " or ".join(f"{in_names[free[0]]}.shape[{axis}] != {in_names[i]}.shape[{axis}]"
+            seen = [shaped(nm) for nm in in_names]
+            tests = " or ".join(f"{seen[free[0]]}.shape[{axis}] != {seen[i]}.shape[{axis}]"
                                 for axis, free in risks for i in free[1:])
-            lines.append(f"if {tests}: {kname}_check(({', '.join(in_names)},))")
+            (prechecks if committing else lines).append(
+                f"if {tests}: {kname}_check(({', '.join(seen)},))")
         out_names = [fresh("v") for _ in node.outputs]
         for o, nm in zip(node.outputs, out_names):
             names[(id(o), where)] = nm
         target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
         call = ", ".join(in_names)
-        if id(node) in inplace and getattr(thunk, "accepts_out", False) and fn.guard is None:
-            # the update overwrites its shared variable's storage: nothing reads it later
-            call += f", out={names[(id(inplace[id(node)]), 'd')]}"
-        lines.append(f"{target} = {kname}({call})")
+        if writing and getattr(thunk, "accepts_out", False):
+            # the update overwrites its shared variable's storage: aliasing.plan_inplace
+            # proved that nothing reads that storage afterwards
+            call += f", out={in_names[inplace[id(node)]]}"
+        if committing:
+            phase_inputs[out_names[0]] = in_names     # its shape, should a check need it
+            writes.append(f"{target} = {kname}({call})")
+        else:
+            lines.append(f"{target} = {kname}({call})")
         steps.append((node, kname + "_checked" if risks else kname, in_names, out_names))
+    lines += prechecks + writes
 
     out_refs = [ref(o, "d") for o in fn.outputs]
     upd_refs = [ref(u, "d") for u in fn.update_values]
@@ -195,11 +227,14 @@ def link(fn: "Function") -> Callable:
     run = env["_run"]
     fn.source = src
 
-    copy_out = [_needs_copy(o, fn) for o in fn.outputs]
-    to_numpy = backend.to_numpy
+    from .aliasing import copies_needed
+    copy_out, copy_upd = copies_needed([n for n, _ in marked], fn.outputs, fn.update_targets,
+                                       fn.update_values)
+    to_numpy, xp = backend.to_numpy, backend.xp
     states = list({id(n.op.state): n.op.state for n, _ in marked
-                   if hasattr(n.op, "state")}.values())
-    targets = fn.update_targets
+                   if isinstance(n.op, RandomOp)}.values())
+    stores = list(zip(fn.update_targets, copy_upd))
+    any_store_copy = any(copy_upd)
     single, on_device = fn.single, fn.on_device
 
     guard = fn.guard
@@ -210,7 +245,7 @@ def link(fn: "Function") -> Callable:
     # plain shared variables are read without a method call; subclasses keep value_on
     shared_plain = [(s, type(s) is SharedVariable) for s in shared]
 
-    def program(values):
+    def body(values):
         shared_values = [s._value if plain and s._backend is backend else s.value_on(backend)
                          for s, plain in shared_plain]
         if guard is not None:
@@ -221,47 +256,43 @@ def link(fn: "Function") -> Callable:
         except Exception as err:
             _locate_failure(steps, env, arg_names + shared_names, values + shared_values, err)
             raise
-        for s, v in zip(targets, upds):
-            s._store(v, backend)
-        for st in states:
-            st.counter += 1
         if on_device:
-            results = list(outs)
+            results = [xp.asarray(o, copy=True) if c else o for o, c in zip(outs, copy_out)]
         else:
             results = [np.array(to_numpy(o), copy=True) if c else np.asarray(to_numpy(o))
                        for o, c in zip(outs, copy_out)]
+        if any_store_copy:
+            upds = [xp.asarray(v, copy=True) if c else v for v, (_, c) in zip(upds, stores)]
+        for (s, _), v in zip(stores, upds):
+            s._store(v, backend)
+        for st in states:
+            st.counter += 1
         return results[0] if single else results
+
+    # a call holds the locks of every storage and random stream it reads or writes
+    # (taken in one global order, so two calls never wait on each other in a cycle)
+    locks = sorted({id(lk): lk for lk in [storage_lock(v) for v in shared] +
+                    [st.lock for st in states]}.values(), key=id)
+    if not locks:
+        return body
+    if len(locks) == 1:
+        lock = locks[0]
+
+        def program(values):
+            with lock:
+                return body(values)
+        return program
+    backwards = locks[::-1]
+
+    def program(values):
+        for lk in locks:
+            lk.acquire()
+        try:
+            return body(values)
+        finally:
+            for lk in backwards:
+                lk.release()
     return program
-
-
-def _inplace_updates(fn: "Function", marked) -> dict[int, SharedVariable]:
-    """Update nodes that may write into their shared variable's storage.
-
-    The node must be a fused elementwise chain reading the variable, be the
-    last reader of its old value, and the variable must not be returned.
-    """
-    from .ops.fused import Fused
-    last_read: dict[int, int] = {}
-    for k, (node, _) in enumerate(marked):
-        for i in node.inputs:
-            last_read[id(i)] = k
-    end = len(marked)
-    for v in fn.outputs + fn.update_values:      # read when the call returns
-        last_read[id(v)] = end
-    position = {id(node): k for k, (node, _) in enumerate(marked)}
-    chosen: dict[int, SharedVariable] = {}
-    for target, value in zip(fn.update_targets, fn.update_values):
-        node = value.owner
-        if node is None or not isinstance(node.op, Fused) or id(node) in chosen:
-            continue
-        if not any(i is target for i in node.inputs) or target.dtype != value.dtype:
-            continue
-        if last_read.get(id(target)) != position[id(node)]:
-            continue
-        if any(o is target for o in fn.outputs):
-            continue
-        chosen[id(node)] = target
-    return chosen
 
 
 def _guarded(thunk, node: Apply, guard, backend, consts=()):
@@ -297,6 +328,15 @@ def _timed(thunk, node: Apply, stats: dict):
     return run
 
 
+class _Shaped:
+    """Only a shape: what a write's broadcast check sees of a write not yet run."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape) -> None:
+        self.shape = shape
+
+
 def _shape_arg(node: Apply, k: int) -> bool:
     """Whether input ``k`` of ``node`` is read as Python ints (a shape or an index)."""
     name = type(node.op).__name__
@@ -309,15 +349,6 @@ def _shape_arg(node: Apply, k: int) -> bool:
     if name == "Arange":
         return True
     return False
-
-
-def _needs_copy(v: Variable, fn) -> bool:
-    """Results never alias inputs, shared values or internal buffers."""
-    if v.owner is None:
-        return True
-    if getattr(v.owner.op, "view", False):
-        return True
-    return any(v is u for u in fn.update_values)
 
 
 def _locate_failure(steps, env, arg_names, arg_values, err) -> None:

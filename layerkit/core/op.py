@@ -32,8 +32,15 @@ class Op:
     """Base class of operations. Ops have value identity through ``__props__``."""
 
     __props__: tuple[str, ...] = ()
-    #: the output may share memory with an input (reshape, transpose, slicing)
-    view = False
+    #: ``{output index: [input indices]}``: outputs that may share memory with those
+    #: inputs (reshape, transpose, slicing). The in-place analysis follows these
+    #: declarations transitively; an output not listed here must be fresh memory
+    #: (DebugMode checks both).
+    view_map: dict[int, list[int]] = {}
+    #: ``{output index: [input indices]}``: outputs written into those inputs'
+    #: storage, destroying their values. Ops in user graphs destroy nothing; the
+    #: linker's in-place phase asks ``destroy_thunk`` for a destroying variant.
+    destroy_map: dict[int, list[int]] = {}
     #: the op may not be merged with an equal-looking one or folded (random draws)
     pure = True
 
@@ -64,6 +71,11 @@ class Op:
         """Gradients w.r.t. each input; None means disconnected (or not differentiable)."""
         raise NotImplementedError(f"{self} has no gradient")
 
+    @property
+    def view(self) -> bool:
+        """Whether some output may share memory with an input (see ``view_map``)."""
+        return bool(self.view_map)
+
     # -- running ----------------------------------------------------------
     def explain_failure(self, node: Apply, args: Sequence[Any]) -> str | None:
         """Why the kernel failed on the run-time values ``args``, in the op's own
@@ -73,3 +85,13 @@ class Op:
     def thunk(self, backend, node: Apply) -> Callable[..., Any]:
         """A callable of the input arrays returning the output array (or a tuple)."""
         raise NotImplementedError(f"{self} has no implementation")
+
+    #: whether ``destroy_thunk`` exists: the op can write its output into the
+    #: storage of one of its inputs (fused elementwise chains can)
+    can_destroy = False
+
+    def destroy_thunk(self, backend, node: Apply, position: int) -> Callable[..., Any]:
+        """A thunk taking ``out=`` (the storage of input ``position``) and writing its
+        result there; only called when ``can_destroy`` is true, by the in-place
+        phase, which has proved that nothing reads that storage afterwards."""
+        raise NotImplementedError(f"{self} cannot write into its inputs")

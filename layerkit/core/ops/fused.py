@@ -29,10 +29,12 @@ class Fused(Op):
     def grad(self, inputs, outputs, output_grads):
         raise NotImplementedError("fused nodes exist only in compiled graphs")
 
-    def thunk(self, backend, node):
-        return self.inplace_thunk(backend, node, None)
+    can_destroy = True
 
-    def inplace_thunk(self, backend, node, position):
+    def thunk(self, backend, node):
+        return self.destroy_thunk(backend, node, None)
+
+    def destroy_thunk(self, backend, node, position):
         """The thunk for a node whose ``out=`` is the storage of input ``position``
         (an in-place update; see :func:`layerkit.backend.fusion.compose`)."""
         from ...backend.fusion import compose

@@ -2,6 +2,8 @@
 numbers (the counter advances) and a seed replays them exactly."""
 from __future__ import annotations
 
+import threading
+
 from ..graph import Apply, as_variable
 from ..op import Op
 from ..types import TensorType, as_dtype
@@ -11,10 +13,21 @@ __all__ = ["RandomOp", "RandomState"]
 
 
 class RandomState:
-    """The counter of one random op; shared by every function that uses the op."""
+    """The counter of one random op; shared by every function that uses the op.
+
+    A call holds ``lock`` from reading the counter to advancing it, so calls
+    from several threads never draw the same numbers."""
 
     def __init__(self) -> None:
         self.counter = 0
+        self.lock = threading.RLock()
+
+    def __getstate__(self):
+        return {"counter": self.counter}
+
+    def __setstate__(self, state) -> None:
+        self.counter = state["counter"]
+        self.lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"RandomState(counter={self.counter})"

@@ -25,7 +25,7 @@ class DimShuffle(Op):
     """Reorder, add ('x') and drop (size-1) dimensions: Theano's ``dimshuffle``."""
 
     __props__ = ("in_ndim", "new_order")
-    view = True
+    view_map = {0: [0]}
 
     def __init__(self, in_ndim: int, new_order: Sequence) -> None:
         order = tuple("x" if o == "x" else int(o) for o in new_order)
@@ -200,7 +200,7 @@ class Reshape(Op):
     """Reshape to a (possibly symbolic) shape vector; one entry may be -1."""
 
     __props__ = ("ndim",)
-    view = True
+    view_map = {0: [0]}
 
     def __init__(self, ndim: int) -> None:
         self.ndim = ndim
@@ -302,7 +302,7 @@ class Concatenate(Op):
 class Alloc(Op):
     """Broadcast a value to a (symbolic) shape: ``zeros``, ``ones``, ``alloc``."""
 
-    view = True
+    view_map = {0: [0]}
 
     def make_node(self, value, shape) -> Apply:
         value = as_variable(value)
