@@ -195,10 +195,22 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     call, all computed from the values before it; ``givens`` substitute
     expressions for variables. Results are numpy arrays (``on_device=True``:
     backend arrays); a single output gives a single result, a list a list.
+
+    ``mode``: None (``config.mode``), 'FAST_RUN', 'FAST_COMPILE' (the same
+    pipeline), 'NanGuardMode' or 'DebugMode' (every node checked against the
+    generic kernels, every call against the unoptimized graph). Givens are
+    always rebuilt strictly (a replacement is cast to the replaced variable's
+    type): ``rebuild_strict=False`` warns. ``accept_inplace``: layerkit's ops
+    never destroy their inputs, so graphs have nothing for it to accept; an op
+    that declares a ``destroy_map`` is refused unless it is True.
     """
+    if not rebuild_strict:
+        from .ignored import warn_ignored
+        warn_ignored("function", "rebuild_strict=False",
+                     "givens are always cast to the type of the variable they replace")
     return Function(inputs, outputs, updates, givens, allow_input_downcast, backend,
                     on_device, on_unused_input or "raise", name, mode, profile,
-                    no_default_updates)
+                    no_default_updates, accept_inplace)
 
 
 class Function:
@@ -206,13 +218,14 @@ class Function:
 
     def __init__(self, inputs, outputs, updates, givens, allow_input_downcast, backend,
                  on_device, on_unused_input, name, mode, profile,
-                 no_default_updates=False) -> None:
+                 no_default_updates=False, accept_inplace=False) -> None:
         from ..backend import get_backend
 
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
                           allow_input_downcast=allow_input_downcast, backend=backend,
                           on_device=on_device, on_unused_input=on_unused_input, name=name,
-                          mode=mode, profile=profile, no_default_updates=no_default_updates)
+                          mode=mode, profile=profile, no_default_updates=no_default_updates,
+                          accept_inplace=accept_inplace)
         self.name = name
         self.backend = backend if hasattr(backend, "kernel") else get_backend(backend)
         self._spec["backend"] = self.backend.name
@@ -231,6 +244,7 @@ class Function:
         if len({id(v) for v in self.inputs}) != len(self.inputs):
             raise ValueError("function: the same variable appears twice in inputs")
 
+        self._accept_inplace = accept_inplace
         self.single = isinstance(outputs, Variable) or (
             outputs is not None and not isinstance(outputs, (list, tuple)))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
@@ -252,10 +266,17 @@ class Function:
                 expr = cast(expr, var.dtype)
             replace[var] = expr
         graph = clone_replace(outs + [e for _, e in pairs], replace)
+        if not accept_inplace:
+            for node in toposort(graph):
+                if node.op.destroy_map:
+                    raise TypeError(f"function: {node.op} (built at {node.trace}) overwrites "
+                                    "its inputs; pass accept_inplace=True to compile it")
 
-        from .compile import resolve_mode
+        from .compile import DebugMode, resolve_mode
         from .rewrite import optimize
-        self.guard = resolve_mode(mode)
+        resolved = resolve_mode(mode)
+        self.debug = resolved if isinstance(resolved, DebugMode) else None
+        self.guard = None if self.debug else resolved
         # NanGuardMode checks every node: fusion would hide the node at fault
         from .rewrite.cache import cached_optimize
         fuse = self.guard is None
@@ -304,7 +325,44 @@ class Function:
             raise TypeError(f"{self._label()}: expected {len(self.inputs)} argument(s) "
                             f"({names}), got {len(args)}")
         values = [conv(a) for conv, a in zip(self._converters, args)]
+        if self.debug is not None:
+            from .compile.debugmode import debug_call
+            return debug_call(self, self._program, values)
         return self._program(values)
+
+    # -- DebugMode's reference run ---------------------------------------
+    def _debug_reference(self) -> "Function":
+        """The same function compiled with ``optimizer_excluding=fusion:inplace``."""
+        if getattr(self, "_reference", None) is None:
+            spec = dict(self._spec, mode="FAST_RUN", backend=self.backend,
+                        name=f"{self.name or 'function'} (reference)")
+            saved = config.optimizer_excluding
+            config.optimizer_excluding = "fusion:inplace"
+            try:
+                self._reference = Function(**spec)
+            finally:
+                config.optimizer_excluding = saved
+        return self._reference
+
+    def _debug_shared(self) -> list[SharedVariable]:
+        """The shared variables this function or its reference reads or updates."""
+        found: dict[int, SharedVariable] = {}
+        for fn in (self, self._debug_reference()):
+            for node in toposort(fn.outputs + fn.update_values):
+                for v in node.inputs:
+                    if isinstance(v, SharedVariable):
+                        found.setdefault(id(v), v)
+            for v in fn.update_targets + fn.outputs:
+                if isinstance(v, SharedVariable):
+                    found.setdefault(id(v), v)
+        return list(found.values())
+
+    def _debug_states(self) -> list:
+        from .ops.random import RandomOp
+        return list({id(n.op.state): n.op.state
+                     for fn in (self, self._debug_reference())
+                     for n in toposort(fn.outputs + fn.update_values)
+                     if isinstance(n.op, RandomOp)}.values())
 
     def profile_report(self, top: int = 20) -> str:
         """Time per op over the calls so far (compile with ``profile=True``)."""
@@ -345,7 +403,8 @@ class Function:
         self.__init__(spec.pop("inputs"), spec.pop("outputs"), spec.pop("updates"),
                       spec.pop("givens"), spec.pop("allow_input_downcast"), spec.pop("backend"),
                       spec.pop("on_device"), spec.pop("on_unused_input"), spec.pop("name"),
-                      spec.pop("mode"), spec.pop("profile"), spec.pop("no_default_updates", False))
+                      spec.pop("mode"), spec.pop("profile"), spec.pop("no_default_updates", False),
+                      spec.pop("accept_inplace", False))
 
     def __repr__(self) -> str:
         return f"<{self._label()} on {self.backend.name}: {len(self.inputs)} inputs>"

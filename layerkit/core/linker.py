@@ -183,6 +183,10 @@ def link(fn: "Function") -> Callable:
         if fn.guard is not None:
             consts = [k for k, i in enumerate(node.inputs) if isinstance(i, Constant)]
             thunk = _guarded(thunk, node, fn.guard, host if on_host else backend, consts)
+        if fn.debug is not None:
+            from .compile.debugmode import checked_thunk
+            thunk = checked_thunk(fn.debug, thunk, node, host if on_host else backend,
+                                  inplace.get(id(node)))
         kname = fresh("k")
         env[kname] = thunk
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
@@ -353,8 +357,8 @@ def _shape_arg(node: Apply, k: int) -> bool:
 
 def _locate_failure(steps, env, arg_names, arg_values, err) -> None:
     """Re-run step by step to find the node that failed, and raise naming it."""
-    from .compile import NanGuardError
-    if isinstance(err, (KernelError, NanGuardError)):
+    from .compile import DebugModeError, NanGuardError
+    if isinstance(err, (KernelError, NanGuardError, DebugModeError)):
         return
     local = dict(zip(arg_names, arg_values))
     local.update({k: v for k, v in env.items() if k.startswith("c")})

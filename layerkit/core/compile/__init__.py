@@ -1,17 +1,27 @@
 """Compilation modes (Theano's ``theano.compile``)."""
-from . import nanguardmode
+from . import debugmode, nanguardmode
+from .debugmode import DebugMode, DebugModeError
 from .nanguardmode import NanGuardError, NanGuardMode
 
-__all__ = ["NanGuardMode", "NanGuardError", "nanguardmode", "resolve_mode"]
+__all__ = ["NanGuardMode", "NanGuardError", "DebugMode", "DebugModeError", "nanguardmode",
+           "debugmode", "resolve_mode"]
 
 
 def resolve_mode(mode):
-    """``mode`` as given to ``function``: None / 'FAST_RUN' / 'FAST_COMPILE', or a NanGuardMode."""
-    if mode is None or mode in ("FAST_RUN", "FAST_COMPILE", "DebugMode"):
+    """``mode`` as given to ``function`` (None: ``config.mode``, which
+    ``LAYERKIT_FLAGS=mode=...`` sets): None for 'FAST_RUN' / 'FAST_COMPILE'
+    (one pipeline here), else a NanGuardMode or DebugMode object."""
+    from ..config import config
+    where = "function"
+    if mode is None:
+        mode, where = config.mode, "config.mode (LAYERKIT_FLAGS=mode=...)"
+    if mode is None or mode in ("FAST_RUN", "FAST_COMPILE", "Mode"):
         return None
     if mode == "NanGuardMode":
         return NanGuardMode()
-    if isinstance(mode, NanGuardMode):
+    if mode == "DebugMode":
+        return DebugMode()
+    if isinstance(mode, (NanGuardMode, DebugMode)):
         return mode
-    raise ValueError(f"function: unknown mode {mode!r}; expected 'FAST_RUN', 'FAST_COMPILE', "
-                     "'NanGuardMode' or a NanGuardMode(...) object")
+    raise ValueError(f"{where}: unknown mode {mode!r}; expected 'FAST_RUN', 'FAST_COMPILE', "
+                     "'NanGuardMode', 'DebugMode' or a NanGuardMode(...)/DebugMode(...) object")

@@ -1,0 +1,169 @@
+"""``mode="DebugMode"``: every node checked against the generic reference kernels.
+
+A function compiled in DebugMode runs as usual (rewritten, fused, in place)
+on its backend, and for every node also:
+
+- runs the node's generic kernels on the host (numpy) on copies of the same
+  inputs, and compares each output's shape, dtype and values (within
+  :attr:`DebugMode.tolerances`; random draws are compared on shape and dtype);
+- checks that no input changed, except the storage an in-place write was
+  allowed to overwrite;
+- checks that an output the op does not declare a view of its inputs
+  (``Op.view_map``) shares no memory with them (on backends whose arrays
+  numpy can see without a copy).
+
+Each call is also run, first, by the same graph compiled with
+``optimizer_excluding=fusion:inplace`` (from the same shared values and
+random counters, which are then put back), and the results and the updated
+shared values must agree. The first mismatch raises :class:`DebugModeError`
+naming the node, the line of user code that built it, the kernel and the
+package that provided it. A plugin author finds a wrong kernel in a real
+model this way (``docs/writing-a-backend.md``).
+
+It is slow (every node runs twice, every call twice): a tool, not a mode to
+train in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DebugMode", "DebugModeError"]
+
+
+class DebugModeError(AssertionError):
+    """A kernel or a rewrite gave a wrong result, or a kernel wrote where it may not."""
+
+
+@dataclass(frozen=True)
+class DebugMode:
+    """Theano's ``DebugMode``: check every node and every rewrite (see the module)."""
+
+    #: ``{dtype kind/name: (rtol, atol)}`` for comparing floating results
+    tolerances: dict = field(default_factory=lambda: {
+        "float16": (1e-2, 1e-3), "float32": (1e-4, 1e-5), "float64": (1e-7, 1e-9)})
+    #: re-run each call with ``optimizer_excluding=fusion:inplace`` and compare
+    check_rewrites: bool = True
+
+    def tolerance(self, dtype: str) -> tuple[float, float]:
+        return self.tolerances.get(dtype, (0.0, 0.0))
+
+
+def _kernel_names(node) -> str:
+    """The kernels a node runs, with their providers, as far as the op says."""
+    names = getattr(node.op, "kernel_names", None)
+    return ", ".join(names) if names else str(node.op)
+
+
+def _blame(node, backend, what: str) -> DebugModeError:
+    providers = getattr(backend, "kernel_providers", {})
+    op_name = getattr(node.op, "name", None) or type(node.op).__name__
+    provider = providers.get(op_name) if isinstance(op_name, str) else None
+    source = f"backend {backend.name!r}" + (f", kernel from {provider}" if provider else "")
+    return DebugModeError(f"DebugMode: {node.op} ({source}): {what}\n"
+                          f"  the node was built at {node.trace}")
+
+
+def _host_copy(backend, value):
+    if isinstance(value, (int, float, complex)):
+        return value
+    return np.array(backend.to_numpy(value), copy=True)
+
+
+def _shares(a, b) -> bool:
+    """Whether two arrays share memory, where numpy can tell without copying."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    return np.shares_memory(a, b)
+
+
+def checked_thunk(mode: DebugMode, thunk, node, backend, destroyed=None):
+    """``thunk`` wrapped with DebugMode's per-node checks; ``destroyed`` is the
+    input position an in-place write may overwrite (or None)."""
+    from ...backend import host_backend
+    host = host_backend()
+    reference = node.op.thunk(host, node)
+    pure = node.op.pure
+    views = {k for k, ins in node.op.view_map.items() if ins}
+
+    def run(*args, out=None):
+        before = [_host_copy(backend, a) for a in args]
+        result = thunk(*args) if out is None else thunk(*args, out=out)
+        results = result if isinstance(result, tuple) else (result,)
+        for k, (a, b) in enumerate(zip(args, before)):
+            if k == destroyed:
+                continue
+            now = _host_copy(backend, a)
+            if np.shape(now) != np.shape(b) or not np.array_equal(now, b, equal_nan=True):
+                raise _blame(node, backend, f"input {k} ({node.inputs[k]}) was modified, "
+                                            "and the op declares no in-place write of it")
+        for k, r in enumerate(results):
+            if k in views:
+                continue
+            for j, a in enumerate(args):
+                if j != destroyed and _shares(r, a):
+                    raise _blame(node, backend, f"output {k} shares memory with input {j}, "
+                                                "but the op declares no view (Op.view_map)")
+        expected = reference(*[np.array(b, copy=True) if isinstance(b, np.ndarray) else b
+                               for b in before])
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        for k, (got, want) in enumerate(zip(results, expected)):
+            _compare(mode, node, backend, f"output {k}", _host_copy(backend, got),
+                     np.asarray(want), values=pure)
+        return result
+    run.accepts_out = getattr(thunk, "accepts_out", False)
+    return run
+
+
+def _compare(mode, node, backend, label, got, want, values=True) -> None:
+    from ...testing.compare import describe_mismatch
+    if got.shape != want.shape:
+        raise _blame(node, backend, f"{label} has shape {got.shape}, the generic kernels "
+                                    f"give {want.shape}")
+    if got.dtype != want.dtype:
+        raise _blame(node, backend, f"{label} has dtype {got.dtype}, the generic kernels "
+                                    f"give {want.dtype}")
+    if values:
+        rtol, atol = mode.tolerance(got.dtype.name)
+        text = describe_mismatch(got, want, rtol, atol)
+        if text:
+            raise _blame(node, backend, f"{label} differs from the generic kernels: {text}")
+
+
+def debug_call(fn, program, values):
+    """One call of a DebugMode function: the unoptimized run first (its effects
+    undone), then the checked one, then the two compared."""
+    mode = fn.debug
+    if not mode.check_rewrites:
+        return program(values)
+    reference = fn._debug_reference()
+    shared = fn._debug_shared()
+    states = fn._debug_states()
+    saved = [s.get_value() for s in shared]
+    counters = [st.counter for st in states]
+    want = reference._program(values)
+    want_shared = [s.get_value() for s in shared]
+    for s, v in zip(shared, saved):
+        s.set_value(v)
+    for st, c in zip(states, counters):
+        st.counter = c
+    got = program(values)
+    listed = (lambda r: [r] if fn.single else r)
+    for k, (g, w) in enumerate(zip(listed(got), listed(want))):
+        _compare_call(mode, fn, f"output {k} ({fn.outputs[k]})", g, w)
+    for s, w in zip(shared, want_shared):
+        _compare_call(mode, fn, f"the new value of {s}", s.get_value(), w)
+    return got
+
+
+def _compare_call(mode, fn, label, got, want) -> None:
+    from ...testing.compare import describe_mismatch
+    got, want = np.asarray(fn.backend.to_numpy(got)), np.asarray(want)
+    rtol, atol = mode.tolerance(want.dtype.name)
+    text = (f"shape {got.shape} against {want.shape}" if got.shape != want.shape
+            else describe_mismatch(got, want, rtol, atol))
+    if text:
+        raise DebugModeError(
+            f"DebugMode: {label} of {fn._label()} differs between the optimized graph and "
+            f"the graph compiled with optimizer_excluding=fusion:inplace: {text}")
