@@ -134,26 +134,41 @@ class _Registry:
             pm = pluggy.PluginManager("layerkit")
             pm.add_hookspecs(hookspecs)
             self.pm = pm
-            disabled = _disabled_names()
-            for ep in sorted(metadata.entry_points(group="layerkit"), key=lambda e: e.name):
-                dist = ep.dist.name if getattr(ep, "dist", None) is not None else "<unknown>"
-                if ep.name in disabled or dist in disabled:
-                    self.problems.append(PluginProblem(ep.name, dist,
-                                                       f"disabled by {ENV_DISABLE}"))
-                    continue
-                try:
-                    plugin = ep.load()
-                except Exception as err:  # a broken plugin is reported, never fatal
-                    self.problems.append(PluginProblem(
-                        ep.name, dist, f"failed to import {ep.value!r}: {_describe(err)}"))
-                    continue
-                self._add(plugin, ep.name, dist)
-            for plugin, name, dist in self.extra:
-                if name in disabled or dist in disabled:
-                    self.problems.append(PluginProblem(name, dist, f"disabled by {ENV_DISABLE}"))
-                    continue
-                self._add(plugin, name, dist)
+            try:
+                self._walk(pm)
+            except BaseException:
+                # KeyboardInterrupt or SystemExit during a plugin's import or its
+                # layerkit_backends(): let it stop this call, but leave nothing
+                # half-built behind, so that the next call discovers from scratch
+                # (a cached, partly filled registry would say "no backend is
+                # installed" for the rest of the process)
+                self.pm = None
+                self.records = {}
+                self.problems = []
+                self.plugin_dists = {}
+                raise
             return pm
+
+    def _walk(self, pm: pluggy.PluginManager) -> None:
+        disabled = _disabled_names()
+        for ep in sorted(metadata.entry_points(group="layerkit"), key=lambda e: e.name):
+            dist = ep.dist.name if getattr(ep, "dist", None) is not None else "<unknown>"
+            if ep.name in disabled or dist in disabled:
+                self.problems.append(PluginProblem(ep.name, dist,
+                                                   f"disabled by {ENV_DISABLE}"))
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as err:  # a broken plugin is reported, never fatal
+                self.problems.append(PluginProblem(
+                    ep.name, dist, f"failed to import {ep.value!r}: {_describe(err)}"))
+                continue
+            self._add(plugin, ep.name, dist)
+        for plugin, name, dist in self.extra:
+            if name in disabled or dist in disabled:
+                self.problems.append(PluginProblem(name, dist, f"disabled by {ENV_DISABLE}"))
+                continue
+            self._add(plugin, name, dist)
 
     def _add(self, plugin: Any, name: str, dist: str) -> None:
         assert self.pm is not None
@@ -225,6 +240,10 @@ class _Registry:
         for kname, fn in type(backend).kernels.items():
             table[kname] = fn
             providers[kname] = record.distribution
+        # the names a hook may give: the generic kernels' and any the backend class
+        # adds for its own use; nothing else would ever call another name
+        known = set(table)
+        problems: list[PluginProblem] = []  # kept until the end: an interrupt adds none
         won: set[str] = set()
         for impl in self._kernel_impls_in_call_order():
             dist = self.plugin_dists.get(impl.plugin_name, impl.plugin_name)
@@ -232,7 +251,7 @@ class _Registry:
             try:
                 result = impl.function(**kwargs)
             except Exception as err:
-                self.problems.append(PluginProblem(
+                problems.append(PluginProblem(
                     impl.plugin_name, dist,
                     f"layerkit_kernels(backend={backend.name!r}) failed: {_describe(err)}"))
                 continue
@@ -240,19 +259,24 @@ class _Registry:
                 continue
             bad = _malformed(result)
             if bad:
-                self.problems.append(PluginProblem(
+                problems.append(PluginProblem(
                     impl.plugin_name, dist,
                     f"malformed kernel table for backend {backend.name!r} ({bad}); "
                     f"layerkit_kernels must return a mapping of kernel names to callables, "
                     f"or None; its kernels were skipped"))
                 continue
             for kname, fn in result.items():
+                if kname not in known:
+                    problems.append(PluginProblem(
+                        impl.plugin_name, dist, _unknown_kernel(kname, known, backend.name)))
+                    continue
                 if kname not in won:  # the first result in call order wins
                     won.add(kname)
                     table[kname] = fn
                     providers[kname] = dist
         backend.kernel_table.update(table)
         backend.kernel_providers.update(providers)
+        self.problems.extend(problems)
 
     def _kernel_impls_in_call_order(self) -> list[Any]:
         # pluggy stores implementations trylast-first and calls them from the
@@ -261,6 +285,16 @@ class _Registry:
         impls = self.pm.hook.layerkit_kernels.get_hookimpls()
         return [i for i in reversed(impls)
                 if not (getattr(i, "hookwrapper", False) or getattr(i, "wrapper", False))]
+
+
+def _unknown_kernel(kname: str, known: set[str], backend: str) -> str:
+    """The problem recorded for a ``layerkit_kernels`` result naming no known kernel."""
+    near = get_close_matches(kname, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else (
+        "; the kernel names are those of layerkit.backend.GENERIC_KERNELS (docs/kernels.md) "
+        "and the backend class's own kernels")
+    return (f"layerkit_kernels(backend={backend!r}) returned a kernel named {kname!r}, which "
+            f"no layerkit op calls (ignored){hint}")
 
 
 def _malformed(result: Any) -> str | None:

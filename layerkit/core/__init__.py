@@ -25,10 +25,43 @@ __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config",
 
 
 def clone(output, replace=None, share_inputs=True):
-    """A copy of ``output`` with the variables in ``replace`` substituted."""
+    """A copy of ``output`` (a variable or a list) with the variables in ``replace``
+    substituted.
+
+    ``share_inputs=True`` (the default) keeps the graph's inputs; with ``False``
+    every input the copy still reaches is cloned too, as in Theano: a symbolic
+    input becomes a new variable of the same type and name (so a function of
+    the copy takes the new one), and a shared variable becomes a memory-aliased
+    clone (:meth:`SharedVariable.alias`: a new graph variable reading and
+    writing the same storage; its ``default_update``, if any, is copied over
+    the cloned graph). Constants are immutable and stay shared.
+    """
     single = isinstance(output, Variable)
-    outs = clone_replace([output] if single else list(output), dict(replace or {}))
+    outs = [output] if single else list(output)
+    replace = dict(replace or {})
+    if not share_inputs:
+        replace.update(_clone_inputs(outs, replace))
+    outs = clone_replace(outs, replace)
     return outs[0] if single else outs
+
+
+def _clone_inputs(outs, replace):
+    """``{input: its clone}`` for the leaves ``outs`` reach past ``replace``."""
+    from .graph import ancestors
+
+    stop = list(replace)
+    # the replacements are new subgraphs whose leaves are the caller's: keep those
+    leaves = [v for v in ancestors(outs, stop) if v.owner is None
+              and not isinstance(v, Constant) and not any(v is k for k in stop)]
+    memo = {}
+    for v in leaves:
+        memo[v] = v.alias() if isinstance(v, SharedVariable) else v.clone()
+    for old, new in memo.items():
+        update = getattr(old, "default_update", None)
+        if isinstance(new, SharedVariable) and update is not None:
+            # over the cloned inputs, so that a function of the copy needs none of the old
+            new.default_update = clone_replace([update], {**replace, **memo})[0]
+    return memo
 
 
 def scan(*args, **kwargs):

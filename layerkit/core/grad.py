@@ -33,11 +33,23 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
 
     ``consider_constant`` lists variables through which no gradient flows.
     A ``wrt`` the cost does not depend on raises ``DisconnectedInputError``
-    unless ``disconnected_inputs`` is ``'warn'`` or ``'ignore'`` (then its
-    gradient is zeros).
+    unless ``disconnected_inputs`` is ``'warn'`` or ``'ignore'``; its gradient
+    is then zeros, or None with ``return_disconnected='none'`` (Theano's
+    ``'Disconnected'`` type does not exist here and is refused).
     """
     from .tensor import basic as T
 
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
+                         f"got {disconnected_inputs!r}")
+    mode = str(return_disconnected).lower()
+    if mode == "disconnected":
+        raise NotImplementedError("grad: return_disconnected='Disconnected' needs Theano's "
+                                  "DisconnectedType, which layerkit does not have; use "
+                                  "'zero' (zeros) or 'None' (None) instead")
+    if mode not in ("zero", "none"):
+        raise ValueError(f"grad: return_disconnected must be 'zero' or 'None', got "
+                         f"{return_disconnected!r}")
     cost = as_variable(cost)
     if cost.ndim != 0 and known_grads is None:
         raise TypeError(f"grad: the cost must be a scalar, got a {cost.ndim}-d tensor of shape "
@@ -87,7 +99,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
             if disconnected_inputs == "warn":
                 import warnings
                 warnings.warn(f"grad: the cost does not depend on {v}", stacklevel=2)
-            g = T.zeros_like(v)
+            g = T.zeros_like(v) if mode == "zero" else None
         elif g.dtype != v.dtype and is_float(v.dtype):
             g = T.cast(g, v.dtype)
         results.append(g)

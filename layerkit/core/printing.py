@@ -27,11 +27,15 @@ def _label(v: Variable) -> str:
     return f"{v.name or '<' + kind.strip() + ('input' if not kind else '') + '>'} [{kind}{v.dtype}, shape {v.type.shape}]"
 
 
-def debugprint(obj, file=None, print_type: bool = True, ids: str = "id") -> str | None:
+def debugprint(obj, file=None, print_type: bool = True, ids: str = "CHAR") -> str | None:
     """Print a graph as an indented tree, one node per line; shared subtrees once.
 
-    ``file='str'`` returns the text instead of printing it.
+    ``file='str'`` returns the text instead of printing it. ``ids`` is how a
+    node is tagged (Theano's choices): ``'CHAR'`` letters (A, B, ...), ``'int'``
+    numbers (0, 1, ...), ``'id'`` the Python ``id`` of the node, ``''`` none.
     """
+    if ids not in ("CHAR", "int", "id", ""):
+        raise ValueError(f"debugprint: ids must be 'CHAR', 'int', 'id' or '', got {ids!r}")
     outputs, _ = _outputs_of(obj)
     out = io.StringIO()
     names: dict[int, str] = {}
@@ -39,7 +43,8 @@ def debugprint(obj, file=None, print_type: bool = True, ids: str = "id") -> str 
     def ident(node_or_var) -> str:
         key = id(node_or_var)
         if key not in names:
-            names[key] = _letters(len(names))
+            n = len(names)
+            names[key] = {"CHAR": _letters(n), "int": str(n), "id": str(key)}.get(ids, "")
         return names[key]
 
     stack = [(v, 0) for v in reversed(outputs)]
@@ -54,11 +59,12 @@ def debugprint(obj, file=None, print_type: bool = True, ids: str = "id") -> str 
         typ = f" {v.dtype} {v.type.shape}" if print_type else ""
         name = f" '{v.name}'" if v.name else ""
         tag = ident(node)
+        tag = f" [{tag}]" if tag else ""
         if id(node) in seen:
-            out.write(f"{pad}{node.op} [{tag}]{name}{typ} ...\n")
+            out.write(f"{pad}{node.op}{tag}{name}{typ} ...\n")
             continue
         seen.add(id(node))
-        out.write(f"{pad}{node.op} [{tag}]{name}{typ}\n")
+        out.write(f"{pad}{node.op}{tag}{name}{typ}\n")
         stack.extend((i, depth + 1) for i in reversed(node.inputs))
     text = out.getvalue()
     if file == "str":

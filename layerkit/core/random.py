@@ -41,6 +41,20 @@ def _const(v) -> float:
     return float(v.data) if isinstance(v, Constant) else float(v)
 
 
+def _extra(method: str, kw: dict) -> None:
+    """Theano's streams take ``nstreams`` (how many generator streams its GPU code
+    ran): draws here are counter-based, so it has no effect, and says so once.
+    Any other keyword is a mistake."""
+    from .ignored import warn_ignored
+    if "nstreams" in kw:
+        kw.pop("nstreams")
+        warn_ignored(f"RandomStreams.{method}", "nstreams", "draws are counter-based, "
+                     "there are no generator streams to choose", stacklevel=4)
+    if kw:
+        raise TypeError(f"RandomStreams.{method}() got unexpected keyword arguments: "
+                        f"{', '.join(sorted(kw))}")
+
+
 class RandomStreams:
     """Symbolic random draws with Theano's argument names.
 
@@ -75,6 +89,7 @@ class RandomStreams:
         return RandomOp(dist, self._key(), dtype, params)(shape)
 
     def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, **kw):
+        _extra("uniform", kw)
         dtype = dtype or config.floatX
         shape = self._shape(size, ndim, (low, high))
         if _is_const(low) and _is_const(high):
@@ -83,6 +98,10 @@ class RandomStreams:
         return low + (high - low) * u
 
     def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, **kw):
+        if kw.pop("truncate", False):
+            raise NotImplementedError("normal: truncate=True (redrawing beyond two standard "
+                                      "deviations) is not supported")
+        _extra("normal", kw)
         dtype = dtype or config.floatX
         shape = self._shape(size, ndim, (avg, std))
         if _is_const(avg) and _is_const(std):
@@ -92,6 +111,9 @@ class RandomStreams:
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", **kw):
         from .tensor import basic as T
+        if "prob" in kw:   # Theano's old name for p
+            p = kw.pop("prob")
+        _extra("binomial", kw)
         shape = self._shape(size, ndim, (n, p))
         if not isinstance(n, (int, np.integer)):
             raise TypeError(f"binomial: n must be a Python int, got {n!r}")

@@ -5,6 +5,7 @@ import numbers
 from collections import OrderedDict
 
 from ..core import config
+from ..core.ignored import warn_ignored
 from ..core.types import TensorType
 from .base import Layer
 
@@ -51,6 +52,8 @@ class InputLayer(Layer):
     """
 
     def __init__(self, shape, input_var=None, name=None, **kwargs):
+        for arg in sorted(kwargs):   # Lasagne accepts and ignores them too: say so
+            warn_ignored("InputLayer", arg, "an input layer has no such setting")
         self.shape = _check_shape(shape, name)
         ndim = len(self.shape)
         if input_var is None:

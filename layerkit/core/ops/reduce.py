@@ -8,7 +8,7 @@ from ..graph import Apply, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
 
-__all__ = ["Reduce", "ArgReduce", "reduce", "sum_to", "normalize_axis"]
+__all__ = ["Reduce", "ArgReduce", "reduce", "reduce_acc", "sum_to", "normalize_axis"]
 
 
 def normalize_axis(axis, ndim: int, opname: str) -> tuple[int, ...] | None:
@@ -100,7 +100,68 @@ class Reduce(Op):
     def thunk(self, backend, node):
         fn = backend.kernel(self.name)
         axis, keepdims = self.axis, self.keepdims
+        out = node.outputs[0].dtype
+        if self.name in ("sum", "prod") and out in _NARROW:
+            # the standard's sum/prod of a narrow integer or bool give the default
+            # integer; wrapping that to the declared dtype is exactly what an
+            # accumulator of that dtype gives (integer + and * commute with the wrap)
+            astype = backend.kernel("astype")
+            return lambda x: astype(fn(x, axis=axis, keepdims=keepdims), out)
         return lambda x: fn(x, axis=axis, keepdims=keepdims)
+
+
+#: dtypes the standard's sum/prod never return for themselves
+_NARROW = frozenset(("bool", "int8", "int16", "int32", "uint8", "uint16", "uint32"))
+
+
+def _check_acc(name: str, x_dtype: str, acc: str) -> None:
+    """Refuse an accumulator less precise than the input (Theano's rule)."""
+    if is_float(acc) and not is_float(x_dtype):
+        return  # a float accumulator for integers or booleans is fine
+    if np.promote_types(x_dtype, acc).name != acc:
+        raise TypeError(
+            f"{name}: acc_dtype={acc!r} cannot hold a {x_dtype} input without losing "
+            f"precision; give an accumulator at least as precise as {x_dtype}, or pass "
+            f"dtype={acc!r} instead (the reduction is then done precisely and only its "
+            f"result is cast), or cast the input yourself")
+
+
+def reduce_acc(name: str, x, axis=None, keepdims: bool = False, dtype=None,
+               acc_dtype=None) -> Variable:
+    """``sum``, ``prod`` or ``mean`` accumulated in ``acc_dtype``, returned as ``dtype``.
+
+    The result's dtype is ``dtype`` when given, else the default (integers and
+    booleans: int64 or uint64, mean: floatX; floats keep theirs), whatever
+    ``acc_dtype`` is (Theano's rule). The accumulator is ``acc_dtype`` when given
+    (refused when less precise than the input), else the wider of the default
+    and ``dtype``, so that ``dtype=float16`` on a float32 input sums in float32
+    and only rounds the result. With neither, this is :func:`reduce`.
+    """
+    from ..types import as_dtype
+    from .basic import cast
+    x = as_variable(x)
+    if dtype is None and acc_dtype is None:
+        return reduce(name, x, axis, keepdims)
+    default = _out_dtype(name, x.dtype, None)
+    out = as_dtype(dtype) if dtype is not None else default
+    if acc_dtype is None:
+        acc = np.promote_types(default, out).name
+    else:
+        acc = as_dtype(acc_dtype)
+        _check_acc(name, x.dtype, acc)
+    if name == "mean" and not is_float(acc):
+        # an integer accumulator sums exactly (or wraps, as that dtype does); the
+        # division by the count is then done in floating point
+        from ..tensor import basic as T
+        total = reduce("sum", cast(x, acc), axis, keepdims, acc)
+        axes = normalize_axis(axis, x.ndim, name)
+        axes = range(x.ndim) if axes is None else axes
+        count = T.prod(T.stack([x.shape[a] for a in axes])) if x.ndim else 1
+        fdt = out if is_float(out) else "float64"
+        r = cast(total, fdt) / cast(count, fdt)
+    else:
+        r = reduce(name, cast(x, acc), axis, keepdims, acc)
+    return cast(r, out)
 
 
 def expand(v: Variable, axes, ndim: int) -> Variable:

@@ -7,12 +7,13 @@ import builtins
 import numpy as np
 
 from ..graph import Constant, Variable, as_variable
+from ..ignored import warn_ignored
 from ..grad import grad
 from ..ops.basic import cast, disconnected_grad
 from ..ops.elemwise import elemwise
 from ..ops.linalg import dot, tensordot
 from ..ops.nnet import log_softmax as _log_softmax, softmax as _softmax
-from ..ops.reduce import ArgReduce, normalize_axis, reduce
+from ..ops.reduce import ArgReduce, normalize_axis, reduce, reduce_acc
 from ..ops.shape import (Alloc, Arange, Concatenate, as_shape, dimshuffle, reshape as _reshape,
                          shape_of)
 from ..ops.subtensor import getitem, inc_subtensor as _inc
@@ -260,16 +261,20 @@ def relu(x, alpha=0):
 # -- reductions ----------------------------------------------------------------
 
 def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-    return reduce("sum", x, axis, keepdims, dtype)
+    """The sum; ``dtype`` is the result's dtype, ``acc_dtype`` the accumulator's
+    (see :func:`layerkit.core.ops.reduce.reduce_acc`)."""
+    return reduce_acc("sum", x, axis, keepdims, dtype, acc_dtype)
 
 
 def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-    return reduce("prod", x, axis, keepdims, dtype)
+    """The product; ``dtype`` and ``acc_dtype`` as in :func:`sum`."""
+    return reduce_acc("prod", x, axis, keepdims, dtype, acc_dtype)
 
 
 def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-    """The mean; of integers or booleans it is floatX unless ``dtype`` says otherwise."""
-    return reduce("mean", x, axis, keepdims, as_dtype(dtype) if dtype else None)
+    """The mean; of integers or booleans it is floatX unless ``dtype`` says otherwise.
+    ``acc_dtype`` is the accumulator's dtype, as in :func:`sum`."""
+    return reduce_acc("mean", x, axis, keepdims, dtype, acc_dtype)
 
 
 def max(x, axis=None, keepdims=False):
@@ -383,8 +388,27 @@ def arange(start, stop=None, step=1, dtype=None):
 # -- shaping -------------------------------------------------------------------
 
 def reshape(x, newshape, ndim=None):
+    """``x`` with the shape ``newshape`` (ints, scalars, or an int vector).
+
+    ``ndim`` is the number of dimensions of the result: needed when
+    ``newshape`` is a symbolic vector whose length is not known when the graph
+    is built (its length is then checked when the function runs), and checked
+    against ``newshape`` otherwise.
+    """
     x = as_variable(x)
-    return _reshape(x, _shape_arg(newshape))
+    shape = _shape_arg(newshape)
+    if ndim is not None:
+        ndim = int(ndim)
+        known = shape.type.shape[0] if isinstance(shape, Variable) and shape.ndim == 1 \
+            else (1 if isinstance(shape, Variable) else len(shape))
+        if known is None:
+            # a vector of unknown length: reshaping it to (ndim,) gives it a static
+            # length and raises at run time when its real length differs
+            shape = _reshape(shape, [ndim])
+        elif known != ndim:
+            raise ValueError(f"reshape: ndim={ndim} but the new shape {newshape} has "
+                             f"{known} entries")
+    return _reshape(x, shape)
 
 
 def flatten(x, ndim=1, outdim=None):
@@ -440,6 +464,8 @@ def patternbroadcast(x, broadcastable):
 
 
 def unbroadcast(x, *axes):
+    """``x`` itself: a static size of 1 is information here, and broadcasting is
+    decided by the run-time shapes (as in numpy), so there is nothing to undo."""
     return as_variable(x)
 
 
@@ -518,11 +544,27 @@ def _check_batched(a, b):
 
 # -- indexing --------------------------------------------------------------------
 
+def _inplace_flags(func, inplace, tolerate_inplace_aliasing):
+    why = ("the result is always a new value; the compiler decides what runs in place "
+           "(Theano's own advice was not to pass it)")
+    if inplace:
+        warn_ignored(func, "inplace", why, stacklevel=4)
+    if tolerate_inplace_aliasing:
+        warn_ignored(func, "tolerate_inplace_aliasing", why, stacklevel=4)
+
+
 def set_subtensor(x, y, inplace=False, tolerate_inplace_aliasing=False):
+    """``x`` with ``y`` written into its indexed part (``x`` must be an indexing of a
+    variable). ``inplace`` and ``tolerate_inplace_aliasing`` are accepted and ignored
+    with a warning."""
+    _inplace_flags("set_subtensor", inplace, tolerate_inplace_aliasing)
     return _inc(as_variable(x), y, set_instead_of_inc=True)
 
 
 def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
+    """``x`` with ``y`` added to its indexed part (or written: ``set_instead_of_inc``);
+    ``inplace`` and ``tolerate_inplace_aliasing`` as in :func:`set_subtensor`."""
+    _inplace_flags("inc_subtensor", inplace, tolerate_inplace_aliasing)
     return _inc(as_variable(x), y, set_instead_of_inc=set_instead_of_inc)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...graph import as_variable
 from ...ops.conv import Conv2D
+from ...ignored import warn_ignored
 from ...op import ShapeError
 
 __all__ = ["conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "resolve_padding"]
@@ -48,8 +49,8 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     convolution; ``False`` gives cross-correlation.
     """
     from .. import basic as T
-    if num_groups != 1:
-        raise NotImplementedError("conv2d: grouped convolution (num_groups > 1) is not supported yet")
+    _check_groups("conv2d", num_groups)
+    _extra_kwargs("conv2d", kwargs)
     x, w = as_variable(input), as_variable(filters)
     input_shape = input_shape or image_shape
     if input_shape is not None:
@@ -64,6 +65,22 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     if filter_flip:
         w = w[:, :, ::-1, ::-1]
     return Conv2D(stride, pad, dilation)(x, w)
+
+
+def _check_groups(func, num_groups):
+    if num_groups != 1:
+        raise NotImplementedError(f"{func}: grouped convolution (num_groups > 1) is not "
+                                  "supported yet")
+
+
+def _extra_kwargs(func, kwargs):
+    """Theano's conv2d takes ``**kwargs`` for old tuning arguments and ignores them."""
+    if kwargs.pop("unshared", False):
+        raise NotImplementedError(f"{func}: unshared (locally connected) convolution is not "
+                                  "supported")
+    for name in sorted(kwargs):
+        warn_ignored(func, name, "not an argument layerkit's convolution knows (Theano kept "
+                     "such arguments only for compatibility)", stacklevel=4)
 
 
 def _with_static_shape(x, shape, what):
@@ -95,6 +112,7 @@ def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
     """
     from .. import basic as T
     from ...ops.conv import Conv2DGradInput
+    _check_groups("conv2d_grad_wrt_inputs", num_groups)
     gy, w = as_variable(output_grad), as_variable(filters)
     if filter_shape is not None:
         w = _with_static_shape(w, filter_shape, "filter_shape")
@@ -115,7 +133,10 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
     """The gradient of ``conv2d`` with respect to its filters."""
     from .. import basic as T
     from ...ops.conv import Conv2DGradWeight
+    _check_groups("conv2d_grad_wrt_weights", num_groups)
     x, gy = as_variable(input), as_variable(output_grad)
+    if input_shape is not None:
+        x = _with_static_shape(x, input_shape, "input_shape")
     dilation = _pair(filter_dilation, "filter_dilation")
     pad = resolve_padding(border_mode, tuple(filter_shape)[2:], dilation)
     gw = Conv2DGradWeight(_pair(subsample, "subsample"), pad, dilation)(x, gy, list(filter_shape))
