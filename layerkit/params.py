@@ -9,7 +9,9 @@ key is unique. No pickle is written or read (``allow_pickle=False``).
 Saving is atomic: the arrays go to a temporary file in the same folder, which
 is flushed to disk and then renamed over ``path``; a save that fails or is
 killed leaves the previous file as it was. (A killed save can leave its
-temporary ``.<name>.<random>.tmp`` file behind.)
+temporary ``.<name>.<random>.tmp`` file behind.) A symbolic link is followed:
+the file it points to is replaced (atomically, in its own folder) and the
+link stays a link; a FIFO, a device or a folder is refused with an error.
 
 Loading reads and checks everything before it changes anything: a truncated
 or corrupted file, a missing or unexpected name, or a shape or dtype that
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 import zipfile
 
 import numpy as np
@@ -78,25 +81,63 @@ def _folder_of(path, what):
     return path, os.path.dirname(os.path.abspath(path))
 
 
-def save_params(path, layer) -> None:
-    """Write the values of every parameter of ``layer`` (a layer or a list) to ``path``.
+def _kind(mode) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
-    The file is an ``.npz`` keyed by parameter name (see :func:`param_names`),
-    written atomically: a temporary file in the same folder, flushed to disk,
-    then renamed over ``path``. ``path`` is used as given (no suffix added).
+
+def _save_target(path, what):
+    """The file a save to ``path`` replaces, its symbolic links followed, and its stat.
+
+    Refuses a target that exists and is not a regular file (a folder, a FIFO,
+    a device, a socket), naming it.
     """
-    path, folder = _folder_of(path, "save_params")
-    params = _params(layer, "save_params")
+    real = os.path.realpath(path)
+    shown = repr(path) if real == os.path.abspath(path) else \
+        f"{path!r} (a symbolic link to {real!r})"
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = _kind(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(f"{what}: {shown} is a folder; give a file path such as "
+                                    f"{os.path.join(path, 'params.npz')!r}")
+        raise ValueError(f"{what}: {shown} is {kind}, not a regular file; {what} writes "
+                         f"only regular files (it replaces the file atomically) and has "
+                         f"left {real!r} as it was")
+    folder = os.path.dirname(real)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save_params: the folder {folder!r} does not exist")
-    arrays = {key: np.ascontiguousarray(p.get_value()) for key, p in zip(_keys(params), params)}
-    for key, value in arrays.items():
-        if value.dtype.hasobject:
-            raise TypeError(f"save_params: parameter {key!r} holds Python objects "
-                            f"(dtype {value.dtype}); only numeric arrays can be saved")
+        raise FileNotFoundError(f"{what}: the folder {folder!r} does not exist"
+                                + (f" (the target of {path!r})" if real != os.path.abspath(path)
+                                   else ""))
+    return real, folder, st
 
-    base = os.path.basename(path)
-    while True:  # O_EXCL: never write into a file someone else made; the umask sets the mode
+
+def atomic_write(path, write, what="write") -> None:
+    """Replace the file at ``path`` with what ``write(f)`` writes to a binary file ``f``.
+
+    Symbolic links are followed: the file they point to is replaced and the
+    links stay links. A target that exists and is not a regular file (a
+    folder, a FIFO, a device) is refused with an error naming it. The bytes go
+    to a temporary file in the target's folder, flushed to disk, which is then
+    renamed over the target (keeping the target's permission bits): if
+    ``write`` raises, or the process is killed, the previous file stays whole.
+    A hard link to the old file keeps the old contents (the rename makes a new
+    file, as every atomic save does).
+    """
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise TypeError(f"{what}: expected a file path (str or os.PathLike), got "
+                        f"{type(path).__name__}")
+    path = os.fspath(path)
+    real, folder, old = _save_target(path, what)
+    base = os.path.basename(real)
+    while True:  # O_EXCL: never write into a file someone else made; the umask sets its mode
         tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -106,10 +147,15 @@ def save_params(path, layer) -> None:
             continue
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if old is not None:                  # the file replaced keeps its permission bits
+            try:
+                os.chmod(tmp, stat.S_IMODE(old.st_mode) & 0o777)
+            except OSError:                  # a file system without modes: keep the umask's
+                pass
+        os.replace(tmp, real)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -117,6 +163,26 @@ def save_params(path, layer) -> None:
             pass
         raise
     _fsync_folder(folder)
+
+
+def save_params(path, layer) -> None:
+    """Write the values of every parameter of ``layer`` (a layer or a list) to ``path``.
+
+    The file is an ``.npz`` keyed by parameter name (see :func:`param_names`),
+    written atomically: a temporary file in the same folder, flushed to disk,
+    then renamed over ``path``. ``path`` is used as given (no suffix added).
+    A symbolic link is followed (the file it points to is replaced, the link
+    stays); a path that is a folder, a FIFO or a device is refused.
+    """
+    path, _ = _folder_of(path, "save_params")
+    _save_target(path, "save_params")       # a bad target is refused before any work
+    params = _params(layer, "save_params")
+    arrays = {key: np.ascontiguousarray(p.get_value()) for key, p in zip(_keys(params), params)}
+    for key, value in arrays.items():
+        if value.dtype.hasobject:
+            raise TypeError(f"save_params: parameter {key!r} holds Python objects "
+                            f"(dtype {value.dtype}); only numeric arrays can be saved")
+    atomic_write(path, lambda f: _write_npz(f, arrays), "save_params")
 
 
 def _write_npz(f, arrays) -> None:

@@ -14,11 +14,85 @@ from .types import TensorType, as_dtype
 __all__ = ["SharedVariable", "AliasedShared", "shared"]
 
 
+def _writeable(x) -> bool:
+    flags = getattr(x, "flags", None)
+    return bool(getattr(flags, "writeable", True))
+
+
+def _copy_on(backend, x):
+    """A new array of ``backend`` holding the values of its array ``x`` (never a view)."""
+    if type(x) is np.ndarray or isinstance(x, np.generic):
+        return np.array(x, copy=True)
+    try:
+        return backend.xp.asarray(x, copy=True)       # the array API's way
+    except (TypeError, ValueError, NotImplementedError):
+        pass                                          # a namespace without ``copy=``
+    if callable(getattr(x, "copy", None)):
+        return x.copy()
+    return backend.from_numpy(np.array(backend.to_numpy(x), copy=True))
+
+
+def _cast_on(backend, x, dtype):
+    """``x`` (an array of ``backend``) cast to ``dtype``: a new array."""
+    astype = getattr(backend.xp, "astype", None)
+    if astype is not None:
+        try:
+            return astype(x, np.dtype(dtype).type, copy=True)
+        except (TypeError, ValueError, AttributeError):
+            pass
+    return x.astype(dtype)
+
+
+def _lossless(host: np.ndarray, converted: np.ndarray) -> bool:
+    """True when ``converted`` holds exactly the values of ``host`` (NaN equals NaN)."""
+    with np.errstate(all="ignore"):
+        back = converted.astype(host.dtype)
+        same = back == host
+        if host.dtype.kind in "fc":
+            same |= np.isnan(host) & np.isnan(back)
+    return bool(np.all(same))
+
+
 class SharedVariable(Variable):
-    """A variable holding a value between calls (Theano's ``theano.shared``)."""
+    """A variable holding a value between calls (Theano's ``theano.shared``).
+
+    Ownership of the value (Theano's rules):
+
+    * ``set_value(v)`` and ``shared(v)`` (``borrow=False``, the default) always
+      store a copy, whatever ``v`` is (a numpy array, a numpy scalar, an array of
+      the backend the variable lives on): later writes to ``v`` do not change the
+      variable, and training (which updates the value in place) never writes
+      into ``v``.
+    * ``borrow=True`` keeps the very array where it can (a writeable numpy
+      array, or an array of the variable's backend), as Theano did on the CPU:
+      the variable and the caller then share storage, so in-place training
+      changes the caller's array and the caller's writes change the variable.
+      A read-only array (``np.load(mmap_mode="r")``, ``a.setflags(write=False)``)
+      is copied even then, since in-place updates could not write to it.
+    * ``get_value()`` returns a copy; ``get_value(borrow=True)`` may return the
+      stored array itself; ``get_value(return_internal_type=True)`` returns the
+      backend's array, a copy of it unless ``borrow=True``.
+
+    Dtypes (``strict`` and ``allow_downcast`` are given to :func:`shared`):
+
+    * ``strict=True``: ``set_value`` takes only an array (or numpy scalar) of
+      exactly the variable's dtype; nothing is cast.
+    * ``allow_downcast=True``: any numeric value is cast to the dtype, losing
+      precision if need be (a float64 array into a float32 variable).
+    * ``allow_downcast=None`` (the default): an array must have the dtype; a
+      Python number, a list or a numpy scalar is cast when numpy calls the
+      cast ``same_kind`` (0.1 into float32, but not 0.5 into an int variable).
+    * ``allow_downcast=False``: as the default, but a number, list or numpy
+      scalar is cast only when no value changes (0.5 into float32 is taken,
+      0.1 is refused).
+    """
+
+    #: read by set_value; class defaults keep variables pickled before they existed working
+    strict: bool = False
+    allow_downcast: bool | None = None
 
     def __init__(self, value: np.ndarray, name: str | None = None,
-                 broadcastable=None) -> None:
+                 broadcastable=None, strict: bool = False, allow_downcast=None) -> None:
         if broadcastable is None:
             broadcastable = (False,) * value.ndim
         broadcastable = tuple(bool(b) for b in broadcastable)
@@ -29,35 +103,83 @@ class SharedVariable(Variable):
             if b and value.shape[ax] != 1:
                 raise ValueError(f"shared {name or ''}: dimension {ax} is marked broadcastable "
                                  f"but has size {value.shape[ax]}")
+        if allow_downcast not in (None, True, False):
+            raise TypeError(f"shared {name or ''}: allow_downcast must be None, True or False, "
+                            f"got {allow_downcast!r}")
         super().__init__(TensorType(value.dtype, broadcastable=broadcastable), name=name)
         self._value = value
         self._backend = None          # None: held as numpy
         self.default_update = None
+        self.strict = bool(strict)
+        self.allow_downcast = allow_downcast
 
     # -- value access ----------------------------------------------------
     def get_value(self, borrow: bool = False, return_internal_type: bool = False):
-        """The value as a numpy array (a copy unless ``borrow`` and held as numpy)."""
+        """The value as a numpy array: a copy unless ``borrow`` (see the class notes).
+
+        ``return_internal_type=True`` gives the array of the backend the value
+        lives on (a copy of it unless ``borrow``).
+        """
         if self._backend is None:
-            return self._value if borrow else self._value.copy()
+            return self._value if borrow else np.array(self._value, copy=True)
         if return_internal_type:
-            return self._value
+            return self._value if borrow else _copy_on(self._backend, self._value)
         return np.array(self._backend.to_numpy(self._value), copy=True)
 
+    def _refuse(self, message: str):
+        raise TypeError(f"shared variable {self.name or ''}: {message}")
+
+    def _cast_needed(self, src_dtype: str, typed: bool, host) -> bool:
+        """Whether a value of ``src_dtype`` is cast to the variable's dtype; raises if refused.
+
+        ``typed``: the value is an array (numpy or the backend's), whose dtype
+        is the caller's choice; ``host``: the value as numpy when it is not.
+        """
+        if src_dtype == self.dtype:
+            return False
+        if self.strict:
+            self._refuse(f"set_value expected dtype {self.dtype}, got {src_dtype} (the "
+                         f"variable was made with strict=True: nothing is cast)")
+        if self.allow_downcast:
+            if np.dtype(src_dtype).kind not in "biufc":
+                self._refuse(f"set_value cannot cast a {src_dtype} value to {self.dtype}")
+            return True
+        if typed:
+            self._refuse(f"set_value expected dtype {self.dtype}, got {src_dtype} (cast it "
+                         f"with .astype('{self.dtype}'), or make the variable with "
+                         f"shared(..., allow_downcast=True))")
+        if not np.can_cast(host.dtype, self.dtype, "same_kind"):
+            self._refuse(f"set_value expected dtype {self.dtype}, got {src_dtype}")
+        if self.allow_downcast is False and not np.can_cast(host.dtype, self.dtype, "safe") \
+                and not _lossless(host, host.astype(self.dtype)):
+            self._refuse(f"set_value: the value does not fit dtype {self.dtype} without "
+                         f"losing precision, and the variable was made with "
+                         f"allow_downcast=False")
+        return True
+
     def set_value(self, value, borrow: bool = False) -> None:
-        """Replace the value; dtype and number of dimensions must match (sizes may change)."""
-        if self._backend is not None and self._backend.is_array(value):
-            arr_dtype, arr_ndim, arr_shape = str(value.dtype), value.ndim, value.shape
+        """Replace the value; dtype and number of dimensions must match (sizes may change).
+
+        ``borrow=False`` stores a copy, always; ``borrow=True`` may keep
+        ``value`` itself (see the class notes). Dtype rules: see the class notes.
+        """
+        if isinstance(value, Variable):
+            self._refuse(f"set_value expects a value, got the symbolic variable {value}")
+        if self.strict and not isinstance(value, (np.ndarray, np.generic)) and \
+                not (self._backend is not None and self._backend.is_array(value)):
+            self._refuse(f"set_value expected an array of dtype {self.dtype}, got "
+                         f"{type(value).__name__} (the variable was made with strict=True)")
+        backend = self._backend
+        # a numpy scalar is a value, not storage: it becomes a 0-d array below
+        if backend is not None and not isinstance(value, np.generic) and \
+                backend.is_array(value):
+            arr_dtype, arr_ndim, arr_shape = str(value.dtype), value.ndim, tuple(value.shape)
+            cast = self._cast_needed(arr_dtype, True, None)
             host = None
         else:
             host = np.asarray(value)
             arr_dtype, arr_ndim, arr_shape = host.dtype.name, host.ndim, host.shape
-        if arr_dtype != self.dtype:
-            if host is not None and np.can_cast(host.dtype, self.dtype, "same_kind") and \
-                    not isinstance(value, np.ndarray):
-                host = host.astype(self.dtype)
-            else:
-                raise TypeError(f"shared variable {self.name or ''}: set_value expected dtype "
-                                f"{self.dtype}, got {arr_dtype}")
+            cast = self._cast_needed(arr_dtype, isinstance(value, np.ndarray), host)
         if arr_ndim != self.ndim:
             raise TypeError(f"shared variable {self.name or ''}: set_value expected a "
                             f"{self.ndim}-d value, got {arr_ndim}-d (shape {arr_shape})")
@@ -66,15 +188,28 @@ class SharedVariable(Variable):
                 raise ValueError(f"shared variable {self.name or ''}: dimension {ax} is "
                                  f"broadcastable but the new value has size {arr_shape[ax]}")
         if host is None:
+            if cast:
+                value = _cast_on(backend, value, self.dtype)
+            elif not borrow or not _writeable(value):
+                value = _copy_on(backend, value)
             self._value = value
             return
-        self._value = host if borrow else host.copy()
+        if cast:
+            host = host.astype(self.dtype)
+        elif not borrow or not host.flags.writeable:
+            host = np.array(host, copy=True)
+        self._value = host
         self._backend = None
 
     def value_on(self, backend):
-        """The value as an array of ``backend``, moving it there if needed."""
+        """The value as an array of ``backend``, moving it there if needed.
+
+        The first move of a value held as numpy may keep that very array (the
+        numpy backend does): it is the variable's own copy, or the caller's
+        array when it was given with ``borrow=True``.
+        """
         if self._backend is not backend:
-            host = self.get_value(borrow=True) if self._backend is None else \
+            host = self._value if self._backend is None else \
                 self._backend.to_numpy(self._value)
             self._value = backend.from_numpy(np.asarray(host, order="C"))
             self._backend = backend
@@ -113,6 +248,10 @@ class AliasedShared(SharedVariable):
         self.target = target
         self.default_update = None
 
+    # the target's dtype rules apply to values set through the alias
+    strict = property(lambda self: self.target.strict)
+    allow_downcast = property(lambda self: self.target.allow_downcast)
+
     def get_value(self, borrow=False, return_internal_type=False):
         return self.target.get_value(borrow, return_internal_type)
 
@@ -125,13 +264,21 @@ class AliasedShared(SharedVariable):
     def _store(self, value, backend):
         self.target._store(value, backend)
 
+    def __getstate__(self):
+        # the value is the target's (pickled with it): no second copy of it here
+        return self.__dict__.copy()
+
 
 def shared(value, name: str | None = None, borrow: bool = False, strict: bool = False,
            allow_downcast=None, broadcastable=None, **kwargs) -> SharedVariable:
     """A new shared variable holding ``value``.
 
-    A Python float becomes floatX; arrays keep their dtype (``borrow=True``
-    keeps the very array, as Theano did on the CPU).
+    A Python float becomes floatX; arrays keep their dtype. The variable holds
+    a copy of ``value`` unless ``borrow=True``, which keeps the very array (as
+    Theano did on the CPU: in-place training then writes into it) unless it
+    is read-only, which is copied. ``strict`` and ``allow_downcast`` set what
+    later :meth:`~SharedVariable.set_value` calls may cast (see
+    :class:`SharedVariable`).
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() expects a value, got the symbolic variable {value}")
@@ -148,6 +295,7 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
         if arr.dtype == object or arr.dtype.kind in "USV":
             raise TypeError(f"shared() expects a numeric value, got {type(value).__name__}")
         as_dtype(arr.dtype)
-        if not borrow or arr is not value:
+        if not borrow or arr is not value or not arr.flags.writeable:
             arr = np.array(arr, copy=True)
-    return SharedVariable(arr, name=name, broadcastable=broadcastable)
+    return SharedVariable(arr, name=name, broadcastable=broadcastable, strict=strict,
+                          allow_downcast=allow_downcast)

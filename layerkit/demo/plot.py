@@ -5,9 +5,15 @@ __all__ = ["save_learning_curve"]
 
 
 def save_learning_curve(history, path, title="layerkit demo") -> None:
-    """Loss (training and validation) and accuracy per epoch, side by side, as a PNG."""
+    """Loss (training and validation) and accuracy per epoch, side by side, as a PNG.
+
+    Written as parameter files are (:func:`layerkit.params.atomic_write`):
+    through symbolic links, atomically, never into a FIFO or a device.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from layerkit.params import atomic_write
 
     h, epochs = history.history, history.epoch
     fig = Figure(figsize=(9, 3.6), dpi=100)
@@ -28,4 +34,4 @@ def save_learning_curve(history, path, title="layerkit demo") -> None:
             ax.set_xticks(epochs)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda f: fig.savefig(f, format="png"), "save_learning_curve")
