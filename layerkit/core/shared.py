@@ -5,6 +5,8 @@ lives on that function's backend, and a function of another backend moves it.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .config import config
@@ -118,8 +120,23 @@ class SharedVariable(Variable):
         """The value as a numpy array: a copy unless ``borrow`` (see the class notes).
 
         ``return_internal_type=True`` gives the array of the backend the value
-        lives on (a copy of it unless ``borrow``).
+        lives on (a copy of it unless ``borrow``). Taken between two calls of
+        compiled functions running in other threads, never during one.
         """
+        with storage_lock(self):
+            return self._read(borrow, return_internal_type)
+
+    def set_value(self, value, borrow: bool = False) -> None:
+        """Replace the value; dtype and number of dimensions must match (sizes may change).
+
+        ``borrow=False`` stores a copy, always; ``borrow=True`` may keep
+        ``value`` itself (see the class notes). Dtype rules: see the class notes.
+        Made between two calls of compiled functions running in other threads.
+        """
+        with storage_lock(self):
+            self._write(value, borrow)
+
+    def _read(self, borrow: bool, return_internal_type: bool):
         if self._backend is None:
             return self._value if borrow else np.array(self._value, copy=True)
         if return_internal_type:
@@ -157,12 +174,7 @@ class SharedVariable(Variable):
                          f"allow_downcast=False")
         return True
 
-    def set_value(self, value, borrow: bool = False) -> None:
-        """Replace the value; dtype and number of dimensions must match (sizes may change).
-
-        ``borrow=False`` stores a copy, always; ``borrow=True`` may keep
-        ``value`` itself (see the class notes). Dtype rules: see the class notes.
-        """
+    def _write(self, value, borrow: bool) -> None:
         if isinstance(value, Variable):
             self._refuse(f"set_value expects a value, got the symbolic variable {value}")
         if self.strict and not isinstance(value, (np.ndarray, np.generic)) and \
@@ -226,6 +238,7 @@ class SharedVariable(Variable):
 
     def __getstate__(self):
         state = self.__dict__.copy()
+        state.pop("_lock", None)        # a fresh one is made where it is needed
         state["_value"] = self.get_value()
         state["_backend"] = None
         return state
@@ -269,6 +282,19 @@ class AliasedShared(SharedVariable):
         return self.__dict__.copy()
 
 
+def storage_lock(v: SharedVariable) -> threading.RLock:
+    """The lock of ``v``'s storage (a memory-aliased clone has its target's): a
+    compiled call holds it while it reads and writes the value, and so do
+    ``get_value`` and ``set_value``, so that calls from several threads act as
+    if they ran one after another."""
+    while isinstance(v, AliasedShared):
+        v = v.target
+    lock = v.__dict__.get("_lock")
+    if lock is None:                   # dict.setdefault is atomic: one lock per storage
+        lock = v.__dict__.setdefault("_lock", threading.RLock())
+    return lock
+
+
 def shared(value, name: str | None = None, borrow: bool = False, strict: bool = False,
            allow_downcast=None, broadcastable=None, **kwargs) -> SharedVariable:
     """A new shared variable holding ``value``.
@@ -282,6 +308,10 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() expects a value, got the symbolic variable {value}")
+    for key in kwargs:          # Theano's target=, ... (a device placement here is the backend's)
+        from .ignored import warn_ignored
+        warn_ignored("shared", key, "layerkit places values on the backend of the function "
+                     "that uses them")
     if isinstance(value, float):
         arr = np.asarray(value, dtype=config.floatX)
     elif isinstance(value, bool):
