@@ -135,3 +135,12 @@ def test_a_debug_call_leaves_updates_and_random_streams_as_one_call_would(backen
     np.testing.assert_array_equal(a, b)                 # the same first draw
     np.testing.assert_array_equal(c2.get_value(), b)    # updated once, not twice
     assert not np.array_equal(debug(), b)               # the stream advanced once per call
+
+
+def test_nanguardmode_says_it_ignores_optimizer_and_linker():
+    from layerkit.core.compile import NanGuardMode
+    from layerkit.core.ignored import IgnoredArgumentWarning
+    import layerkit.core.ignored as ignored
+    ignored._WARNED.discard(("NanGuardMode", "linker"))
+    with pytest.warns(IgnoredArgumentWarning, match="linker"):
+        NanGuardMode(linker="cvm")

@@ -21,6 +21,11 @@ class NanGuardMode:
                  big: float = 1e10, optimizer=None, linker=None):
         self.nan_is_error, self.inf_is_error, self.big_is_error = nan_is_error, inf_is_error, big_is_error
         self.big = big
+        for arg, value in (("optimizer", optimizer), ("linker", linker)):
+            if value is not None:
+                from ..ignored import warn_ignored
+                warn_ignored("NanGuardMode", arg, "NanGuardMode always checks the unfused "
+                             "graph with layerkit's own linker")
 
     def problem(self, value, backend) -> str | None:
         """What is wrong with ``value`` under this mode ('NaN', 'Inf', ...), or None."""
