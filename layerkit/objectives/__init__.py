@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 from ..core import tensor as T
+from ..core.ops.nnet import check_class_labels
 from ..utils import as_theano_expression, one_hot
 
 __all__ = ["binary_crossentropy", "categorical_crossentropy", "squared_error",
@@ -47,10 +48,19 @@ def categorical_crossentropy(predictions, targets):
     """``-sum(t * log(p), axis=1)``, per row of a matrix of class probabilities.
 
     ``targets`` are class indices (an int vector) or one distribution per row
-    (a matrix like ``predictions``).
+    (a matrix like ``predictions``). Class indices outside ``0 .. C-1`` and a
+    number of targets other than the number of rows raise (see
+    :func:`layerkit.core.tensor.nnet.categorical_crossentropy`).
     """
     return T.nnet.categorical_crossentropy(as_theano_expression(predictions),
                                            as_theano_expression(targets))
+
+
+def _labels(targets, predictions, who):
+    """Integer class indices checked against the predictions' rows and classes."""
+    if targets.dtype.startswith(("int", "uint")):
+        return check_class_labels(targets, predictions, who)
+    return targets
 
 
 def squared_error(a, b):
@@ -85,13 +95,14 @@ def binary_hinge_loss(predictions, targets, delta=1, log_odds=None, binary=True)
 def multiclass_hinge_loss(predictions, targets, delta=1):
     """``max(0, max_{j != t} p_j - p_t + delta)``, per row.
 
-    ``targets`` are class indices (an int vector) or one-hot rows.
+    ``targets`` are class indices (an int vector; outside ``0 .. C-1`` they
+    raise, as in :func:`categorical_crossentropy`) or one-hot rows.
     """
     predictions = as_theano_expression(predictions)
     targets = as_theano_expression(targets)
     num_cls = predictions.shape[1]
     if targets.ndim == predictions.ndim - 1:
-        targets = one_hot(targets, num_cls)
+        targets = one_hot(_labels(targets, predictions, "multiclass_hinge_loss"), num_cls)
     elif targets.ndim != predictions.ndim:
         raise TypeError(f"multiclass_hinge_loss: rank mismatch between targets "
                         f"({targets.ndim}-d) and predictions ({predictions.ndim}-d)")
@@ -113,7 +124,8 @@ def categorical_accuracy(predictions, targets, top_k=1):
 
     ``targets`` are class indices (one dimension less than ``predictions``) or
     one-hot / probability rows (the same number of dimensions; their argmax
-    is the class).
+    is the class). Class indices outside ``0 .. C-1`` raise, as in
+    :func:`categorical_crossentropy`.
     """
     predictions = as_theano_expression(predictions)
     targets = as_theano_expression(targets)
@@ -122,6 +134,8 @@ def categorical_accuracy(predictions, targets, top_k=1):
     elif targets.ndim != predictions.ndim - 1:
         raise TypeError(f"categorical_accuracy: rank mismatch between targets "
                         f"({targets.ndim}-d) and predictions ({predictions.ndim}-d)")
+    else:
+        targets = _labels(targets, predictions, "categorical_accuracy")
     if top_k == 1:
         return T.eq(T.argmax(predictions, axis=-1), targets)
     # the target is in the top k when fewer than k classes score strictly higher

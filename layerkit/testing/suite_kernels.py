@@ -570,6 +570,9 @@ def test_softmax(backend, name, dtype):
     for shape in ((7,), (3, 7), (2, 3, 5)):
         x = values(-8, 8, shape, dtype)
         check(call(backend, name, x), ref(as64(x), axis=-1), name, f"{dtype} {shape}", dtype)
+        for axis in range(-len(shape), len(shape)):    # the core passes axis= off the last axis
+            check(call(backend, name, x, axis=axis), ref(as64(x), axis=axis), name,
+                  f"{dtype} {shape} axis={axis}", dtype)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

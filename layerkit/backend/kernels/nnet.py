@@ -1,4 +1,5 @@
-"""softmax and log-softmax over the last axis, and logsumexp, computed stably.
+"""softmax and log-softmax along one axis (the last by default), and logsumexp,
+computed stably.
 
 Each subtracts the maximum first, so exp never overflows and at least one
 term of each sum is exp(0) = 1, so the log never sees 0.
@@ -10,16 +11,18 @@ from ._namespace import namespace
 __all__ = ["NNET_KERNELS"]
 
 
-def softmax(x):
+def softmax(x, axis=-1):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis`` (an int, negative from the end)."""
     xp = namespace(x)
-    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
-    return e / xp.sum(e, axis=-1, keepdims=True)
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
-def log_softmax(x):
+def log_softmax(x, axis=-1):
+    """``(x - max) - log(sum(exp(x - max)))`` along ``axis`` (an int, negative from the end)."""
     xp = namespace(x)
-    shifted = x - xp.max(x, axis=-1, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def logsumexp(x, axis=None, keepdims=False):

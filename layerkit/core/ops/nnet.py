@@ -1,51 +1,200 @@
-"""Softmax and log-softmax over the last axis."""
+"""Softmax and log-softmax along an axis, and the check of integer class labels."""
 from __future__ import annotations
 
+import inspect
+import math
+
+import numpy as np
+
 from ..config import config
-from ..graph import Apply, as_variable
-from ..op import Op
-from ..types import TensorType, is_float
+from ..graph import Apply, Constant, as_variable
+from ..op import Op, ShapeError
+from ..types import TensorType, is_float, is_int
 from .basic import cast
 
-__all__ = ["Softmax", "LogSoftmax", "softmax", "log_softmax"]
+__all__ = ["Softmax", "LogSoftmax", "softmax", "log_softmax", "normalize_softmax_axis",
+           "CheckClassLabels", "check_class_labels"]
 
 
-class _LastAxisOp(Op):
+def normalize_softmax_axis(axis, ndim: int, who: str = "softmax"):
+    """``axis`` as a non-negative int, or None (every axis); -1 is the last axis.
+
+    Refuses what would otherwise be ignored: a bool, a float, a tuple, an axis
+    outside ``-ndim .. ndim - 1``.
+    """
+    if axis is None:
+        return None
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{who}: axis must be an int or None, got {axis!r}")
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{who}: axis {axis} is out of range for a {ndim}-d input "
+                         f"(valid: {-ndim} .. {ndim - 1}, or None for all axes)")
+    return axis % ndim
+
+
+def _takes_axis(fn) -> bool:
+    """True when the kernel ``fn`` accepts ``axis=`` (a plugin written for the old
+    last-axis-only contract does not: the op then moves the axis last itself)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "axis" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+class _AxisOp(Op):
+    """Normalised over one axis (a non-negative int) or over every element (None)."""
+
+    __props__ = ("axis",)
     kernel = ""
+
+    def __init__(self, axis=-1) -> None:
+        # negative axes are resolved in make_node, when the input's ndim is known
+        if axis is not None and (isinstance(axis, (bool, np.bool_))
+                                 or not isinstance(axis, (int, np.integer))):
+            raise TypeError(f"{type(self).__name__}: axis must be an int or None, got {axis!r}")
+        self.axis = None if axis is None else int(axis)
 
     def make_node(self, x) -> Apply:
         x = as_variable(x)
         if not is_float(x.dtype):
             x = cast(x, config.floatX)
+        name = "softmax" if self.kernel == "softmax" else "log_softmax"
         if x.ndim == 0:
-            raise ValueError(f"{type(self).__name__.lower()} needs at least a 1-d input")
+            raise ValueError(f"{name} needs at least a 1-d input")
+        axis = normalize_softmax_axis(self.axis, x.ndim, name)
+        if axis != self.axis:
+            return type(self)(axis).make_node(x)
         return Apply(self, [x], [x.type])
 
+    def _sum(self, v):
+        return v.sum(axis=self.axis, keepdims=True)
+
     def thunk(self, backend, node):
-        return backend.kernel(self.kernel)
+        fn = backend.kernel(self.kernel)
+        ndim = node.inputs[0].ndim
+        axis = self.axis
+        if axis == ndim - 1 or (axis is None and ndim == 1):
+            return fn                                   # the last axis: every kernel's default
+        if axis is None:                                # every element: one long row
+            reshape = backend.kernel("reshape")
+            return lambda x: reshape(fn(reshape(x, (-1,))), x.shape)
+        if _takes_axis(fn):
+            return lambda x: fn(x, axis=axis)
+        permute = backend.kernel("permute_dims")
+        order = tuple(k for k in range(ndim) if k != axis) + (axis,)
+        back = tuple(int(i) for i in np.argsort(order))
+        return lambda x: permute(fn(permute(x, order)), back)
 
 
-class Softmax(_LastAxisOp):
+class Softmax(_AxisOp):
+    """``exp(x) / sum(exp(x), axis)``, computed as ``exp(x - max)`` first."""
+
     kernel = "softmax"
 
     def grad(self, inputs, outputs, output_grads):
         sm, g = outputs[0], output_grads[0]
         gs = g * sm
-        return [gs - sm * gs.sum(axis=-1, keepdims=True)]
+        return [gs - sm * self._sum(gs)]
 
 
-class LogSoftmax(_LastAxisOp):
+class LogSoftmax(_AxisOp):
+    """``x - log(sum(exp(x), axis))``, computed as ``x - max`` first."""
+
     kernel = "log_softmax"
 
     def grad(self, inputs, outputs, output_grads):
         from ..tensor import basic as T
         lsm, g = outputs[0], output_grads[0]
-        return [g - T.exp(lsm) * g.sum(axis=-1, keepdims=True)]
+        return [g - T.exp(lsm) * self._sum(g)]
 
 
-def softmax(x):
-    return Softmax()(x)
+def softmax(x, axis=-1):
+    """Softmax along ``axis`` (default the last; None: over every element)."""
+    return Softmax(axis)(x)
 
 
-def log_softmax(x):
-    return LogSoftmax()(x)
+def log_softmax(x, axis=-1):
+    """Log-softmax along ``axis`` (default the last; None: over every element)."""
+    return LogSoftmax(axis)(x)
+
+
+# -- integer class labels -------------------------------------------------------------
+
+def _label_error(who: str, labels: np.ndarray, n_classes: int) -> IndexError:
+    bad = np.argwhere((labels < 0) | (labels >= n_classes))[0]
+    value = int(labels[tuple(bad)])
+    where = f"row {int(bad[0])}" if labels.ndim == 1 else f"index {tuple(int(b) for b in bad)}"
+    return IndexError(f"{who}: target {value} is out of bounds for {n_classes} classes "
+                      f"(labels must be in 0..{n_classes - 1}), at {where} of the targets")
+
+
+def _shape_error(who, pred_shape, target_shape, cls=ValueError):
+    return cls(f"{who}: dimension mismatch between predictions of shape {tuple(pred_shape)} "
+               f"and integer targets of shape {tuple(target_shape)} (the targets need the "
+               f"predictions' shape without its last, class, axis: "
+               f"{tuple(pred_shape)[:-1]})")
+
+
+class CheckClassLabels(Op):
+    """The integer targets ``t`` of predictions ``p`` (a copy), once checked:
+    ``t.shape == p.shape[:-1]`` and ``0 <= t < p.shape[-1]``.
+
+    Class indices never wrap: a negative label, or one equal to the number of
+    classes (labels 1..C instead of 0..C-1), raises ``IndexError`` naming the
+    label, the number of classes and the row; a shape mismatch raises
+    ``ValueError`` naming both shapes. Every use of the labels (the loss and
+    its gradient, in any rewritten form) reads them through this node.
+    """
+
+    __props__ = ("who",)
+
+    def __init__(self, who: str = "categorical_crossentropy") -> None:
+        self.who = who
+
+    def make_node(self, labels, predictions) -> Apply:
+        t, p = as_variable(labels), as_variable(predictions)
+        if not is_int(t.dtype):
+            raise TypeError(f"{self.who}: class labels must be integers, got {t.dtype}")
+        if p.ndim == 0:
+            raise ValueError(f"{self.who}: predictions must have a class axis, got a scalar")
+        if t.ndim != p.ndim - 1:
+            raise _shape_error(self.who, p.type.shape, t.type.shape, ShapeError)
+        for a, b in zip(p.type.shape, t.type.shape):
+            if a is not None and b is not None and a != b:
+                raise _shape_error(self.who, p.type.shape, t.type.shape, ShapeError)
+        if isinstance(t, Constant):
+            data = np.asarray(t.data)
+            n = p.type.shape[-1]
+            if data.size and (data.min() < 0 or (n is not None and data.max() >= n)):
+                if n is None:
+                    bad = np.argwhere(data < 0)[0]
+                    where = f"row {int(bad[0])}" if data.ndim == 1 else f"index {tuple(bad)}"
+                    raise IndexError(f"{self.who}: target {int(data[tuple(bad)])} is negative, "
+                                     f"at {where} of the targets (labels must be in 0..C-1)")
+                raise _label_error(self.who, data, n)
+        shape = tuple(b if b is not None else a for a, b in zip(p.type.shape, t.type.shape))
+        return Apply(self, [t, p], [TensorType(t.dtype, shape)])
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None, None]
+
+    def thunk(self, backend, node):
+        lo, hi, copy = backend.kernel("min"), backend.kernel("max"), backend.kernel("copy")
+        to_numpy, who = backend.to_numpy, self.who
+
+        def run(t, p):
+            want = tuple(p.shape[:-1])
+            if tuple(t.shape) != want:
+                raise _shape_error(who, p.shape, t.shape)
+            n = int(p.shape[-1])
+            if math.prod(t.shape) and (int(to_numpy(lo(t))) < 0 or int(to_numpy(hi(t))) >= n):
+                raise _label_error(who, np.asarray(to_numpy(t)), n)
+            return copy(t)
+        return run
+
+
+def check_class_labels(labels, predictions, who: str = "categorical_crossentropy"):
+    """``labels`` checked against ``predictions`` (see :class:`CheckClassLabels`)."""
+    return CheckClassLabels(who)(labels, predictions)

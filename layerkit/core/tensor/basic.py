@@ -570,13 +570,20 @@ def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplac
 
 # -- nnet (also in T.nnet) ----------------------------------------------------------
 
-def softmax(x, axis=None):
-    x = as_variable(x)
-    return _softmax(x)
+def softmax(x, axis=-1):
+    """``exp(x) / sum(exp(x), axis, keepdims=True)``, computed stably.
+
+    ``axis``: an int, negative counting from the end (default: the last axis,
+    Theano's rows of a matrix), or None for every element at once (as
+    ``scipy.special.softmax`` and PyTensor).
+    """
+    return _softmax(as_variable(x), axis)
 
 
-def log_softmax(x, axis=None):
-    return _log_softmax(as_variable(x))
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x, axis, keepdims=True)``, computed stably; ``axis`` as in
+    :func:`softmax`."""
+    return _log_softmax(as_variable(x), axis)
 
 
 logsoftmax = log_softmax

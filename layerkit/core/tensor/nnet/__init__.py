@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...graph import as_variable
 from ...op import ShapeError
+from ...ops.nnet import check_class_labels
 from .. import basic as _T
 from ..basic import log_softmax, logsoftmax, relu, sigmoid, softmax, softplus
 from . import abstract_conv, conv
@@ -23,21 +24,24 @@ def hard_sigmoid(x):
 def categorical_crossentropy(coding_dist, true_dist):
     """``-sum(true * log(coding), axis=-1)``; integer targets pick one class per row.
 
-    With ``coding_dist = softmax(z)`` the log is taken as ``log_softmax(z)``,
-    so logits of +-1000 give finite losses and gradients.
+    With ``coding_dist = softmax(z)`` (along any axis) the log is taken as
+    ``log_softmax(z)`` along the same axis, so logits of +-1000 give finite
+    losses and gradients.
+
+    Integer targets are class indices ``0 .. C-1`` for ``C = coding_dist.shape[-1]``,
+    one per row: their shape must be ``coding_dist.shape[:-1]``. A label outside
+    ``0 .. C-1`` (a negative one, or ``C`` from labels counted from 1) raises
+    ``IndexError`` naming the label, ``C`` and the row, and a shape mismatch raises
+    ``ValueError`` naming both shapes: at build time where the shapes or labels
+    are known, otherwise when the function runs (in the loss and in its gradient).
+    No label is ignored (there is no ``ignore_index``).
     """
     p = as_variable(coding_dist)
     t = as_variable(true_dist)
     if t.dtype.startswith(("int", "uint")):
-        if t.ndim != p.ndim - 1:
-            raise ValueError(f"categorical_crossentropy: integer targets need {p.ndim - 1} dims "
-                             f"for predictions of shape {p.type.shape}, got {t.type.shape}")
-        for k, (a, b) in enumerate(zip(p.type.shape, t.type.shape)):
-            if a is not None and b is not None and a != b:
-                raise ShapeError(f"categorical_crossentropy: predictions of shape "
-                                 f"{p.type.shape} and integer targets of shape {t.type.shape} "
-                                 f"differ in dimension {k}")
         logp = _T.log(p)
+        # checked against log(p), which is computed anyway (p itself may be rewritten away)
+        t = check_class_labels(t, logp, "categorical_crossentropy")
         if p.ndim == 2:
             return -logp[_T.arange(t.shape[0]), t]
         flat = _T.reshape(logp, (-1, p.shape[-1]))

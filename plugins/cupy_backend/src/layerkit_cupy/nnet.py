@@ -1,9 +1,11 @@
-"""softmax and log-softmax over the last axis on the GPU.
+"""softmax and log-softmax along one axis (the last by default) on the GPU.
 
-Rows of at most ``ROW_KERNEL_MAX_COLS`` entries (a classifier's 10 or 100
-classes) run as one kernel with one thread per row: the row's maximum, the sum
-of ``exp(x - max)``, then the result, as the generic kernel computes it. Longer
-rows use cupy's reductions (max, exp, sum: a few launches, each over much work).
+Along the last axis, rows of at most ``ROW_KERNEL_MAX_COLS`` entries (a
+classifier's 10 or 100 classes) run as one kernel with one thread per row: the
+row's maximum, the sum of ``exp(x - max)``, then the result, as the generic
+kernel computes it. Longer rows, and any other axis, use the generic kernel on
+cupy's reductions (max, exp, sum along the axis: a few launches, each over much
+work).
 """
 from __future__ import annotations
 
@@ -72,17 +74,21 @@ def _rows(x, log_mode: int):
     return y
 
 
-def softmax(x):
-    """``exp(x - max) / sum(exp(x - max))`` over the last axis: one thread per row for
-    short rows, the generic kernel (cupy's own reductions) otherwise."""
-    y = _rows(x, 0)
-    return generic_nnet.softmax(x) if y is None else y
+def _is_last(x, axis) -> bool:
+    return x.ndim > 0 and axis in (-1, x.ndim - 1)
 
 
-def log_softmax(x):
-    """``(x - max) - log(sum(exp(x - max)))`` over the last axis (as :func:`softmax`)."""
-    y = _rows(x, 1)
-    return generic_nnet.log_softmax(x) if y is None else y
+def softmax(x, axis=-1):
+    """``exp(x - max) / sum(exp(x - max))`` along ``axis``: one thread per row for
+    short rows of the last axis, the generic kernel (cupy's own reductions) otherwise."""
+    y = _rows(x, 0) if _is_last(x, axis) else None
+    return generic_nnet.softmax(x, axis=axis) if y is None else y
+
+
+def log_softmax(x, axis=-1):
+    """``(x - max) - log(sum(exp(x - max)))`` along ``axis`` (as :func:`softmax`)."""
+    y = _rows(x, 1) if _is_last(x, axis) else None
+    return generic_nnet.log_softmax(x, axis=axis) if y is None else y
 
 
 NNET_KERNELS = {"softmax": softmax, "log_softmax": log_softmax}

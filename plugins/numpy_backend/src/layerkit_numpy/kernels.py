@@ -91,16 +91,16 @@ def argmin(x, axis=None, keepdims=False):
     return np.argmin(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x):
-    # subtracting the row maximum keeps exp from overflowing; in place saves two temporaries
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
+def softmax(x, axis=-1):
+    # subtracting the maximum keeps exp from overflowing; in place saves two temporaries
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
-def log_softmax(x):
-    shifted = x - x.max(axis=-1, keepdims=True)
-    shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+def log_softmax(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
 
 
