@@ -185,7 +185,9 @@ class SharedVariable(Variable):
         # a numpy scalar is a value, not storage: it becomes a 0-d array below
         if backend is not None and not isinstance(value, np.generic) and \
                 backend.is_array(value):
-            arr_dtype, arr_ndim, arr_shape = str(value.dtype), value.ndim, tuple(value.shape)
+            # 'float64' from numpy's, cupy's or array-api-strict's dtype
+            arr_dtype = str(value.dtype).rsplit(".", 1)[-1]
+            arr_ndim, arr_shape = value.ndim, tuple(value.shape)
             cast = self._cast_needed(arr_dtype, True, None)
             host = None
         else:
