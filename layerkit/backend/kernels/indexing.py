@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ._namespace import namespace
 
-__all__ = ["INDEXING_KERNELS"]
+__all__ = ["INDEXING_KERNELS", "nonnegative_indices"]
 
 
 def _full_key(key, ndim):
@@ -34,21 +34,31 @@ def setitem(x, key, y, inc=False):
     return out
 
 
-def _nonnegative(indices, n, xp):
-    # negative indices count from the end, as in numpy; the standard leaves them undefined
-    return xp.where(indices < 0, indices + n, indices)
+def nonnegative_indices(indices, n, xp, axis):
+    """``indices`` in ``[0, n)``: negative ones count from the end, as in numpy (the
+    standard leaves them undefined); any outside ``[-n, n)`` raises ``IndexError``
+    (the standard leaves that undefined too, and a segmented sum would drop it)."""
+    if not indices.shape[0]:
+        return indices
+    lo, hi = int(xp.min(indices)), int(xp.max(indices))
+    if lo < -n or hi >= n:
+        valid = f"expected an index from {-n} to {n - 1}" if n else "the axis is empty"
+        raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for axis {axis} "
+                         f"with size {n} ({valid})")
+    return xp.where(indices < 0, indices + n, indices) if lo < 0 else indices
 
 
 def take(x, indices, axis=0):
     """Gather ``x`` at the 1-d integer ``indices`` along ``axis``."""
     xp = namespace(x, indices)
-    return xp.take(x, _nonnegative(indices, x.shape[axis], xp), axis=axis)
+    return xp.take(x, nonnegative_indices(indices, x.shape[axis], xp, axis), axis=axis)
 
 
 def scatter_add(x, indices, values, axis=0):
     """``x`` plus ``values`` added at the 1-d ``indices`` along ``axis``; duplicates accumulate.
 
-    ``values`` has the shape of ``x`` with ``len(indices)`` along ``axis``.
+    ``values`` has the shape of ``x`` with ``len(indices)`` along ``axis``; an
+    index outside ``[-n, n)`` raises ``IndexError``, as ``np.add.at`` does.
     The standard has gathers but no scatter, so this is a segmented sum:
     sort the indices, run a segmented inclusive scan over the sorted values
     (log2(k) shift-and-add steps; adds only, so an inf stays where it
@@ -59,7 +69,7 @@ def scatter_add(x, indices, values, axis=0):
     n, k = x.shape[axis], indices.shape[0]
     if k == 0:
         return xp.asarray(x, copy=True)
-    idx = _nonnegative(indices, n, xp)
+    idx = nonnegative_indices(indices, n, xp, axis)
     order = xp.argsort(idx, stable=True)
     seg = xp.take(idx, order)                                    # sorted target of each value
     run = xp.take(xp.moveaxis(values, axis, 0), order, axis=0)   # (k, ...rest)

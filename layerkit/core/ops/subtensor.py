@@ -1,6 +1,14 @@
 """Indexing: basic slicing (Subtensor, IncSubtensor) and integer-array indexing
-(Take, ScatterAdd), with symbolic scalar bounds."""
+(Take, ScatterAdd for one array; AdvancedTake, AdvancedScatterAdd for several),
+with symbolic scalar bounds.
+
+Integer arrays follow numpy: each is checked against its own axis at run time
+(negative entries wrapped, out-of-range ones an ``IndexError`` naming the axis,
+the index and the size) before several are combined into one linear index.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -9,8 +17,8 @@ from ..op import Op, ShapeError
 from ..types import TensorType, is_float, is_int
 from .basic import cast
 
-__all__ = ["Subtensor", "IncSubtensor", "Take", "ScatterAdd", "subtensor", "inc_subtensor",
-           "getitem"]
+__all__ = ["Subtensor", "IncSubtensor", "Take", "ScatterAdd", "AdvancedTake",
+           "AdvancedScatterAdd", "subtensor", "inc_subtensor", "getitem"]
 
 
 def _entry(v, scalars: list):
@@ -87,7 +95,7 @@ class Subtensor(Op):
     """``x[key]`` for basic indexing (ints and slices, bounds may be symbolic)."""
 
     __props__ = ("props",)
-    view = True
+    view_map = {0: [0]}
 
     def __init__(self, props: tuple) -> None:
         self.props = props
@@ -193,6 +201,73 @@ def inc_subtensor_basic(x, y, key, set_instead_of_inc: bool) -> Variable:
     return IncSubtensor(props, set_instead_of_inc)(x, y, *scalars)
 
 
+def _normalizer(backend):
+    """A run-time check of one index array against one axis, numpy's rules.
+
+    Returns ``normalize(idx, size, axis)``: ``idx`` with negative entries
+    wrapped (``-1`` is ``size - 1``), or an ``IndexError`` naming the axis, the
+    first bad index and the size. Every gather and scatter checks here, on the
+    op layer, before several index arrays are combined into one linear index
+    (a combined index in range says nothing about each axis) and whatever the
+    backend's kernel would do with a bad index (cupy's ``take`` wraps it).
+    """
+    kmin, kmax, where = backend.kernel("min"), backend.kernel("max"), backend.kernel("where")
+
+    def normalize(idx, size: int, axis: int):
+        if not math.prod(idx.shape):
+            return idx
+        lo, hi = int(kmin(idx)), int(kmax(idx))
+        if lo < -size or hi >= size:
+            raise IndexError(_out_of_bounds(hi if hi >= size else lo, size, axis))
+        if lo < 0:
+            idx = where(idx < 0, idx + size, idx)
+        return idx
+    return normalize
+
+
+def _out_of_bounds(index: int, size: int, axis: int) -> str:
+    valid = f"expected an index from {-size} to {size - 1}" if size else "the axis is empty"
+    return f"index {index} is out of bounds for axis {axis} with size {size} ({valid})"
+
+
+def _index_shape(shapes) -> tuple:
+    """The broadcast shape of several index arrays (run time), numpy's message on mismatch."""
+    first = tuple(shapes[0])
+    if all(tuple(s) == first for s in shapes[1:]):
+        return first
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
+                         "with shapes " + " ".join(str(tuple(s)) for s in shapes)) from None
+
+
+def _static_index_shape(indices) -> tuple:
+    """The broadcast shape of several index arrays (build time; None where unknown)."""
+    ndim = max(i.ndim for i in indices)
+    shapes = [(1,) * (ndim - i.ndim) + tuple(i.type.shape) for i in indices]
+    out = []
+    for axis in range(ndim):
+        known = {s[axis] for s in shapes if s[axis] is not None and s[axis] != 1}
+        if len(known) > 1:
+            raise IndexError("shape mismatch: indexing arrays could not be broadcast together "
+                             "with shapes " + " ".join(str(i.type.shape) for i in indices))
+        if known:
+            out.append(known.pop())
+        elif all(s[axis] == 1 for s in shapes):
+            out.append(1)
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def _index_input(i) -> Variable:
+    i = as_variable(i)
+    if not is_int(i.dtype):
+        raise TypeError(f"integer-array indexing needs integer indices, got {i.type}")
+    return cast(i, "int64")
+
+
 class Take(Op):
     """``x`` indexed along ``axis`` by an integer array of any shape (gather)."""
 
@@ -203,10 +278,7 @@ class Take(Op):
 
     def make_node(self, x, indices) -> Apply:
         x = as_variable(x)
-        indices = as_variable(indices)
-        if not is_int(indices.dtype):
-            raise TypeError(f"integer-array indexing needs integer indices, got {indices.dtype}")
-        indices = cast(indices, "int64")
+        indices = _index_input(indices)
         s = x.type.shape
         shape = s[:self.axis] + indices.type.shape + s[self.axis + 1:]
         return Apply(self, [x, indices], [TensorType(x.dtype, shape)])
@@ -220,9 +292,11 @@ class Take(Op):
 
     def thunk(self, backend, node):
         take, reshape = backend.kernel("take"), backend.kernel("reshape")
+        normalize = _normalizer(backend)
         axis = self.axis
 
         def run(x, idx):
+            idx = normalize(idx, x.shape[axis], axis)
             if idx.ndim == 1:
                 return take(x, idx, axis=axis)
             flat = take(x, reshape(idx, (-1,)), axis=axis)
@@ -240,7 +314,7 @@ class ScatterAdd(Op):
 
     def make_node(self, x, indices, values) -> Apply:
         x = as_variable(x)
-        indices = cast(as_variable(indices), "int64")
+        indices = _index_input(indices)
         values = cast(as_variable(values), x.dtype)
         want = x.ndim - 1 + indices.ndim
         if values.ndim != want:
@@ -260,9 +334,11 @@ class ScatterAdd(Op):
     def thunk(self, backend, node):
         fn, reshape = backend.kernel("scatter_add"), backend.kernel("reshape")
         broadcast = backend.kernel("broadcast_to")
+        normalize = _normalizer(backend)
         axis = self.axis
 
         def run(x, idx, values):
+            idx = normalize(idx, x.shape[axis], axis)
             want = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
             if values.shape != want:
                 values = broadcast(values, want)
@@ -276,6 +352,127 @@ class ScatterAdd(Op):
         return run
 
 
+def _linear_index(backend):
+    """``flat(x_shape, indices)``: the checked, broadcast indices of the axes
+    ``axis, axis + 1, ...`` combined into one index of those axes merged, and
+    the broadcast shape. Each array is checked against its own axis first."""
+    broadcast = backend.kernel("broadcast_to")
+    normalize = _normalizer(backend)
+
+    def flat(shape, axis, labels, indices):
+        bshape = _index_shape([i.shape for i in indices])
+        out = None
+        for k, idx in enumerate(indices):
+            size = shape[axis + k]
+            idx = normalize(idx, size, labels[k])
+            if tuple(idx.shape) != bshape:
+                idx = broadcast(idx, bshape)
+            out = idx if out is None else out * size + idx
+        return out, bshape
+    return flat
+
+
+class AdvancedTake(Op):
+    """``x[..., i0, i1, ...]``: several integer arrays (broadcast together) on the
+    adjacent axes ``axis, axis + 1, ...``; numpy's semantics for each axis.
+
+    ``labels`` are the axes as the user numbered them (the graph may have
+    moved them), only for the messages.
+    """
+
+    __props__ = ("axis", "labels")
+
+    def __init__(self, axis: int, labels: tuple) -> None:
+        self.axis, self.labels = axis, tuple(labels)
+
+    def make_node(self, x, *indices) -> Apply:
+        x = as_variable(x)
+        indices = [_index_input(i) for i in indices]
+        k = len(indices)
+        if k != len(self.labels) or self.axis + k > x.ndim:
+            raise IndexError(f"too many indices ({self.axis + k}) for a {x.ndim}-d tensor of "
+                             f"shape {x.type.shape}")
+        s = x.type.shape
+        shape = s[:self.axis] + _static_index_shape(indices) + s[self.axis + k:]
+        return Apply(self, [x, *indices], [TensorType(x.dtype, shape)])
+
+    def grad(self, inputs, outputs, output_grads):
+        from ..tensor import basic as T
+        x, indices = inputs[0], inputs[1:]
+        none = [None] * len(indices)
+        if not is_float(x.dtype):
+            return [None] + none
+        gx = AdvancedScatterAdd(self.axis, self.labels)(T.zeros_like(x), output_grads[0],
+                                                         *indices)
+        return [gx] + none
+
+    def thunk(self, backend, node):
+        take, reshape = backend.kernel("take"), backend.kernel("reshape")
+        flat = _linear_index(backend)
+        axis, labels, k = self.axis, self.labels, len(self.labels)
+
+        def run(x, *indices):
+            idx, bshape = flat(x.shape, axis, labels, indices)
+            lead, tail = x.shape[:axis], x.shape[axis + k:]
+            merged = reshape(x, lead + (math.prod(x.shape[axis:axis + k]),) + tail)
+            out = take(merged, reshape(idx, (-1,)), axis=axis)
+            return reshape(out, lead + bshape + tail)
+        return run
+
+
+class AdvancedScatterAdd(Op):
+    """``x`` with ``values`` added at ``x[..., i0, i1, ...]`` (see :class:`AdvancedTake`);
+    duplicate positions accumulate."""
+
+    __props__ = ("axis", "labels")
+
+    def __init__(self, axis: int, labels: tuple) -> None:
+        self.axis, self.labels = axis, tuple(labels)
+
+    def make_node(self, x, values, *indices) -> Apply:
+        from .shape import pad_left
+        from .elemwise import broadcast_shapes
+        x = as_variable(x)
+        indices = [_index_input(i) for i in indices]
+        values = cast(as_variable(values), x.dtype)
+        k = len(indices)
+        s = x.type.shape
+        sel = s[:self.axis] + _static_index_shape(indices) + s[self.axis + k:]
+        if values.ndim > len(sel):
+            raise ShapeError(f"inc_subtensor: a value of shape {values.type.shape} does not fit "
+                             f"a selection of shape {sel}")
+        values = pad_left(values, len(sel))
+        broadcast_shapes("inc_subtensor", [TensorType(x.dtype, sel)(), values])
+        return Apply(self, [x, values, *indices], [x.type])
+
+    def grad(self, inputs, outputs, output_grads):
+        from .reduce import sum_to
+        g = output_grads[0]
+        x, v, indices = inputs[0], inputs[1], inputs[2:]
+        gv = sum_to(AdvancedTake(self.axis, self.labels)(g, *indices), v.type) \
+            if is_float(v.dtype) else None
+        return [g, gv] + [None] * len(indices)
+
+    def thunk(self, backend, node):
+        fn, reshape = backend.kernel("scatter_add"), backend.kernel("reshape")
+        broadcast = backend.kernel("broadcast_to")
+        flat = _linear_index(backend)
+        axis, labels, k = self.axis, self.labels, len(self.labels)
+
+        def run(x, values, *indices):
+            idx, bshape = flat(x.shape, axis, labels, indices)
+            lead, tail = x.shape[:axis], x.shape[axis + k:]
+            want = lead + bshape + tail
+            if tuple(values.shape) != want:
+                values = broadcast(values, want)
+            n = math.prod(bshape)
+            values = reshape(values, lead + (n,) + tail)
+            merged = reshape(x, lead + (math.prod(x.shape[axis:axis + k]),) + tail)
+            out = fn(merged, reshape(idx, (-1,)), values, axis=axis)
+            return reshape(out, x.shape)
+        return run
+
+
 # -- the user-facing indexing entry point -----------------------------------
 
 def _is_advanced(k) -> bool:
@@ -286,80 +483,160 @@ def _is_advanced(k) -> bool:
     return False
 
 
-def _expand_key(x: Variable, key) -> tuple[tuple, list[int]]:
-    """Expand Ellipsis; return the key without None entries and where None stood."""
+def _expand_key(x: Variable, key) -> tuple:
+    """The key as a tuple with Ellipsis expanded (None entries kept in place)."""
     if not isinstance(key, tuple):
         key = (key,)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
     n_real = sum(1 for k in key if not (k is None or k is Ellipsis))
     out = []
     for k in key:
         if k is Ellipsis:
-            out.extend([slice(None)] * (x.ndim - n_real))
+            out.extend([slice(None)] * max(x.ndim - n_real, 0))
         else:
             out.append(k)
-    newaxes = [i for i, k in enumerate(out) if k is None]
-    return tuple(k for k in out if k is not None), newaxes
+    return tuple(out)
+
+
+def _array_index(k) -> Variable:
+    """An advanced index entry (array-like or a scalar among arrays) as an int64 variable."""
+    if isinstance(k, list):
+        arr = np.asarray(k)
+        k = arr.astype("int64") if arr.size == 0 else arr
+    return _index_input(k)
+
+
+def _new_axes_order(key: tuple, out_ndim: int, adv_ndim: int, adjacent: bool):
+    """Where the ``None`` entries of ``key`` put new axes in the result (numpy's layout).
+
+    Slices and ``None`` each give one result axis, in order; the broadcast
+    index arrays give ``adv_ndim`` axes, in place of the first advanced entry
+    when the advanced entries are adjacent, else first of all. Returns the
+    dimshuffle order of the result computed without the ``None`` entries,
+    or ``None`` when the key has no ``None``.
+    """
+    if not any(k is None for k in key):
+        return None
+    order, dim, placed = [], 0, False
+    if not adjacent:
+        order.extend(range(adv_ndim))
+        dim, placed = adv_ndim, True
+    for k in key:
+        if k is None:
+            order.append("x")
+        elif isinstance(k, slice):
+            order.append(dim)
+            dim += 1
+        elif adv_ndim and not placed:        # the first advanced entry (integers are
+            order.extend(range(dim, dim + adv_ndim))   # basic when no array is present)
+            dim += adv_ndim
+            placed = True
+    order.extend(range(dim, out_ndim))        # axes of x after the key
+    return order
 
 
 def getitem(x: Variable, key) -> Variable:
-    """``x[key]``: basic slicing, integer arrays (gather) and ``None`` (new axes)."""
-    from .shape import dimshuffle, reshape, shape_of
-    key, newaxes = _expand_key(x, key)
-    if len(key) > x.ndim:
-        raise IndexError(f"too many indices ({len(key)}) for a {x.ndim}-d tensor of shape "
+    """``x[key]`` with numpy's semantics: slices, integers, integer arrays (several
+    arrays are broadcast together and index their axes jointly; negative
+    indices count from the end of their own axis, out-of-range ones raise
+    ``IndexError``), ``None`` (new axes) and ``...``."""
+    from .shape import dimshuffle
+    x = as_variable(x)
+    key = _expand_key(x, key)
+    real = tuple(k for k in key if k is not None)
+    if len(real) > x.ndim:
+        raise IndexError(f"too many indices ({len(real)}) for a {x.ndim}-d tensor of shape "
                          f"{x.type.shape}")
-    for k in key:
-        if isinstance(k, (Variable, np.ndarray)) and getattr(k, "dtype", None) in ("bool", np.bool_):
+    for k in real:
+        if getattr(k, "dtype", None) in ("bool", np.bool_) or (
+                isinstance(k, list) and k and all(isinstance(e, (bool, np.bool_)) for e in k)):
             raise TypeError("boolean-mask indexing is not supported; use T.switch or "
                             "index with T.nonzero-free integer arrays")
-    adv = [i for i, k in enumerate(key) if _is_advanced(k)]
-    if not adv:
-        out = subtensor(x, key)
+    if not any(_is_advanced(k) for k in real):
+        out = subtensor(x, real)
+        order = _new_axes_order(key, out.ndim, 0, True)
+        recipe = ("basic", x, real, order)
     else:
-        if any(not isinstance(key[i], slice) for i in range(len(key)) if i not in adv):
-            raise NotImplementedError("mixing integer scalars with integer-array indices is "
-                                      "not supported; index in two steps")
-        basic = tuple(slice(None) if i in adv else k for i, k in enumerate(key))
+        # with an array present, integers are advanced indices too (0-d arrays), as in numpy
+        adv_full = [p for p, k in enumerate(key) if k is not None and not isinstance(k, slice)]
+        adjacent = adv_full == list(range(adv_full[0], adv_full[-1] + 1))
+        adv_axes = [a for a, k in enumerate(real) if not isinstance(k, slice)]
+        idx = [_array_index(real[a]) for a in adv_axes]
+        basic = tuple(slice(None) if a in adv_axes else k for a, k in enumerate(real))
         base = subtensor(x, basic)
-        idx = [as_variable(key[i]) for i in adv]
-        if len(adv) == 1:
-            out = Take(adv[0])(base, idx[0])
-        elif adv == list(range(len(adv))):
-            # x[i0, i1, ...] on leading axes: gather on the flattened leading axes
-            from ..tensor import basic as T
-            flat = idx[0]
-            for k in range(1, len(adv)):
-                flat = flat * base.shape[k] + idx[k]
-            lead = T.prod(shape_of(base)[: len(adv)]) if base.ndim else 1
-            rest = [base.shape[k] for k in range(len(adv), base.ndim)]
-            merged = reshape(base, [lead] + rest)
-            out = Take(0)(merged, flat)
+        perm = None
+        if adjacent:
+            axis = adv_axes[0]
         else:
-            raise NotImplementedError("integer-array indices must be on the leading axes "
-                                      "or a single axis")
-    if newaxes:
-        order = list(range(out.ndim))
-        for pos in newaxes:
-            order.insert(pos, "x")
+            perm = adv_axes + [a for a in range(base.ndim) if a not in adv_axes]
+            base, axis = dimshuffle(base, perm), 0
+        if len(idx) == 1:
+            out = Take(axis)(base, idx[0])
+        else:
+            out = AdvancedTake(axis, tuple(adv_axes))(base, *idx)
+        adv_ndim = out.ndim - (base.ndim - len(idx))
+        order = _new_axes_order(key, out.ndim, adv_ndim, adjacent)
+        recipe = ("advanced", x, basic, perm, axis, idx, tuple(adv_axes), order)
+    if order is not None:
         out = dimshuffle(out, order)
+    if out is not x:
+        out.tag.indexed_from = recipe
     return out
 
 
-def _advanced_target(x: Variable):
-    """For ``set/inc_subtensor``: (base, key) when ``x`` was made by indexing."""
-    node = x.owner
-    if node is None or not isinstance(node.op, (Subtensor, Take)):
-        raise TypeError("set_subtensor/inc_subtensor expect an indexed tensor such as x[1:3] "
-                        f"as first argument, got {x}")
-    return node
+def _drop_new_axes(y: Variable, target: Variable, order) -> Variable:
+    """``y`` (a value for ``target``) without the axes that ``None`` entries added."""
+    from .shape import dimshuffle, pad_left
+    y = as_variable(y)
+    if y.ndim > target.ndim:
+        raise ShapeError(f"set_subtensor: a value of shape {y.type.shape} does not fit "
+                         f"a selection of shape {target.type.shape}")
+    y = pad_left(y, target.ndim)
+    new = [p for p, o in enumerate(order) if o == "x"]
+    for p in new:
+        if y.type.shape[p] != 1:
+            raise ShapeError(f"set_subtensor: dimension {p} of the value (shape "
+                             f"{y.type.shape}) stands for a new axis (None) of the selection "
+                             f"and must have size 1 known when the graph is built")
+    return dimshuffle(y, [p for p in range(y.ndim) if p not in new])
 
 
 def inc_subtensor(x: Variable, y, set_instead_of_inc: bool = False) -> Variable:
     """Theano's ``inc_subtensor(x[key], y)`` / ``set_subtensor``: x is an indexed tensor."""
-    node = _advanced_target(x)
-    if isinstance(node.op, Subtensor):
-        return IncSubtensor(node.op.props, set_instead_of_inc)(node.inputs[0], y, *node.inputs[1:])
+    from .shape import dimshuffle
+    recipe = getattr(getattr(x, "tag", None), "indexed_from", None)
+    if recipe is None:
+        node = x.owner
+        if node is None or not isinstance(node.op, (Subtensor, Take)):
+            raise TypeError("set_subtensor/inc_subtensor expect an indexed tensor such as "
+                            f"x[1:3] as first argument, got {x}")
+        if isinstance(node.op, Subtensor):
+            return IncSubtensor(node.op.props, set_instead_of_inc)(node.inputs[0], y,
+                                                                   *node.inputs[1:])
+        if set_instead_of_inc:
+            raise NotImplementedError("set_subtensor with integer-array indices is not "
+                                      "supported yet; use inc_subtensor or T.switch")
+        return ScatterAdd(node.op.axis)(node.inputs[0], node.inputs[1], y)
+    order = recipe[-1]
+    if order is not None:
+        y = _drop_new_axes(y, x, order)
+    if recipe[0] == "basic":
+        _, source, real, _ = recipe
+        return inc_subtensor_basic(source, y, real, set_instead_of_inc)
     if set_instead_of_inc:
         raise NotImplementedError("set_subtensor with integer-array indices is not supported "
                                   "yet; use inc_subtensor or T.switch")
-    return ScatterAdd(node.op.axis)(node.inputs[0], node.inputs[1], y)
+    _, source, basic, perm, axis, idx, labels, _ = recipe
+    base = subtensor(source, basic)
+    if perm is not None:
+        base = dimshuffle(base, perm)
+    if len(idx) == 1:
+        new = ScatterAdd(axis)(base, idx[0], y)
+    else:
+        new = AdvancedScatterAdd(axis, labels)(base, y, *idx)
+    if perm is not None:
+        new = dimshuffle(new, [perm.index(a) for a in range(len(perm))])
+    if all(k == slice(None) for k in basic):
+        return new
+    return inc_subtensor_basic(source, new, basic, True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 
+from layerkit.backend.kernels.indexing import nonnegative_indices
+
 from ._cuda import cupy
 from .conv import CUPY_CONV_KERNELS
 from .nnet import NNET_KERNELS
@@ -119,7 +121,10 @@ def setitem(x, key, y, inc=False):
 
 
 def take(x, indices, axis=0):
-    return cupy().take(x, indices, axis=axis)
+    """cupy's ``take`` wraps an out-of-range index silently (``mode`` is not
+    supported); the bounds are checked first, as numpy and the generic kernel do."""
+    xp = cupy()
+    return xp.take(x, nonnegative_indices(indices, x.shape[axis], xp, axis), axis=axis)
 
 
 def matmul(a, b):
