@@ -81,6 +81,17 @@ def leaf_keys(nodes: Sequence[Apply], values: Sequence[Variable] = ()) -> set[in
             if v.owner is None}
 
 
+def _through_unwriteable_view(v: Variable) -> bool:
+    """Whether ``v`` may be a view that cannot be written through (a broadcast)."""
+    node = v.owner
+    if node is None:
+        return False
+    viewed = node.op.view_map.get(node.outputs.index(v), ())
+    if viewed and not node.op.view_writeable:
+        return True
+    return any(_through_unwriteable_view(node.inputs[k]) for k in viewed)
+
+
 def copies_needed(nodes: Sequence[Apply], results: Sequence[Variable],
                   targets: Sequence[Variable], values: Sequence[Variable]):
     """``(copy each result?, copy each update value?)`` when a call ends.
@@ -90,7 +101,8 @@ def copies_needed(nodes: Sequence[Apply], results: Sequence[Variable],
     ``[y, y.T]`` give distinct arrays) or with an update value. An update value
     is copied when it may share memory with a leaf other than its own target,
     or with an earlier update value: no two shared variables, and no shared
-    variable and a caller's array, ever share storage.
+    variable and a caller's array, ever share storage. Either is copied when it
+    may be a view that cannot be written through (a broadcast ``alloc``).
     """
     roots = storage_roots(nodes, list(results) + list(values))
     leaves = leaf_keys(nodes, list(results) + list(values))
@@ -100,13 +112,15 @@ def copies_needed(nodes: Sequence[Apply], results: Sequence[Variable],
     copy_results, seen = [], set()
     for r in results:
         mine = roots[id(r)]
-        copy_results.append(bool(mine & (leaves | seen | updated)))
+        copy_results.append(bool(mine & (leaves | seen | updated))
+                            or _through_unwriteable_view(r))
         seen |= mine
     copy_values, seen = [], set()
     for t, v in zip(targets, values):
         mine = roots[id(v)]
         own = v.owner is None and storage_key(v) == storage_key(t)
-        copy_values.append(not own and bool(mine & (leaves | seen)))
+        copy_values.append(not own and (bool(mine & (leaves | seen))
+                                         or _through_unwriteable_view(v)))
         seen |= mine
     return copy_results, copy_values
 

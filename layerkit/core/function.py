@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .aliasing import storage_key
 from .config import config
 from .graph import Apply, Constant, Variable, as_variable, clone_replace, toposort
 from .ops.basic import cast
@@ -51,9 +52,10 @@ def _check_updates(pairs) -> list[tuple[SharedVariable, Variable]]:
         if not isinstance(var, SharedVariable):
             raise TypeError(f"updates: {var!r} is not a shared variable; only shared "
                             "variables can be updated")
-        if id(var) in seen:
-            raise ValueError(f"updates: the shared variable {var} is updated twice")
-        seen.add(id(var))
+        if storage_key(var) in seen:
+            raise ValueError(f"updates: the shared variable {var} is updated twice "
+                             "(directly, or as well through a memory-aliased clone)")
+        seen.add(storage_key(var))
         expr = as_variable(expr)
         if expr.ndim != var.ndim:
             raise TypeError(f"updates: the update of {var} has {expr.ndim} dimensions "
@@ -67,17 +69,18 @@ def _check_updates(pairs) -> list[tuple[SharedVariable, Variable]]:
 def _default_updates(roots, pairs) -> list[tuple[SharedVariable, Variable]]:
     """Theano's default updates: a shared variable in the graph whose
     ``default_update`` is set gets that update unless one is given
-    (BatchNormLayer's running averages use this)."""
+    (BatchNormLayer's running averages use this). An explicit update of the
+    same storage (the variable, or its memory-aliased clone) wins, as in Theano."""
     from .graph import ancestors
-    explicit = {id(v) for v, _ in pairs}
+    explicit = {storage_key(v) for v, _ in pairs}
     extra, seen = [], set()
     frontier = list(roots)
     while frontier:
         found = []
         for v in ancestors(frontier):
             if isinstance(v, SharedVariable) and v.default_update is not None \
-                    and id(v) not in explicit and id(v) not in seen:
-                seen.add(id(v))
+                    and storage_key(v) not in explicit and storage_key(v) not in seen:
+                seen.add(storage_key(v))
                 found.append(v)
         pairs_new = _check_updates([(v, v.default_update) for v in found])
         extra += pairs_new
@@ -221,6 +224,9 @@ class Function:
                  no_default_updates=False, accept_inplace=False) -> None:
         from ..backend import get_backend
 
+        # one-shot iterators (updates=zip(...)) are read once, here
+        updates = _as_pairs(updates, "updates") if updates is not None else None
+        givens = _as_pairs(givens, "givens") if givens is not None else None
         self._spec = dict(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
                           allow_input_downcast=allow_input_downcast, backend=backend,
                           on_device=on_device, on_unused_input=on_unused_input, name=name,

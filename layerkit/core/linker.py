@@ -209,27 +209,39 @@ def link(fn: "Function") -> Callable:
             names[(id(o), where)] = nm
         target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
         call = ", ".join(in_names)
-        if writing and getattr(thunk, "accepts_out", False):
-            # the update overwrites its shared variable's storage: aliasing.plan_inplace
-            # proved that nothing reads that storage afterwards
-            call += f", out={in_names[inplace[id(node)]]}"
         if committing:
             phase_inputs[out_names[0]] = in_names     # its shape, should a check need it
-            writes.append(f"{target} = {kname}({call})")
+            into = ""
+            if writing and getattr(thunk, "accepts_out", False):
+                # the update overwrites its shared variable's storage: aliasing.plan_inplace
+                # proved that nothing reads that storage afterwards
+                into = f", out={in_names[inplace[id(node)]]}"
+            writes.append((f"{target} = {kname}({call}{into})", f"{target} = {kname}({call})"))
         else:
             lines.append(f"{target} = {kname}({call})")
         steps.append((node, kname + "_checked" if risks else kname, in_names, out_names))
-    lines += prechecks + writes
-
+    before = lines[:]
     out_refs = [ref(o, "d") for o in fn.outputs]
     upd_refs = [ref(u, "d") for u in fn.update_values]
-    body = "\n    ".join(lines) or "pass"
-    src = (f"def _run({', '.join(arg_names + shared_names)}):\n    {body}\n"
-           f"    return ({''.join(r + ', ' for r in out_refs)}), "
-           f"({''.join(r + ', ' for r in upd_refs)})\n")
+    after = lines[len(before):]        # transfers of results, made after the commit phase
+
+    def source(name: str, in_place: bool) -> str:
+        body = before + prechecks + [w[0] if in_place else w[1] for w in writes] + after
+        return (f"def {name}({', '.join(arg_names + shared_names)}):\n    "
+                + ("\n    ".join(body) or "pass") + "\n"
+                f"    return ({''.join(r + ', ' for r in out_refs)}), "
+                f"({''.join(r + ', ' for r in upd_refs)})\n")
+    src = source("_run", True)
     exec(compile(src, f"<layerkit function {fn.name or ''}>", "exec"), env)
     run = env["_run"]
     fn.source = src
+    # the same program writing no shared storage: run when numpy may raise on a
+    # floating-point error, which could stop the commit phase after a write
+    run_safe = run
+    if any(w[0] != w[1] for w in writes):
+        exec(compile(source("_run_safe", False), f"<layerkit function {fn.name or ''}>",
+                     "exec"), env)
+        run_safe = env["_run_safe"]
 
     from .aliasing import copies_needed
     copy_out, copy_upd = copies_needed([n for n, _ in marked], fn.outputs, fn.update_targets,
@@ -256,7 +268,10 @@ def link(fn: "Function") -> Callable:
             for label, v in zip(input_labels + shared_labels, values + shared_values):
                 guard.check_input(v, label, backend)
         try:
-            outs, upds = run(*values, *shared_values)
+            if run_safe is not run and fp_errors_raise():
+                outs, upds = run_safe(*values, *shared_values)
+            else:
+                outs, upds = run(*values, *shared_values)
         except Exception as err:
             _locate_failure(steps, env, arg_names + shared_names, values + shared_values, err)
             raise
@@ -285,18 +300,60 @@ def link(fn: "Function") -> Callable:
         def program(values):
             with lock:
                 return body(values)
-        return program
-    backwards = locks[::-1]
+    else:
+        acquires = [lk.acquire for lk in locks]
+        releases = [lk.release for lk in reversed(locks)]
 
-    def program(values):
-        for lk in locks:
-            lk.acquire()
-        try:
-            return body(values)
-        finally:
-            for lk in backwards:
-                lk.release()
+        def program(values):
+            for acquire in acquires:
+                acquire()
+            try:
+                return body(values)
+            finally:
+                for release in releases:
+                    release()
+    program.locks = locks
     return program
+
+
+_FP_STATE: list = [None, None]      # (the numpy error state and warning filters seen, verdict)
+
+
+def fp_errors_raise() -> bool:
+    """Whether a floating-point error in a numpy kernel would raise now: numpy's
+    error state says 'raise' or 'call', or it says 'warn' and the warning filters
+    turn RuntimeWarning into an error (pytest's ``-W error``). Cached on the
+    identity of numpy's error state and of the filter list: ~0.1 us a call."""
+    import warnings
+    state = (_numpy_errstate(), id(warnings.filters), len(warnings.filters))
+    if _FP_STATE[0] != state:
+        modes = np.geterr()
+        verdict = any(m in ("raise", "call") for m in modes.values())
+        if not verdict and "warn" in modes.values():
+            verdict = _runtime_warning_is_error(warnings.filters)
+        _FP_STATE[:] = [state, verdict]
+    return _FP_STATE[1]
+
+
+def _numpy_errstate():
+    """An object that changes whenever numpy's error state changes (its context
+    variable's value), or a fresh one each time where numpy has none."""
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar
+    except ImportError:          # another numpy: no cache
+        return object()
+    return _extobj_contextvar.get()
+
+
+def _runtime_warning_is_error(filters) -> bool:
+    for action, message, category, module, _ in filters:
+        if not issubclass(RuntimeWarning, category):
+            continue
+        if action == "error":
+            return True
+        if message is None and module is None:
+            return False         # this filter decides for every RuntimeWarning
+    return False
 
 
 def _guarded(thunk, node: Apply, guard, backend, consts=()):
@@ -322,13 +379,19 @@ def _timed(thunk, node: Apply, stats: dict):
     key = str(node.op)
     stats.setdefault(key, [0.0, 0])
 
-    def run(*args):
-        t = time.perf_counter()
-        out = thunk(*args)
-        entry = stats.get(key) or stats.setdefault(key, [0.0, 0])   # cleared between runs
-        entry[0] += time.perf_counter() - t
-        entry[1] += 1
-        return out
+    def timed(fn):
+        def run(*args, **kwargs):
+            t = time.perf_counter()
+            out = fn(*args, **kwargs)
+            entry = stats.get(key) or stats.setdefault(key, [0.0, 0])   # cleared between runs
+            entry[0] += time.perf_counter() - t
+            entry[1] += 1
+            return out
+        run.accepts_out = getattr(fn, "accepts_out", False)
+        return run
+    run = timed(thunk)
+    if getattr(thunk, "risks", None):     # the linker still writes the check inline
+        run.risks, run.check, run.unchecked = thunk.risks, thunk.check, timed(thunk.unchecked)
     return run
 
 

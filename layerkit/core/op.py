@@ -37,6 +37,10 @@ class Op:
     #: declarations transitively; an output not listed here must be fresh memory
     #: (DebugMode checks both).
     view_map: dict[int, list[int]] = {}
+    #: whether a view output can be written through (False for a broadcast, whose
+    #: elements overlap: numpy makes it read-only, cupy does not); a result or a
+    #: stored update that is such a view is copied
+    view_writeable = True
     #: ``{output index: [input indices]}``: outputs written into those inputs'
     #: storage, destroying their values. Ops in user graphs destroy nothing; the
     #: linker's in-place phase asks ``destroy_thunk`` for a destroying variant.

@@ -144,3 +144,37 @@ def test_nanguardmode_says_it_ignores_optimizer_and_linker():
     ignored._WARNED.discard(("NanGuardMode", "linker"))
     with pytest.warns(IgnoredArgumentWarning, match="linker"):
         NanGuardMode(linker="cvm")
+
+
+def test_a_failed_debug_call_leaves_the_update_unapplied():
+    backend = _numpy_backend("debug-wrong-inplace-tanh",
+                             tanh=lambda x, out=None: np.multiply(np.tanh(x), 1.001, out=out))
+    backend.kernel_table["tanh"].accepts_out = True
+    w0 = np.linspace(-1, 1, 4)
+    w = theano.shared(w0.copy(), name="w")
+    f = theano.function([], [], updates=[(w, T.tanh(w) * 0.5 + 1)], mode="DebugMode",
+                        backend=backend)
+    with pytest.raises(DebugModeError):
+        f()
+    np.testing.assert_array_equal(w.get_value(), w0)
+
+
+def test_debug_calls_from_several_threads_count_every_call():
+    import threading
+    c = theano.shared(np.float64(0.0), name="c")
+    inc = theano.function([], [], updates=[(c, c + 1)], mode="DebugMode")
+    errors = []
+
+    def work():
+        try:
+            for _ in range(50):
+                inc()
+        except Exception as err:         # pragma: no cover - what the test is about
+            errors.append(err)
+    pool = [threading.Thread(target=work) for _ in range(4)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert not errors
+    assert float(c.get_value()) == 200.0

@@ -12,6 +12,11 @@ import layerkit.core as theano
 import layerkit.core.tensor as T
 from layerkit.core.config import config
 
+# numpy's floating-point warnings stay warnings here (pytest's configuration makes
+# them errors), so that compiled functions take their in-place path: with errors
+# raised, the linker runs the program that writes no shared storage (decision 47)
+pytestmark = pytest.mark.filterwarnings("default::RuntimeWarning")
+
 
 @pytest.fixture(params=["optimized", "no-inplace"])
 def excluding(request, monkeypatch):
@@ -162,3 +167,71 @@ def test_in_place_still_chosen_for_an_optimizer_step(backend):
     kept = [v.get_value(borrow=True, return_internal_type=True) is storages[id(v)]
             for v in updates]
     assert all(kept), kept
+
+
+@pytest.mark.parametrize("how", ["errstate", "warnings"])
+def test_a_floating_point_error_in_an_update_changes_nothing(backend, how):
+    """When numpy raises on floating-point errors (np.errstate(all='raise'), or
+    RuntimeWarning turned into an error), an overflow in the second update must
+    not leave the first one written in place."""
+    import warnings
+    if backend.name != "numpy":
+        pytest.skip("numpy's error state")
+    a = theano.shared(np.ones(3), name="a")
+    b = theano.shared(np.ones(3), name="b")
+    z = theano.shared(np.zeros(3), name="z")
+    f = theano.function([], [], updates=[(a, a * 2 + 1), (b, b / z + 1)], backend=backend.name)
+    with warnings.catch_warnings():
+        if how == "errstate":
+            ctx = np.errstate(all="raise")
+        else:
+            warnings.simplefilter("error", RuntimeWarning)
+            ctx = np.errstate(all="warn")
+        with ctx, pytest.raises((FloatingPointError, RuntimeWarning)):
+            f()
+    np.testing.assert_array_equal(a.get_value(), np.ones(3))
+    np.testing.assert_array_equal(b.get_value(), np.ones(3))
+    with np.errstate(all="ignore"):
+        f()
+    np.testing.assert_array_equal(a.get_value(), np.full(3, 3.0))
+    assert np.all(np.isinf(b.get_value()))
+
+
+def test_a_broadcast_result_or_update_is_a_writeable_array_of_its_own(backend, excluding):
+    """T.alloc of a computed value is a broadcast view (read-only in numpy, and
+    overlapping memory on any backend): as a result it must be a writeable copy,
+    and stored as an update, later in-place steps must work on it."""
+    x = T.dvector("x")
+    r = theano.function([x], T.alloc(x.sum() * 2, 2, 3), backend=backend.name)(np.ones(3))
+    r[0, 0] = 5.0
+    np.testing.assert_array_equal(r, [[5.0, 6, 6], [6, 6, 6]])
+    s = theano.shared(np.float64(0.5), name="s")
+    w = theano.shared(np.zeros((3, 4)), name="w")
+    theano.function([], [], updates=[(w, T.alloc(T.exp(s) * 2, 3, 4))], backend=backend.name)()
+    step = theano.function([], [], updates=[(w, w * 2 + 1)], backend=backend.name)
+    step()
+    step()
+    start = np.exp(0.5) * 2
+    np.testing.assert_allclose(w.get_value(), np.full((3, 4), (start * 2 + 1) * 2 + 1))
+
+
+def test_updating_a_variable_and_its_alias_in_one_call_is_refused():
+    w = theano.shared(np.ones(3), name="w")
+    wa = w.alias()
+    with pytest.raises(ValueError, match="updated twice"):
+        theano.function([], [], updates=[(w, w * 2), (wa, wa + 1)])
+    # an alias's default update gives way to an explicit update of the storage
+    wa.default_update = wa + 1
+    f = theano.function([], wa * 1, updates=[(w, w * 2)])
+    f()
+    np.testing.assert_array_equal(w.get_value(), np.full(3, 2.0))
+
+
+def test_updates_given_as_a_one_shot_iterator_survive_pickling_and_debugmode():
+    import pickle
+    w = theano.shared(np.ones(3), name="w")
+    f = theano.function([], [], updates=zip([w], [w * 2]), mode="DebugMode")
+    f()
+    np.testing.assert_array_equal(w.get_value(), np.full(3, 2.0))
+    g = pickle.loads(pickle.dumps(f))
+    assert len(g.update_targets) == 1

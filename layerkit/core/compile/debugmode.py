@@ -133,28 +133,46 @@ def _compare(mode, node, backend, label, got, want, values=True) -> None:
 
 def debug_call(fn, program, values):
     """One call of a DebugMode function: the unoptimized run first (its effects
-    undone), then the checked one, then the two compared."""
+    undone), then the checked one, then the two compared. The whole of it holds
+    the locks of every storage and random stream either run touches, and any
+    failure puts the shared values and random counters back as they were."""
     mode = fn.debug
     if not mode.check_rewrites:
         return program(values)
+    from ..shared import storage_lock
     reference = fn._debug_reference()
     shared = fn._debug_shared()
     states = fn._debug_states()
-    saved = [s.get_value() for s in shared]
-    counters = [st.counter for st in states]
-    want = reference._program(values)
-    want_shared = [s.get_value() for s in shared]
-    for s, v in zip(shared, saved):
-        s.set_value(v)
-    for st, c in zip(states, counters):
-        st.counter = c
-    got = program(values)
-    listed = (lambda r: [r] if fn.single else r)
-    for k, (g, w) in enumerate(zip(listed(got), listed(want))):
-        _compare_call(mode, fn, f"output {k} ({fn.outputs[k]})", g, w)
-    for s, w in zip(shared, want_shared):
-        _compare_call(mode, fn, f"the new value of {s}", s.get_value(), w)
-    return got
+    locks = sorted({id(lk): lk for lk in [storage_lock(s) for s in shared] +
+                    [st.lock for st in states]}.values(), key=id)
+    for lk in locks:
+        lk.acquire()
+    try:
+        saved = [s.get_value() for s in shared]
+        counters = [st.counter for st in states]
+
+        def restore():
+            for s, v in zip(shared, saved):
+                s.set_value(v)
+            for st, c in zip(states, counters):
+                st.counter = c
+        try:
+            want = reference._program(values)
+            want_shared = [s.get_value() for s in shared]
+            restore()
+            got = program(values)
+            listed = (lambda r: [r] if fn.single else r)
+            for k, (g, w) in enumerate(zip(listed(got), listed(want))):
+                _compare_call(mode, fn, f"output {k} ({fn.outputs[k]})", g, w)
+            for s, w in zip(shared, want_shared):
+                _compare_call(mode, fn, f"the new value of {s}", s.get_value(), w)
+        except BaseException:
+            restore()
+            raise
+        return got
+    finally:
+        for lk in reversed(locks):
+            lk.release()
 
 
 def _compare_call(mode, fn, label, got, want) -> None:

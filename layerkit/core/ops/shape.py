@@ -303,6 +303,7 @@ class Alloc(Op):
     """Broadcast a value to a (symbolic) shape: ``zeros``, ``ones``, ``alloc``."""
 
     view_map = {0: [0]}
+    view_writeable = False          # a broadcast: every element may be the same memory
 
     def make_node(self, value, shape) -> Apply:
         value = as_variable(value)
