@@ -5,6 +5,7 @@ value used by a kernel of the function's backend is moved there once.
 """
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -316,6 +317,18 @@ def link(fn: "Function") -> Callable:
     return program
 
 
+def _errstate_getter():
+    """A function returning an object that changes whenever numpy's error state
+    changes (its context variable's value), or a fresh object each time where
+    this numpy keeps it elsewhere (no caching then)."""
+    try:
+        from numpy._core._ufunc_config import _extobj_contextvar
+    except ImportError:
+        return object
+    return _extobj_contextvar.get
+
+
+_errstate = _errstate_getter()
 _FP_STATE: list = [None, None]      # (the numpy error state and warning filters seen, verdict)
 
 
@@ -324,25 +337,15 @@ def fp_errors_raise() -> bool:
     error state says 'raise' or 'call', or it says 'warn' and the warning filters
     turn RuntimeWarning into an error (pytest's ``-W error``). Cached on the
     identity of numpy's error state and of the filter list: ~0.1 us a call."""
-    import warnings
-    state = (_numpy_errstate(), id(warnings.filters), len(warnings.filters))
+    filters = warnings.filters
+    state = (_errstate(), id(filters), len(filters))
     if _FP_STATE[0] != state:
         modes = np.geterr()
         verdict = any(m in ("raise", "call") for m in modes.values())
         if not verdict and "warn" in modes.values():
-            verdict = _runtime_warning_is_error(warnings.filters)
+            verdict = _runtime_warning_is_error(filters)
         _FP_STATE[:] = [state, verdict]
     return _FP_STATE[1]
-
-
-def _numpy_errstate():
-    """An object that changes whenever numpy's error state changes (its context
-    variable's value), or a fresh one each time where numpy has none."""
-    try:
-        from numpy._core._ufunc_config import _extobj_contextvar
-    except ImportError:          # another numpy: no cache
-        return object()
-    return _extobj_contextvar.get()
 
 
 def _runtime_warning_is_error(filters) -> bool:
