@@ -262,57 +262,45 @@ def link(fn: "Function") -> Callable:
     # plain shared variables are read without a method call; subclasses keep value_on
     shared_plain = [(s, type(s) is SharedVariable) for s in shared]
 
-    def body(values):
-        shared_values = [s._value if plain and s._backend is backend else s.value_on(backend)
-                         for s, plain in shared_plain]
-        if guard is not None:
-            for label, v in zip(input_labels + shared_labels, values + shared_values):
-                guard.check_input(v, label, backend)
-        try:
-            if run_safe is not run and fp_errors_raise():
-                outs, upds = run_safe(*values, *shared_values)
-            else:
-                outs, upds = run(*values, *shared_values)
-        except Exception as err:
-            _locate_failure(steps, env, arg_names + shared_names, values + shared_values, err)
-            raise
-        if on_device:
-            results = [xp.asarray(o, copy=True) if c else o for o, c in zip(outs, copy_out)]
-        else:
-            results = [np.array(to_numpy(o), copy=True) if c else np.asarray(to_numpy(o))
-                       for o, c in zip(outs, copy_out)]
-        if any_store_copy:
-            upds = [xp.asarray(v, copy=True) if c else v for v, (_, c) in zip(upds, stores)]
-        for (s, _), v in zip(stores, upds):
-            s._store(v, backend)
-        for st in states:
-            st.counter += 1
-        return results[0] if single else results
-
     # a call holds the locks of every storage and random stream it reads or writes
     # (taken in one global order, so two calls never wait on each other in a cycle)
     locks = sorted({id(lk): lk for lk in [storage_lock(v) for v in shared] +
                     [st.lock for st in states]}.values(), key=id)
-    if not locks:
-        return body
-    if len(locks) == 1:
-        lock = locks[0]
+    acquires = tuple(lk.acquire for lk in locks)
+    releases = tuple(lk.release for lk in reversed(locks))
 
-        def program(values):
-            with lock:
-                return body(values)
-    else:
-        acquires = [lk.acquire for lk in locks]
-        releases = [lk.release for lk in reversed(locks)]
-
-        def program(values):
-            for acquire in acquires:
-                acquire()
+    def program(values):
+        for acquire in acquires:
+            acquire()
+        try:
+            shared_values = [s._value if plain and s._backend is backend else s.value_on(backend)
+                             for s, plain in shared_plain]
+            if guard is not None:
+                for label, v in zip(input_labels + shared_labels, values + shared_values):
+                    guard.check_input(v, label, backend)
             try:
-                return body(values)
-            finally:
-                for release in releases:
-                    release()
+                if run_safe is not run and fp_errors_raise():
+                    outs, upds = run_safe(*values, *shared_values)
+                else:
+                    outs, upds = run(*values, *shared_values)
+            except Exception as err:
+                _locate_failure(steps, env, arg_names + shared_names, values + shared_values, err)
+                raise
+            if on_device:
+                results = [xp.asarray(o, copy=True) if c else o for o, c in zip(outs, copy_out)]
+            else:
+                results = [np.array(to_numpy(o), copy=True) if c else np.asarray(to_numpy(o))
+                           for o, c in zip(outs, copy_out)]
+            if any_store_copy:
+                upds = [xp.asarray(v, copy=True) if c else v for v, (_, c) in zip(upds, stores)]
+            for (s, _), v in zip(stores, upds):
+                s._store(v, backend)
+            for st in states:
+                st.counter += 1
+            return results[0] if single else results
+        finally:
+            for release in releases:
+                release()
     program.locks = locks
     return program
 
@@ -329,7 +317,7 @@ def _errstate_getter():
 
 
 _errstate = _errstate_getter()
-_FP_STATE: list = [None, None]      # (the numpy error state and warning filters seen, verdict)
+_FP_STATE: list = [None, None, 0, False]   # numpy's error state, the filters, their count, verdict
 
 
 def fp_errors_raise() -> bool:
@@ -337,15 +325,16 @@ def fp_errors_raise() -> bool:
     error state says 'raise' or 'call', or it says 'warn' and the warning filters
     turn RuntimeWarning into an error (pytest's ``-W error``). Cached on the
     identity of numpy's error state and of the filter list: ~0.1 us a call."""
-    filters = warnings.filters
-    state = (_errstate(), id(filters), len(filters))
-    if _FP_STATE[0] != state:
-        modes = np.geterr()
-        verdict = any(m in ("raise", "call") for m in modes.values())
-        if not verdict and "warn" in modes.values():
-            verdict = _runtime_warning_is_error(filters)
-        _FP_STATE[:] = [state, verdict]
-    return _FP_STATE[1]
+    filters, seen = warnings.filters, _FP_STATE
+    errstate = _errstate()
+    if seen[0] is errstate and seen[1] is filters and seen[2] == len(filters):
+        return seen[3]
+    modes = np.geterr()
+    verdict = any(m in ("raise", "call") for m in modes.values())
+    if not verdict and "warn" in modes.values():
+        verdict = _runtime_warning_is_error(filters)
+    seen[:] = [errstate, filters, len(filters), verdict]
+    return verdict
 
 
 def _runtime_warning_is_error(filters) -> bool:
