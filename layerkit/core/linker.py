@@ -251,7 +251,9 @@ def link(fn: "Function") -> Callable:
     states = list({id(n.op.state): n.op.state for n, _ in marked
                    if isinstance(n.op, RandomOp)}.values())
     stores = list(zip(fn.update_targets, copy_upd))
+    storers = [t._store for t in fn.update_targets]
     any_store_copy = any(copy_upd)
+    has_safe = run_safe is not run
     single, on_device = fn.single, fn.on_device
 
     guard = fn.guard
@@ -279,7 +281,7 @@ def link(fn: "Function") -> Callable:
                 for label, v in zip(input_labels + shared_labels, values + shared_values):
                     guard.check_input(v, label, backend)
             try:
-                if run_safe is not run and fp_errors_raise():
+                if has_safe and fp_errors_raise():
                     outs, upds = run_safe(*values, *shared_values)
                 else:
                     outs, upds = run(*values, *shared_values)
@@ -293,8 +295,8 @@ def link(fn: "Function") -> Callable:
                            for o, c in zip(outs, copy_out)]
             if any_store_copy:
                 upds = [xp.asarray(v, copy=True) if c else v for v, (_, c) in zip(upds, stores)]
-            for (s, _), v in zip(stores, upds):
-                s._store(v, backend)
+            for store, v in zip(storers, upds):
+                store(v, backend)
             for st in states:
                 st.counter += 1
             return results[0] if single else results
