@@ -364,11 +364,10 @@ class Function:
         return list(found.values())
 
     def _debug_states(self) -> list:
-        from .ops.random import RandomOp
         return list({id(n.op.state): n.op.state
                      for fn in (self, self._debug_reference())
                      for n in toposort(fn.outputs + fn.update_values)
-                     if isinstance(n.op, RandomOp)}.values())
+                     if n.op.state is not None}.values())
 
     def profile_report(self, top: int = 20) -> str:
         """Time per op over the calls so far (compile with ``profile=True``)."""

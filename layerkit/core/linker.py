@@ -12,7 +12,6 @@ import numpy as np
 
 from .config import config
 from .graph import Apply, Constant, Variable, toposort
-from .ops.random import RandomOp
 from .shared import SharedVariable, storage_lock
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ def describe_args(args) -> str:
 
 def _is_host_node(node: Apply, host_vars: set[int]) -> bool:
     op = node.op
-    if getattr(op, "host", False):
+    if op.host:
         return True
     if not op.pure or not node.inputs:
         return False
@@ -191,7 +190,7 @@ def link(fn: "Function") -> Callable:
         kname = fresh("k")
         env[kname] = thunk
         # shape-like inputs (ints, <= 1-d) may be read on the host by any kernel
-        in_names = [ref(i, "h" if id(i) in host_vars and (on_host or _shape_arg(node, k))
+        in_names = [ref(i, "h" if id(i) in host_vars and (on_host or node.op.host_input(k, node))
                         else "d") for k, i in enumerate(node.inputs)]
         risks = getattr(thunk, "risks", None)
         if risks:
@@ -249,7 +248,7 @@ def link(fn: "Function") -> Callable:
                                        fn.update_values)
     to_numpy, xp = backend.to_numpy, backend.xp
     states = list({id(n.op.state): n.op.state for n, _ in marked
-                   if isinstance(n.op, RandomOp)}.values())
+                   if n.op.state is not None}.values())
     stores = list(zip(fn.update_targets, copy_upd))
     storers = [t._store for t in fn.update_targets]
     any_store_copy = any(copy_upd)
@@ -396,20 +395,6 @@ class _Shaped:
 
     def __init__(self, shape) -> None:
         self.shape = shape
-
-
-def _shape_arg(node: Apply, k: int) -> bool:
-    """Whether input ``k`` of ``node`` is read as Python ints (a shape or an index)."""
-    name = type(node.op).__name__
-    if name in ("Reshape", "Alloc", "RandomOp"):
-        return k == len(node.inputs) - 1 or name == "RandomOp"
-    if name in ("Subtensor",):
-        return k >= 1
-    if name == "IncSubtensor":
-        return k >= 2
-    if name == "Arange":
-        return True
-    return False
 
 
 def _locate_failure(steps, env, arg_names, arg_values, err) -> None:

@@ -47,6 +47,14 @@ class Op:
     destroy_map: dict[int, list[int]] = {}
     #: the op may not be merged with an equal-looking one or folded (random draws)
     pure = True
+    #: constant folding may replace it by its value (False for ops whose value is
+    #: much larger than their inputs: a folded broadcast would be stored whole)
+    foldable = True
+    #: the op always runs on the host (numpy), whatever the function's backend
+    #: (shape arithmetic); other ops run there when all their inputs are host ints
+    host = False
+    #: the op's random stream (a ``RandomState`` whose counter a call advances), or None
+    state = None
 
     # -- identity -----------------------------------------------------
     def _props(self) -> tuple:
@@ -74,6 +82,11 @@ class Op:
              output_grads: Sequence[Variable]) -> list[Variable | None]:
         """Gradients w.r.t. each input; None means disconnected (or not differentiable)."""
         raise NotImplementedError(f"{self} has no gradient")
+
+    def host_input(self, k: int, node: Apply) -> bool:
+        """Whether input ``k`` is read as Python ints (a shape, an index bound): the
+        linker then hands the kernel the host copy of a small integer value."""
+        return False
 
     @property
     def view(self) -> bool:

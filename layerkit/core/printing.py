@@ -6,6 +6,7 @@ import sys
 from typing import Iterable
 
 from .graph import Constant, Variable
+from .shared import SharedVariable
 
 __all__ = ["debugprint", "dot_graph", "pprint"]
 
@@ -23,7 +24,7 @@ def _outputs_of(obj) -> tuple[list[Variable], str]:
 def _label(v: Variable) -> str:
     if isinstance(v, Constant):
         return f"{v!r} [constant {v.dtype}]"
-    kind = "shared " if type(v).__name__ == "SharedVariable" else ""
+    kind = "shared " if isinstance(v, SharedVariable) else ""
     return f"{v.name or '<' + kind.strip() + ('input' if not kind else '') + '>'} [{kind}{v.dtype}, shape {v.type.shape}]"
 
 

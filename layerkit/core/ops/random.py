@@ -39,6 +39,9 @@ class RandomOp(Op):
     __props__ = ("dist", "key", "dtype", "params")
     pure = False
 
+    def host_input(self, k, node) -> bool:
+        return True                        # the shape of the draw
+
     def __init__(self, dist: str, key: int, dtype: str, params: tuple) -> None:
         self.dist, self.key, self.dtype, self.params = dist, key, as_dtype(dtype), tuple(params)
         self.state = RandomState()

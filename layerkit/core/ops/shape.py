@@ -202,6 +202,9 @@ class Reshape(Op):
     __props__ = ("ndim",)
     view_map = {0: [0]}
 
+    def host_input(self, k, node) -> bool:
+        return k == 1                      # the shape
+
     def __init__(self, ndim: int) -> None:
         self.ndim = ndim
 
@@ -305,6 +308,11 @@ class Alloc(Op):
     view_map = {0: [0]}
     view_writeable = False          # a broadcast: every element may be the same memory
 
+    foldable = False                # a folded broadcast would be stored whole
+
+    def host_input(self, k, node) -> bool:
+        return k == 1                      # the shape
+
     def make_node(self, value, shape) -> Apply:
         value = as_variable(value)
         shape = as_shape(shape)
@@ -330,6 +338,9 @@ class Arange(Op):
     """``arange(start, stop, step)`` with the given dtype."""
 
     __props__ = ("dtype",)
+
+    def host_input(self, k, node) -> bool:
+        return True                        # start, stop and step
 
     def __init__(self, dtype: str) -> None:
         self.dtype = dtype

@@ -16,6 +16,7 @@ from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float, is_int
 from .basic import cast
+from .shape import Shape
 
 __all__ = ["Subtensor", "IncSubtensor", "Take", "ScatterAdd", "AdvancedTake",
            "AdvancedScatterAdd", "subtensor", "inc_subtensor", "getitem"]
@@ -97,6 +98,9 @@ class Subtensor(Op):
     __props__ = ("props",)
     view_map = {0: [0]}
 
+    def host_input(self, k, node) -> bool:
+        return k >= 1                      # the symbolic bounds
+
     def __init__(self, props: tuple) -> None:
         self.props = props
 
@@ -132,6 +136,9 @@ class IncSubtensor(Op):
     """``set_subtensor(x[key], y)`` / ``inc_subtensor(x[key], y)``: a new tensor."""
 
     __props__ = ("props", "set_instead_of_inc")
+
+    def host_input(self, k, node) -> bool:
+        return k >= 2                      # the symbolic bounds
 
     def __init__(self, props: tuple, set_instead_of_inc: bool) -> None:
         self.props, self.set_instead_of_inc = props, set_instead_of_inc
@@ -188,7 +195,7 @@ def subtensor(x, key: tuple) -> Variable:
         return x
     if not scalars and isinstance(x, Constant):
         return as_variable(x.data[_decoder(props)(())])
-    if not scalars and x.owner is not None and type(x.owner.op).__name__ == "Shape" \
+    if not scalars and x.owner is not None and isinstance(x.owner.op, Shape) \
             and props[0][0] == "int":
         size = x.owner.inputs[0].type.shape[props[0][1][1]]
         if size is not None:

@@ -6,14 +6,10 @@ from . import rewrite_nodes
 
 __all__ = ["fold_constants"]
 
-#: ops not folded: their outputs are large broadcasts, or they draw random numbers
-_KEEP = {"Alloc"}
-
-
 def _fold(node: Apply):
     """``f(c1, c2) -> c`` when every input is a constant and ``f`` is pure."""
     op = node.op
-    if not op.pure or type(op).__name__ in _KEEP:
+    if not op.pure or not op.foldable:
         return None
     if not all(isinstance(i, Constant) for i in node.inputs):
         return None
