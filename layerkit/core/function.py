@@ -14,6 +14,8 @@ import numpy as np
 
 from .aliasing import storage_key
 from .config import config
+from .errors import dtype_name
+from .linker import link
 from .graph import Apply, Constant, Variable, as_variable, clone_replace, toposort
 from .ops.basic import cast
 from .shared import SharedVariable
@@ -144,7 +146,6 @@ class _Converter:
         if value.ndim != self.ndim:
             raise TypeError(f"{self.label}: expected {self.ndim} dimensions, got a "
                             f"{value.ndim}-d {self.backend.name} array (shape {tuple(value.shape)})")
-        from .linker import dtype_name
         self.check_sizes(value.shape)
         given = dtype_name(value.dtype)
         if given == self.dtype:
@@ -211,16 +212,19 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
         from .ignored import warn_ignored
         warn_ignored("function", "rebuild_strict=False",
                      "givens are always cast to the type of the variable they replace")
-    return Function(inputs, outputs, updates, givens, allow_input_downcast, backend,
-                    on_device, on_unused_input or "raise", name, mode, profile,
-                    no_default_updates, accept_inplace)
+    return Function(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
+                    allow_input_downcast=allow_input_downcast, backend=backend,
+                    on_device=on_device, on_unused_input=on_unused_input or "raise",
+                    name=name, mode=mode, profile=profile,
+                    no_default_updates=no_default_updates, accept_inplace=accept_inplace)
 
 
 class Function:
     """A compiled function; call it with values for its inputs."""
 
-    def __init__(self, inputs, outputs, updates, givens, allow_input_downcast, backend,
-                 on_device, on_unused_input, name, mode, profile,
+    def __init__(self, *, inputs, outputs, updates=None, givens=None,
+                 allow_input_downcast=None, backend=None, on_device=False,
+                 on_unused_input="raise", name=None, mode=None, profile=False,
                  no_default_updates=False, accept_inplace=False) -> None:
         from ..backend import get_backend
 
@@ -296,8 +300,9 @@ class Function:
         self.on_device = on_device
         self.profile = profile
         self.profile_stats: dict[str, list] = {}
-        from .linker import link
-        self._program = link(self)
+        self.program = link(self)
+        self.source = self.program.source
+        self._program = self.program.call
         self._converters = [_Converter(v, i, allow_input_downcast, self.backend)
                             for i, v in enumerate(self.inputs)]
 
@@ -404,12 +409,7 @@ class Function:
         return self._spec
 
     def __setstate__(self, spec) -> None:
-        spec = dict(spec)
-        self.__init__(spec.pop("inputs"), spec.pop("outputs"), spec.pop("updates"),
-                      spec.pop("givens"), spec.pop("allow_input_downcast"), spec.pop("backend"),
-                      spec.pop("on_device"), spec.pop("on_unused_input"), spec.pop("name"),
-                      spec.pop("mode"), spec.pop("profile"), spec.pop("no_default_updates", False),
-                      spec.pop("accept_inplace", False))
+        self.__init__(**spec)
 
     def __repr__(self) -> str:
         return f"<{self._label()} on {self.backend.name}: {len(self.inputs)} inputs>"

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import LocatedError
+
 __all__ = ["DebugMode", "DebugModeError"]
 
 
-class DebugModeError(AssertionError):
+class DebugModeError(AssertionError, LocatedError):
     """A kernel or a rewrite gave a wrong result, or a kernel wrote where it may not."""
 
 

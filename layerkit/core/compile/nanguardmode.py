@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import LocatedError, describe_args
+
 __all__ = ["NanGuardMode", "NanGuardError"]
 
 
-class NanGuardError(FloatingPointError):
+class NanGuardError(FloatingPointError, LocatedError):
     """A node produced NaN, Inf or a value above ``big`` under NanGuardMode."""
 
 
@@ -46,7 +48,6 @@ class NanGuardMode:
         """Raise if the output ``value`` of ``node`` (run on ``args``) is bad."""
         problem = self.problem(value, backend)
         if problem:
-            from ..linker import describe_args
             ins = describe_args(args)
             raise NanGuardError(f"NanGuardMode: {node.op} produced {problem} (inputs: {ins});\n"
                                 f"  the node was built at {node.trace}")
