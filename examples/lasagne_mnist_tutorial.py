@@ -15,9 +15,9 @@ It was written again from the tutorial's description and API calls, not
 copied; the model, loss, update and evaluation code uses exactly the calls
 the tutorial uses.
 
-What changed, per DESIGN section 4: the imports (``layerkit.core`` for
-``theano``, ``layerkit.core.tensor`` for ``theano.tensor``, ``layerkit``
-for ``lasagne``), Python 3 prints, and ``load_dataset``, which reads
+What changed, as for any old script (the README's "Theano and Lasagne
+scripts"): the imports (``layerkit.core`` for ``theano``,
+``layerkit.core.tensor`` for ``theano.tensor``, ``layerkit`` for ``lasagne``), Python 3 prints, and ``load_dataset``, which reads
 scikit-learn's bundled handwritten digits (upsampled to 28 x 28, see
 ``data.py``) instead of downloading MNIST: 1797 images, split by default
 into 1000 training, 397 validation and 400 test images, with MNIST's dtypes

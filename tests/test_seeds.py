@@ -1,5 +1,6 @@
-"""The seed tutorials' Theano programs (../shared/seeds/000), run with only the
-import edits DESIGN 4 allows, reach the seeds' numbers (shortened where slow)."""
+"""Seed 000's Theano programs (Tomasz Golan's "Introduction to Theano"; see
+examples/README.md), run with only an old script's import edits, reach the seed's
+numbers (shortened where slow)."""
 import numpy
 import pytest
 

@@ -77,28 +77,28 @@ def run(monkeypatch):
 # --- seed 000: Theano intro ---------------------------------------------------
 
 def test_linear_regression(run):
-    r = run("seed000_linear_regression")
+    r = run("linear_regression")
     lstsq_w, lstsq_b = r["lstsq"]
     assert r["last_cost"] < 0.1 * r["first_cost"]
     assert abs(r["w"] - lstsq_w) < 0.02 and abs(r["w"] - 0.5) < 0.05   # seed: 0.50 x + 0.47
 
 
 def test_logistic_regression_on_the_circle(run):
-    r = run("seed000_logistic_regression", "--steps", 300)
+    r = run("logistic_unit_circle", "--steps", 300)
     assert r["score"] > 0.95                    # seed: 0.996 after 1000 steps
     assert r["w"][2] < -5 and r["w"][3] < -5    # the x^2, y^2 weights carry the circle
     assert r["last_cost"] < r["first_cost"]
 
 
 def test_and_gate(run):
-    r = run("seed000_and_gate", "--steps", 500)
+    r = run("and_gate", "--steps", 500)
     out = r["outputs"]
     assert out[3] > 0.85 and max(out[:3]) < 0.15   # seed: 0.000071 0.037 0.037 0.956
 
 
 def test_xor_gate(run):
     # shortened: the seed ran 10000 sweeps at alpha 0.1; 2000 at 1.0 converge alike
-    r = run("seed000_xor_gate", "--steps", 2000, "--alpha", 1.0)
+    r = run("xor_gate", "--steps", 2000, "--alpha", 1.0)
     out = r["outputs"]
     assert out[1] > 0.9 and out[2] > 0.9 and out[0] < 0.1 and out[3] < 0.1
 
@@ -106,30 +106,30 @@ def test_xor_gate(run):
 def test_ball(run):
     # shortened: the seed's alpha (0.01) needs hundreds of sweeps to leave the
     # initial plateau; alpha 0.3 shows within 40 sweeps of 300 points that it learns
-    r = run("seed000_ball", "--steps", 40, "--samples", 300, "--alpha", 0.3, "--test", 300)
+    r = run("mlp_inside_ball", "--steps", 40, "--samples", 300, "--alpha", 0.3, "--test", 300)
     assert r["score"] > 0.7        # about half the points are inside: chance is 0.5
 
 
 def test_multiclass(run):
-    r = run("seed000_multiclass", "--steps", 20, "--samples", 500, "--test", 300)
+    r = run("mlp_six_regions", "--steps", 20, "--samples", 500, "--test", 300)
     assert r["score"] > 0.6        # 6 classes: chance is 1/6; seed: 0.982 after 100 steps
 
 
 def test_regression(run):
-    r = run("seed000_regression", "--steps", 100, "--samples", 200)
+    r = run("mlp_fit_x_squared", "--steps", 100, "--samples", 200)
     # the untrained net's mean error is 58 % of f's range (f(x) = x^2 on [-5, 10])
     assert r["relative_error"] < 0.12
 
 
 def test_toy_detector_mlp(run):
-    r = run("seed000_toy_detector_mlp", "--samples", 300, "--steps", 3, "--test", 100)
+    r = run("track_vertex_mlp", "--samples", 300, "--steps", 3, "--test", 100)
     costs = r["epoch_costs"]
     assert all(b < a for a, b in zip(costs, costs[1:]))   # the cost falls every epoch
 
 
 @needs_conv
 def test_toy_detector_cnn(run):
-    r = run("seed000_toy_detector_cnn", "--samples", 150, "--epochs", 1, "--test", 100)
+    r = run("track_vertex_cnn", "--samples", 150, "--epochs", 1, "--test", 100)
     # vertex within 5 of 100 planes: ~10 % by chance; 150 events already do far better
     assert r["reconstructed"] > r["baseline_reconstructed"] + 10
 
@@ -137,14 +137,14 @@ def test_toy_detector_cnn(run):
 # --- seed 001: Theano-Tutorials -------------------------------------------------
 
 def test_tutorial_1_linear(run):
-    r = run("seed001_1_linear", "--epochs", 10)
+    r = run("multiply_and_fit_line", "--epochs", 10)
     assert r["products"] == [2.0, 9.0]
     assert abs(r["w"] - r["lstsq_w"]) < 0.05 and abs(r["w"] - 2) < 0.2
 
 
 @needs_sklearn
 def test_tutorial_2_logistic(run):
-    r = run("seed001_2_logistic", "--epochs", 5)
+    r = run("softmax_regression_mnist_style", "--epochs", 5)
     assert r["accuracy"] > 0.7                    # 10 classes; seed: 92.5 % on MNIST
     assert r["last_cost"] < r["first_cost"]
 
@@ -152,14 +152,14 @@ def test_tutorial_2_logistic(run):
 @needs_sklearn
 def test_tutorial_3_net(run):
     # SGD on sigmoids sits on a plateau for ~100 updates (10 per epoch here)
-    r = run("seed001_3_net", "--epochs", 25)
+    r = run("sigmoid_mlp_mnist_style", "--epochs", 25)
     assert r["accuracy"] > 0.3                    # 10 classes: chance is 0.1
     assert r["last_cost"] < r["first_cost"]
 
 
 @needs_sklearn
 def test_tutorial_4_modern_net(run):
-    r = run("seed001_4_modern_net", "--epochs", 3)
+    r = run("relu_dropout_rmsprop_mlp_mnist_style", "--epochs", 3)
     assert r["accuracy"] > 0.6                    # seed: 99.0 % on MNIST after 100 epochs
 
 
@@ -171,7 +171,7 @@ def test_tutorial_5_convnet(run):
     # updates to leave; lr 0.01 leaves it within 40 updates, then wobbles. A
     # broken gradient would never leave it: require the accuracy well above the
     # plateau's, or the noise-free test cost clearly below ln 10, at some epoch.
-    r = run("seed001_5_convnet", "--epochs", 4, "--ntrain", 1347, "--ntest", 200, "--lr", 0.01)
+    r = run("convnet_mnist_style", "--epochs", 4, "--ntrain", 1347, "--ntest", 200, "--lr", 0.01)
     costs = r["test_costs"]
     assert abs(costs[0] - math.log(10)) < 1e-3
     assert r["best_accuracy"] > 0.2 or min(costs) < costs[0] - 1e-3, (r["best_accuracy"], costs)
@@ -182,21 +182,21 @@ def test_tutorial_5_convnet(run):
 @needs_sklearn
 @needs_conv
 def test_lasagne_snippet(run):
-    r = run("seed002_lasagne_snippet", "--epochs", 2, "--ntrain", 400, "--ntest", 200)
+    r = run("lasagne_convnet_32x32", "--epochs", 2, "--ntrain", 400, "--ntest", 200)
     assert math.isclose(r["snippet"], 0.9)
     assert r["accuracy"] > 0.25                   # 10 classes
 
 
 @needs_sklearn
 def test_keras_style_mlp(run):
-    r = run("seed002_keras_style_mlp", "--epochs", 4)
+    r = run("keras_style_mlp", "--epochs", 4)
     assert r["accuracy"] > 0.75                   # even / odd digits: chance is 0.5
     assert r["epoch_losses"][-1] < r["epoch_losses"][0]
 
 
 @needs_sklearn
 def test_numpy_moons(run):
-    r = run("seed002_numpy_moons", "--passes", 2000, "--sizes", "")
+    r = run("moons_hidden_sizes", "--passes", 2000, "--sizes", "")
     assert r["step_diff"] < 1e-12                 # T.grad == the seed's backprop
     assert r["accuracy"] > 0.95 > r["logistic_accuracy"]
     assert r["loss"] < 0.5 * r["first_loss"]
@@ -206,7 +206,7 @@ def test_numpy_moons(run):
 
 @needs_conv
 def test_conv1d(run):
-    r = run("seed004_conv1d", "--steps", 100)
+    r = run("conv1d_rising_falling", "--steps", 100)
     assert r["conv_diff"] < 1e-12
     assert r["loss"] < 0.01 * r["first_loss"] and r["accuracy"] == 1.0
 
@@ -214,7 +214,7 @@ def test_conv1d(run):
 @needs_sklearn
 @needs_conv
 def test_edge_kernels(run):
-    r = run("seed004_edge_kernels")
+    r = run("edge_kernels_conv2d")
     assert r["shape"] == [30, 30]
     assert r["max_diff"] < 1e-12 and r["sobel_diff"] < 1e-12
     assert r["sobel_unflipped_diff"] > 1          # the flip is really applied

@@ -28,8 +28,8 @@ here, and 500 MB for the events); the default trains 2000 events for 3
 epochs (under a minute) and ``--full`` runs the seed's 100 000 x 400. A short run learns little beyond the mean vertex
 position -- the seed itself needed its 400 epochs for 95 %.
 
-    python examples/seed000_toy_detector_mlp.py
-    python examples/seed000_toy_detector_mlp.py --samples 10000 --steps 20
+    python examples/track_vertex_mlp.py
+    python examples/track_vertex_mlp.py --samples 10000 --steps 20
 """
 import argparse
 import math

@@ -32,7 +32,7 @@ about 6 to below 0.01 within 50 steps with a different, nearly as good w,
 then creeps toward the exact fit along the badly conditioned direction;
 sign(pred) classifies the test series. The default 300 steps take a second.
 
-    python examples/seed004_conv1d.py
+    python examples/conv1d_rising_falling.py
 """
 import argparse
 

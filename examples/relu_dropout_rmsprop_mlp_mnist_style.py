@@ -11,8 +11,8 @@ What was reconstructed: the slides show lines 14-51 (the functions and the
 model). Lines 1-13 are the imports and helpers of tutorials 2 and 3 plus the
 ``RandomStreams`` import and ``srng = RandomStreams()`` that ``dropout``
 uses (the tutorial's ``MRG_RandomStreams``; ``layerkit.core.RandomStreams``
-stands in for it, DESIGN 4). Lines 52 on follow tutorial 3's pattern and the
-slide's notes: ``w_h`` 784x625, ``w_h2`` 625x625, ``w_o`` 625x10; a noisy
+stands in for both Theano stream classes). Lines 52 on follow tutorial 3's
+pattern and the slide's notes: ``w_h`` 784x625, ``w_h2`` 625x625, ``w_o`` 625x10; a noisy
 model (dropout 0.2, 0.5) for the cost and a clean one (0, 0) for prediction;
 the cost on the noisy output; ``RMSprop(cost, params, lr=0.001)``; the same
 training loop. ``load.mnist`` is replaced by ``data.mnist_like`` (digits
@@ -21,7 +21,7 @@ upsampled to 28 x 28, 1347 / 450 images, see data.py).
 What changed: only the imports and Python 3 prints. The seed's 100 epochs
 take about 30 s here, so they are the default.
 
-    python examples/seed001_4_modern_net.py
+    python examples/relu_dropout_rmsprop_mlp_mnist_style.py
 """
 import argparse
 

@@ -25,7 +25,7 @@ What changed: plots are left out; ``config.floatX = "float64"`` keeps the
 seed's float64 arithmetic. The seed's size (8 x 20000 full-batch steps)
 takes about 45 s here, so it is the default.
 
-    python examples/seed002_numpy_moons.py
+    python examples/moons_hidden_sizes.py
 """
 import argparse
 import warnings

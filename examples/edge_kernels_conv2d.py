@@ -22,7 +22,7 @@ convolution from a cross-correlation; a fifth, Sobel kernel (not in the seed)
 is compared too, for which the flip matters. ``--plot``
 shows the seed's figure when matplotlib is installed. Runs in a second.
 
-    python examples/seed004_edge_kernels.py
+    python examples/edge_kernels_conv2d.py
 """
 import argparse
 

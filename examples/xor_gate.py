@@ -16,7 +16,7 @@ A 2-2-1 net can stall in a local minimum for some initial weights (outputs
 near 0.5 or 0.67 for some inputs) -- true of the seed as of any
 implementation; the default ``--seed 0`` is one that converges.
 
-    python examples/seed000_xor_gate.py
+    python examples/xor_gate.py
 """
 import argparse
 

@@ -23,8 +23,8 @@ What changed: the imports, Python 3 prints, ``config.floatX = "float64"``.
 The seed's size is 10 million training calls (about 15 minutes here);
 the default runs 300 sweeps and ``--full`` the seed's 10000.
 
-    python examples/seed000_regression.py
-    python examples/seed000_regression.py --full
+    python examples/mlp_fit_x_squared.py
+    python examples/mlp_fit_x_squared.py --full
 """
 import argparse
 

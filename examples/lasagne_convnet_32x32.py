@@ -26,8 +26,8 @@ epoch over 1347 images takes about 10 s, so the default trains on 500
 images for 4 epochs (under a minute) and ``--full`` runs the seed's 100
 epochs on all of them.
 
-    python examples/seed002_lasagne_snippet.py
-    python examples/seed002_lasagne_snippet.py --full
+    python examples/lasagne_convnet_32x32.py
+    python examples/lasagne_convnet_32x32.py --full
 """
 import argparse
 

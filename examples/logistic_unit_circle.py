@@ -14,7 +14,7 @@ The hand-written sigmoid and cross-entropy are exactly the seed's (layerkit
 rewrites them into their numerically stable forms, as Theano did). Runs in
 about a second.
 
-    python examples/seed000_logistic_regression.py
+    python examples/logistic_unit_circle.py
 """
 import argparse
 

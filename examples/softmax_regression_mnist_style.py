@@ -18,7 +18,7 @@ puts the accuracy print inside the minibatch loop; the tutorial's repository
 prints once per epoch, as here. The seed's 100 epochs run in a few seconds,
 so they are the default.
 
-    python examples/seed001_2_logistic.py
+    python examples/softmax_regression_mnist_style.py
 """
 import argparse
 

@@ -12,7 +12,7 @@ Theano's default float64 (its data and shared values are float64). The
 matplotlib plots are left out; ``--seed`` fixes numpy's random state.
 Nothing was missing from the seed. Runs in about a second.
 
-    python examples/seed000_linear_regression.py
+    python examples/linear_regression.py
 """
 import argparse
 

@@ -13,7 +13,7 @@ Theano's default). The seed's weight plots are left out; ``--seed`` fixes
 numpy's random state. Nothing was missing. This is the seed's full size and
 runs in about a second.
 
-    python examples/seed000_and_gate.py
+    python examples/and_gate.py
 """
 import argparse
 from math import exp

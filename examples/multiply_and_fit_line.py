@@ -13,7 +13,7 @@ complete. The tutorials run with layerkit's default floatX (float32, as the
 tutorials' ``T.fmatrix`` inputs suggest they were run). ``--seed`` fixes
 numpy's random state. Runs in about a second.
 
-    python examples/seed001_1_linear.py
+    python examples/multiply_and_fit_line.py
 """
 import argparse
 

@@ -1,7 +1,7 @@
 """Seed 000, "Toy Detector with CNN": a Lasagne conv net finds the vertex.
 
 What the seed did: the same generated detector events as the MLP example
-(seed000_toy_detector_mlp.py), seen as 1 x 50 x 100 images, and "the net
+(track_vertex_mlp.py), seen as 1 x 50 x 100 images, and "the net
 taken from Lasagne tutorial, adjusted to regression for toy detector":
 10k training samples, "10-20 epochs to get accuracy about 95%" (against
 100k samples x 400 epochs for the MLP); it plotted the accuracy per epoch
@@ -25,8 +25,8 @@ epochs take 40-80 minutes; the default trains 1000 events for one epoch
 (under a minute) and ``--full`` runs 10 000 x 10 (add ``--epochs 20`` for
 the seed's upper end).
 
-    python examples/seed000_toy_detector_cnn.py
-    python examples/seed000_toy_detector_cnn.py --full
+    python examples/track_vertex_cnn.py
+    python examples/track_vertex_cnn.py --full
 """
 import argparse
 
@@ -35,7 +35,7 @@ import numpy as np
 import layerkit as lasagne                # was: import lasagne
 import layerkit.core as theano            # was: import theano
 import layerkit.core.tensor as T          # was: import theano.tensor as T
-import seed000_toy_detector_mlp as event  # the seed's Event class (the MLP example)
+import track_vertex_mlp as event  # the seed's Event class (the MLP example)
 
 
 def genData(n):

@@ -29,7 +29,7 @@ dogs, a download) -- here scikit-learn's handwritten digits, upsampled to
 
 The seed's 50 epochs take about 20 s here, so they are the default.
 
-    python examples/seed002_keras_style_mlp.py
+    python examples/keras_style_mlp.py
 """
 import argparse
 

@@ -30,8 +30,8 @@ Two additions, not in the seed: ``--lr`` (default the seed's 0.001; 0.01
 leaves the plateau within 40 updates, then wobbles), and the noise-free test
 cost per epoch, returned as ``test_costs``.
 
-    python examples/seed001_5_convnet.py
-    python examples/seed001_5_convnet.py --full
+    python examples/convnet_mnist_style.py
+    python examples/convnet_mnist_style.py --full
 """
 import argparse
 

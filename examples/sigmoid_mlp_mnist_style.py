@@ -16,7 +16,7 @@ accuracy inside the minibatch loop (its indentation); the tutorial's
 repository prints once per epoch, as here. The seed's 100 epochs take about 30 s here,
 so they are the default.
 
-    python examples/seed001_3_net.py
+    python examples/sigmoid_mlp_mnist_style.py
 """
 import argparse
 

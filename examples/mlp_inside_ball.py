@@ -18,8 +18,8 @@ the seed's plot. 10 million calls take about 15 minutes here, so the default
 runs 300 sweeps (300 000 calls, under a minute) and ``--full`` runs the
 seed's 10000. ``--seed`` fixes numpy's random state.
 
-    python examples/seed000_ball.py            # 300 sweeps
-    python examples/seed000_ball.py --full     # the seed's 10000 sweeps
+    python examples/mlp_inside_ball.py            # 300 sweeps
+    python examples/mlp_inside_ball.py --full     # the seed's 10000 sweeps
 """
 import argparse
 

@@ -20,7 +20,7 @@ What changed: the imports, Python 3 prints and ``config.floatX = "float64"``
 The seed's size (100 000 training calls) runs in about 15 s here, so it is the
 default.
 
-    python examples/seed000_multiclass.py
+    python examples/mlp_six_regions.py
 """
 import argparse
 
