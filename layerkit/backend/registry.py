@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pluggy
 
+from ..flags import ENV_FLAGS, environment_flags
 from . import hookspecs
 from .base import Backend, BackendUnavailable
 
@@ -38,7 +39,6 @@ GENERIC_PROVIDER = "layerkit (generic)"
 DEFAULT_BACKEND = "numpy"
 #: environment variables read by the selection (DESIGN 4a)
 ENV_BACKEND = "LAYERKIT_BACKEND"
-ENV_FLAGS = "LAYERKIT_FLAGS"
 ENV_DISABLE = "LAYERKIT_DISABLE_PLUGINS"
 
 _SELECTED: contextvars.ContextVar[str | None] = contextvars.ContextVar("layerkit_backend",
@@ -394,15 +394,7 @@ def _selection() -> tuple[str, str]:
     env = os.environ.get(ENV_BACKEND, "").strip()
     if env:
         return env, f"the environment variable {ENV_BACKEND}"
-    flags = os.environ.get(ENV_FLAGS, "")
-    if flags.strip():
-        # one parser for LAYERKIT_FLAGS: the core's (imported here, not at the
-        # top: the core imports this package)
-        from ..core.config import parse_flags
-
-        flag = parse_flags(flags).get("backend", "").strip()
-    else:
-        flag = ""
+    flag = environment_flags().get("backend", "").strip()
     if flag:
         return flag, f"{ENV_FLAGS}"
     return DEFAULT_BACKEND, "the default"

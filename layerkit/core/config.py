@@ -1,36 +1,23 @@
 """Run-time settings (Theano's ``config``): floatX, the default backend, flags.
 
-``LAYERKIT_FLAGS`` (``floatX=float64,backend=numpy``) is read once at import;
+``LAYERKIT_FLAGS`` (``floatX=float64,backend=numpy``; parsed by
+:mod:`layerkit.flags`) is read once at import;
 attributes may be set at any time and are read when a variable is created.
 """
 from __future__ import annotations
 
-import os
+from ..flags import environment_flags, parse_flags  # noqa: F401 (parse_flags: old path)
 
 __all__ = ["config", "parse_flags"]
 
 _FLOAT_TYPES = ("float16", "float32", "float64")
 
 
-def parse_flags(text: str) -> dict[str, str]:
-    """Parse Theano-style flags ``"a=1,b=2"`` into a dict (blank entries skipped)."""
-    flags = {}
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"LAYERKIT_FLAGS: expected key=value, got {item!r}")
-        flags[key.strip()] = value.strip()
-    return flags
-
-
 class Config:
     """Settings; set attributes to change them (``config.floatX = "float64"``)."""
 
     def __init__(self) -> None:
-        flags = parse_flags(os.environ.get("LAYERKIT_FLAGS", ""))
+        flags = environment_flags()
         self.floatX = flags.get("floatX", "float32")
         #: the compiled-function mode used when ``function(mode=None)``
         self.mode = flags.get("mode", "FAST_RUN")
