@@ -35,7 +35,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.threads:
         numexpr.set_num_threads(args.threads)
-    from layerkit_numpy.kernels import NUMPY_KERNELS
+    from layerkit_numpy.backend import NUMPY_KERNELS
     own = NUMPY_KERNELS["softplus"]
     ours = make_softplus(own, 0)             # numexpr at every size
     print(f"numexpr {numexpr.__version__}, {numexpr.get_num_threads()} threads, "

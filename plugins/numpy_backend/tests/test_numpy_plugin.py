@@ -40,7 +40,7 @@ def test_backend_is_discovered_and_available(numpy_backend):
 
 
 def test_overrides_only_kernels_of_the_contract(numpy_backend):
-    from layerkit_numpy.kernels import NUMPY_KERNELS
+    from layerkit_numpy.backend import NUMPY_KERNELS
 
     unknown = set(NUMPY_KERNELS) - set(GENERIC_KERNELS)
     assert not unknown, f"kernels not in the contract (typo?): {sorted(unknown)}"

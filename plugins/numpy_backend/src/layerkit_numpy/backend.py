@@ -8,9 +8,27 @@ import numpy as np
 from layerkit.backend import Backend
 
 from . import __version__
-from .kernels import NUMPY_KERNELS
+from .conv import NUMPY_CONV_KERNELS
+from .elemwise import ELEMWISE_KERNELS
+from .linalg import LINALG_KERNELS
+from .nnet import NNET_KERNELS
+from .pool import NUMPY_POOL_KERNELS
+from .random import RANDOM_KERNELS
+from .reduce import REDUCE_KERNELS
+from .shape import SHAPE_KERNELS
+from .subtensor import SUBTENSOR_KERNELS
 
-__all__ = ["NumpyBackend"]
+__all__ = ["NumpyBackend", "NUMPY_KERNELS", "OUT_KERNELS"]
+
+#: the kernels overriding the generic ones, one module per op family (named as the
+#: core's op module and the generic kernel module of that family)
+NUMPY_KERNELS = {
+    **ELEMWISE_KERNELS, **REDUCE_KERNELS, **NNET_KERNELS, **SUBTENSOR_KERNELS,
+    **LINALG_KERNELS, **SHAPE_KERNELS, **RANDOM_KERNELS, **NUMPY_CONV_KERNELS,
+    **NUMPY_POOL_KERNELS,
+}
+#: the kernels above that accept ``out=``
+OUT_KERNELS = frozenset(k for k, f in NUMPY_KERNELS.items() if getattr(f, "accepts_out", False))
 
 
 @functools.cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._namespace import namespace
 
-__all__ = ["REDUCTION_KERNELS"]
+__all__ = ["REDUCE_KERNELS"]
 
 
 def _reduce(name):
@@ -31,7 +31,7 @@ def _arg(name):
     return kernel
 
 
-REDUCTION_KERNELS = {
+REDUCE_KERNELS = {
     **{n: _reduce(n) for n in ("sum", "prod", "max", "min", "mean", "any", "all")},
     "argmax": _arg("argmax"), "argmin": _arg("argmin"),
 }

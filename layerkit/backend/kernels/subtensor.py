@@ -1,9 +1,9 @@
-"""Indexing kernels: basic get/set, gather (``take``) and ``scatter_add``."""
+"""Sub-tensor (indexing) kernels: basic get/set, gather (``take``) and ``scatter_add``."""
 from __future__ import annotations
 
 from ._namespace import namespace
 
-__all__ = ["INDEXING_KERNELS", "nonnegative_indices"]
+__all__ = ["SUBTENSOR_KERNELS", "nonnegative_indices"]
 
 
 def _full_key(key, ndim):
@@ -90,4 +90,4 @@ def scatter_add(x, indices, values, axis=0):
     return x + xp.moveaxis(added, 0, axis)
 
 
-INDEXING_KERNELS = {f.__name__: f for f in (getitem, setitem, take, scatter_add)}
+SUBTENSOR_KERNELS = {f.__name__: f for f in (getitem, setitem, take, scatter_add)}

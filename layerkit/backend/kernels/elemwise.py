@@ -10,7 +10,7 @@ import math
 
 from ._namespace import namespace
 
-__all__ = ["ELEMENTWISE_KERNELS", "UNARY_NAMES", "BINARY_NAMES"]
+__all__ = ["ELEMWISE_KERNELS", "UNARY_NAMES", "BINARY_NAMES"]
 
 #: our kernel name -> the standard's function name, where they differ
 _STANDARD_NAME = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
@@ -131,7 +131,7 @@ def astype(x, dtype: str):
     return xp.astype(xp.asarray(x), getattr(xp, dtype), copy=True)
 
 
-ELEMENTWISE_KERNELS = {
+ELEMWISE_KERNELS = {
     **{name: _unary(name) for name in _STANDARD_UNARY},
     **{name: _binary(name) for name in BINARY_NAMES},
     "reciprocal": reciprocal, "sigmoid": sigmoid, "softplus": softplus, "erf": erf,

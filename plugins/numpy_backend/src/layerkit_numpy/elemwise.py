@@ -1,0 +1,74 @@
+"""Elementwise kernels: numpy (and scipy.special) ufuncs, overriding the generic ones by name.
+
+Each ufunc sits behind a one-line wrapper: a ufunc cannot carry the
+``accepts_out`` attribute that tells the compiler it may pass ``out=``, so
+each wrapper carries it, and keeps the ufunc itself as ``.ufunc`` for code
+(fusion) that wants to call it directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sp
+
+__all__ = ["ELEMWISE_KERNELS"]
+
+_UFUNCS = {
+    "negative": np.negative, "abs": np.abs, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+    "expm1": np.expm1, "sqrt": np.sqrt, "square": np.square, "sign": np.sign,
+    "floor": np.floor, "ceil": np.ceil, "round": np.rint,  # rint: half to even, as the standard
+    "trunc": np.trunc, "sin": np.sin, "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin,
+    "arccos": np.arccos, "arctan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+    "tanh": np.tanh, "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh,
+    "reciprocal": np.reciprocal, "logical_not": np.logical_not, "isnan": np.isnan,
+    "isinf": np.isinf,
+    "sigmoid": sp.expit,  # stable for any input, unlike 1 / (1 + exp(-x))
+    "erf": sp.erf,
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+    "floor_divide": np.floor_divide, "remainder": np.remainder, "power": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "equal": np.equal,
+    "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+    "greater": np.greater, "greater_equal": np.greater_equal,
+    "logical_and": np.logical_and, "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor, "arctan2": np.arctan2,
+}
+
+
+def _out_kernel(fn):
+    """Mark ``fn`` as accepting ``out=``."""
+    fn.accepts_out = True
+    return fn
+
+
+def _ufunc_kernel(name, ufunc):
+    def kernel(*args, out=None):
+        return ufunc(*args, out=out)
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.__doc__ = f"``{name}``: the ufunc ``{ufunc.__name__}``; accepts ``out=``."
+    kernel.ufunc = ufunc
+    kernel.direct = ufunc    # same signature, one Python frame less per call
+    return _out_kernel(kernel)
+
+
+@_out_kernel
+def softplus(x, out=None):
+    """``log(1 + exp(x))`` as ``logaddexp(0, x)``: finite for any x."""
+    return np.logaddexp(0, x, out=out)
+
+
+def where(cond, a, b):
+    return np.where(cond, a, b)
+
+
+@_out_kernel
+def clip(x, lo, hi, out=None):
+    return np.minimum(np.maximum(x, lo), hi, out=out)
+
+
+def astype(x, dtype):
+    return np.asarray(x).astype(dtype)   # always a copy, as the contract wants
+
+
+ELEMWISE_KERNELS = {
+    **{name: _ufunc_kernel(name, uf) for name, uf in _UFUNCS.items()},
+    "softplus": softplus, "where": where, "clip": clip, "astype": astype,
+}

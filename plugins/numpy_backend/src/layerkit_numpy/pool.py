@@ -1,0 +1,153 @@
+"""Fast numpy kernels for 2-D pooling of the last two axes (NCHW images).
+
+Semantics are those of the generic kernels (``layerkit.backend.kernels.pool``);
+only the speed differs (measured, see ``docs/decisions.md``):
+
+* **Max-pooling** is an elementwise ``np.maximum`` over the ``ws[0] * ws[1]``
+  strided views of the input (no reshape, no copy of the input); its gradient
+  is ``(view == out) * gout`` per view, assigned directly when windows do not
+  overlap.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from layerkit.backend import check_pool_params, pool_divisors, pool_geometry
+
+from ._buffers import filled, scratch
+
+__all__ = ["NUMPY_POOL_KERNELS", "pool2d", "pool2d_grad"]
+
+
+def _lowest(dtype):
+    if np.issubdtype(dtype, np.floating):
+        return -np.inf
+    if dtype == np.bool_:
+        return False
+    return np.iinfo(dtype).min
+
+
+def _tap_slices(i, j, stride, counts):
+    """Slices of tap ``(i, j)`` for its first ``counts`` windows along each axis."""
+    return (slice(i, i + (counts[0] - 1) * stride[0] + 1, stride[0]),
+            slice(j, j + (counts[1] - 1) * stride[1] + 1, stride[1]))
+
+
+def _pool_taps(src_hw, ws, stride, out_hw):
+    """``(i, j, src_slices, counts)`` for every tap; ``counts`` windows reach the tap's cell.
+
+    Windows near the end may be cut by the input's end (``ignore_border=False``):
+    tap ``i`` then serves only the first ``(rows - 1 - i) // stride + 1`` windows.
+    Tap ``(0, 0)`` always serves every window.
+    """
+    for i in range(ws[0]):
+        ni = min(out_hw[0], (src_hw[0] - 1 - i) // stride[0] + 1)
+        if ni <= 0:
+            continue
+        for j in range(ws[1]):
+            nj = min(out_hw[1], (src_hw[1] - 1 - j) // stride[1] + 1)
+            if nj <= 0:
+                continue
+            yield i, j, _tap_slices(i, j, stride, (ni, nj)), (ni, nj)
+
+
+def _divisor(x_shape, ws, stride, pad, out_hw, mode, dtype):
+    if mode in ("max", "sum"):
+        return None
+    rows, cols = (pool_divisors(x_shape[2 + a], ws[a], stride[a], pad[a], out_hw[a], mode)
+                  for a in range(2))
+    if len(set(rows)) == 1 and len(set(cols)) == 1:
+        return dtype.type(rows[0] * cols[0])
+    return np.multiply.outer(np.asarray(rows, dtype), np.asarray(cols, dtype))
+
+
+def _pool_source(x, pad, mode):
+    """``x`` itself, or (with padding) a reused padded copy whose border never wins."""
+    if not any(pad):
+        return x
+    n, c, h, w = x.shape
+    fill = _lowest(x.dtype) if mode == "max" else 0
+    buf = filled(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype, fill)
+    buf[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
+    return buf
+
+
+def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True):
+    """Pool the last two axes of the 4-d ``x`` with Theano's semantics (see the generic kernel)."""
+    x = np.asarray(x)
+    ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
+    if mode.startswith("average") and not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"pool2d mode {mode!r} needs a floating-point input, got {x.dtype}")
+    n, c = x.shape[:2]
+    out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
+    if out_hw[0] == 0 or out_hw[1] == 0:
+        return np.zeros((n, c) + out_hw, x.dtype)
+    src = _pool_source(x, pad, mode)
+    combine = np.maximum if mode == "max" else np.add
+    taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
+    first = src[:, :, taps[0][2][0], taps[0][2][1]]           # tap (0, 0): every window
+    if len(taps) > 1 and taps[1][3] == out_hw:              # combine the first two taps at once
+        acc = combine(first, src[:, :, taps[1][2][0], taps[1][2][1]])
+        rest = taps[2:]
+    else:
+        acc = np.array(first, copy=True)
+        rest = taps[1:]
+    for i, j, (rs, cs), (ni, nj) in rest:
+        part = acc[:, :, :ni, :nj]
+        combine(part, src[:, :, rs, cs], out=part)
+    div = _divisor(x.shape, ws, stride, pad, out_hw, mode, x.dtype)
+    if div is not None:
+        np.divide(acc, div, out=acc)
+    return acc
+
+
+def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
+                ignore_border=True):
+    """The gradient of ``pool2d``: max to every cell equal to its window's max (ties
+    included), sums and averages spread over the window as the forward divided."""
+    x, out, gout = np.asarray(x), np.asarray(out), np.asarray(gout)
+    ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
+    n, c, h, w = x.shape
+    out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
+    if gout.shape != (n, c) + out_hw:
+        raise ValueError(f"pool2d_grad: the output gradient has shape {gout.shape}, "
+                         f"expected {(n, c) + out_hw}")
+    dtype = np.result_type(x.dtype, gout.dtype)
+    padded = any(pad)
+    if out_hw[0] == 0 or out_hw[1] == 0:
+        return np.zeros(x.shape, dtype)
+    covers = (not padded and stride == ws and out_hw[0] * ws[0] == h
+              and out_hw[1] * ws[1] == w)   # the windows tile the input exactly
+    disjoint = stride[0] >= ws[0] and stride[1] >= ws[1]
+    if padded:
+        gx = scratch("poolgrad", (n, c, h + 2 * pad[0], w + 2 * pad[1]), dtype)
+        gx.fill(0)
+    else:
+        gx = np.empty(x.shape, dtype) if covers else np.zeros(x.shape, dtype)
+    if mode == "max":
+        src = _pool_source(x, pad, mode)
+        # the equality as 0/1 in the gradient's dtype (faster than a boolean mask times gout)
+        hits = scratch("poolhits", (n, c) + out_hw, dtype)
+        for i, j, (rs, cs), (ni, nj) in _pool_taps(src.shape[2:], ws, stride, out_hw):
+            hit = hits[:, :, :ni, :nj]
+            np.equal(src[:, :, rs, cs], out[:, :, :ni, :nj], out=hit)
+            if disjoint:
+                np.multiply(hit, gout[:, :, :ni, :nj], out=gx[:, :, rs, cs])
+            else:
+                np.multiply(hit, gout[:, :, :ni, :nj], out=hit)
+                gx[:, :, rs, cs] += hit
+    else:
+        div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
+        g = gout if div is None else gout / div
+        for i, j, (rs, cs), (ni, nj) in _pool_taps(gx.shape[2:], ws, stride, out_hw):
+            if disjoint:
+                gx[:, :, rs, cs] = g[:, :, :ni, :nj]
+            else:
+                gx[:, :, rs, cs] += g[:, :, :ni, :nj]
+    if padded:
+        return gx[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w].copy()
+    return gx
+
+
+
+NUMPY_POOL_KERNELS = {"pool2d": pool2d, "pool2d_grad": pool2d_grad}
