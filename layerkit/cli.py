@@ -1,4 +1,4 @@
-"""The ``layerkit`` command: ``backends``, ``demo``, ``bench``.
+"""The ``layerkit`` command: ``backends``, ``demo``.
 
 ``layerkit backends`` (or ``python -m layerkit backends``) lists every
 discovered backend with its status, version, provider and device, which
@@ -13,16 +13,9 @@ import argparse
 import sys
 from typing import Sequence
 
+from .tables import GENERIC_LABEL, format_table
+
 __all__ = ["main", "format_backends"]
-
-# what `layerkit backends` shows for a kernel from layerkit.backend.kernels
-_GENERIC_LABEL = "generic"
-
-
-def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-
 
 def format_backends(kernels: str = "all") -> str:
     """The text of ``layerkit backends``; ``kernels`` is 'all', 'overrides' or 'none'."""
@@ -41,7 +34,7 @@ def format_backends(kernels: str = "all") -> str:
             rows.append([r.name, r.status, r.version or "-", r.distribution, r.device or "-"])
             if r.reason:
                 reasons[len(rows) - 1] = r.reason
-        for i, line in enumerate(_table(rows)):
+        for i, line in enumerate(format_table(rows)):
             out.append(line)
             if i in reasons:
                 out.append(f"      reason: {reasons[i]}")
@@ -49,7 +42,7 @@ def format_backends(kernels: str = "all") -> str:
     created = [r for r in records if r.instance is not None]
     if created and kernels != "none":
         out.append("")
-        out.append(f"Kernels (the package providing each; '{_GENERIC_LABEL}' is "
+        out.append(f"Kernels (the package providing each; '{GENERIC_LABEL}' is "
                    f"{GENERIC_PROVIDER}; '*' marks a plugin overriding the backend's own):")
         names = sorted({k for r in created for k in r.instance.kernel_table})
         rows = [["KERNEL"] + [r.name for r in created]]
@@ -60,13 +53,13 @@ def format_backends(kernels: str = "all") -> str:
                 if prov is None:
                     cells.append("(missing)")
                 elif prov == GENERIC_PROVIDER:
-                    cells.append(_GENERIC_LABEL)
+                    cells.append(GENERIC_LABEL)
                 else:
                     cells.append(prov + ("*" if prov != r.distribution else ""))
-            if kernels == "overrides" and all(c == _GENERIC_LABEL for c in cells):
+            if kernels == "overrides" and all(c == GENERIC_LABEL for c in cells):
                 continue
             rows.append([k] + cells)
-        out.extend(_table(rows))
+        out.extend(format_table(rows))
 
     problems = plugin_errors()
     if problems:
@@ -118,13 +111,7 @@ def _demo(argv: Sequence[str]) -> int:
     return demo.main(list(argv)) or 0
 
 
-def _bench(argv: Sequence[str]) -> int:
-    print("layerkit bench: not available yet. From a checkout, run the scripts in bench/ "
-          "(python bench/bench_core.py).", file=sys.stderr)
-    return 2
-
-
-_PASSTHROUGH = {"demo": _demo, "bench": _bench}
+_PASSTHROUGH = {"demo": _demo}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,7 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", metavar="EXPR",
                    help="with --check: only the kit's tests matching EXPR (pytest's -k)")
     sub.add_parser("demo", help="train the demo network (options: layerkit demo --help)")
-    sub.add_parser("bench", help="benchmarks (not available yet)")
     return parser
 
 

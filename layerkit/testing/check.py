@@ -211,7 +211,7 @@ def _short(text: str, width: int) -> str:
 
 def format_report(report: CheckReport, detail_width: int = 100) -> str:
     """The text ``layerkit backends --check`` prints."""
-    from layerkit.cli import _GENERIC_LABEL, _table
+    from layerkit.tables import GENERIC_LABEL, format_table
 
     tests = ", ".join(f"{n} {k}" for k, n in sorted(report.tests.items()))
     out = [f"Kit run on backend {report.backend!r} ({report.distribution} {report.version}), "
@@ -220,13 +220,13 @@ def format_report(report: CheckReport, detail_width: int = 100) -> str:
     rows = [["KERNEL", "PROVIDER", "RESULT", "TESTS", "FIRST FAILURE"]]
     for k in sorted(report.kernels):
         r = report.kernels[k]
-        provider = _GENERIC_LABEL if r.generic else r.provider
-        if provider not in (_GENERIC_LABEL, report.distribution):
+        provider = GENERIC_LABEL if r.generic else r.provider
+        if provider not in (GENERIC_LABEL, report.distribution):
             provider += "*"
         n = r.passed + len(r.failures)
         rows.append([k, provider, r.status, str(n) if n else "-",
                      _short(r.failures[0], detail_width) if r.failures else ""])
-    out.extend(_table(rows))
+    out.extend(format_table(rows))
     failed = [r for r in report.kernels.values() if r.failures]
     if failed or report.other_failures:
         out += ["", "Failures (the first three per kernel; rerun one with "
