@@ -21,6 +21,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from layerkit.core.errors import describe_mismatch  # noqa: F401 (the kit's name for it)
+
 __all__ = ["KernelMismatch", "expect", "blame", "blamed_kernels", "is_direct", "describe_mismatch",
            "assert_close", "fail"]
 
@@ -68,51 +70,6 @@ def expect(condition, kernel: str, case, what: str) -> None:
     if not condition:
         raise fail(kernel, f"kernel {kernel!r}, case {case}: {what}")
 
-
-def _fmt(v: Any) -> str:
-    v = v.item() if hasattr(v, "item") else v
-    return f"{v:.6g}" if isinstance(v, float) else repr(v)
-
-
-def _index(flat: int, shape: tuple) -> tuple:
-    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
-
-
-def describe_mismatch(got, want, rtol: float = 0.0, atol: float = 0.0) -> str | None:
-    """None when ``got`` matches ``want`` elementwise (same shape), else what differs.
-
-    Elements match when ``|got - want| <= atol + rtol * |want|`` (NaN matches
-    NaN, infinities match themselves); with both tolerances 0 they must be
-    equal. The text gives how many elements differ, and the largest absolute
-    and relative errors with their index and both values.
-    """
-    got, want = np.asarray(got), np.asarray(want)
-    exact = rtol == 0 and atol == 0
-    if exact and not (got.dtype.kind in "fc" or want.dtype.kind in "fc"):
-        bad = np.asarray(got != want)
-    else:
-        g, w = got.astype(np.float64), want.astype(np.float64)
-        bad = ~np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
-    n_bad = int(np.count_nonzero(bad))
-    if not n_bad:
-        return None
-    g, w = got.astype(np.float64).reshape(-1), want.astype(np.float64).reshape(-1)
-    flat_bad = np.flatnonzero(bad)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        err = np.abs(g[flat_bad] - w[flat_bad])
-        err = np.where(np.isnan(err), np.inf, err)       # NaN against a number, inf - inf
-        rel = np.where(w[flat_bad] != 0, err / np.abs(w[flat_bad]), np.inf)
-    tol = "(exact comparison)" if exact else f"beyond rtol={rtol:g}, atol={atol:g}"
-    parts = [f"{n_bad} of {got.size} elements differ {tol}"]
-    ka, kr = int(np.argmax(err)), int(np.argmax(rel))
-    where = [(f"max abs error {_fmt(err[ka])}", ka), (f"max rel error {_fmt(rel[kr])}", kr)]
-    if ka == kr:
-        where = [(f"{where[0][0]} and {where[1][0]}", ka)]
-    for label, k in where:
-        i = flat_bad[k]
-        parts.append(f"{label} at index {_index(i, got.shape)} "
-                     f"(got {_fmt(got.reshape(-1)[i])}, expected {_fmt(want.reshape(-1)[i])})")
-    return "; ".join(parts)
 
 
 def assert_close(got, want, kernel: str, case: Any, *, dtype=None, exact: bool = False,

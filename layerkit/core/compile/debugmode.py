@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import LocatedError
+from ..errors import LocatedError, describe_mismatch
 
 __all__ = ["DebugMode", "DebugModeError"]
 
@@ -119,7 +119,6 @@ def checked_thunk(mode: DebugMode, thunk, node, backend, destroyed=None):
 
 
 def _compare(mode, node, backend, label, got, want, values=True) -> None:
-    from ...testing.compare import describe_mismatch
     if got.shape != want.shape:
         raise _blame(node, backend, f"{label} has shape {got.shape}, the generic kernels "
                                     f"give {want.shape}")
@@ -178,7 +177,6 @@ def debug_call(fn, program, values):
 
 
 def _compare_call(mode, fn, label, got, want) -> None:
-    from ...testing.compare import describe_mismatch
     got, want = np.asarray(fn.backend.to_numpy(got)), np.asarray(want)
     rtol, atol = mode.tolerance(want.dtype.name)
     text = (f"shape {got.shape} against {want.shape}" if got.shape != want.shape
