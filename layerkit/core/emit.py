@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import host_backend
+from ..backend.fusion import broadcast_shape
+from .compile.debugmode import checked_thunk
 from .graph import Apply, Constant, Variable
 from .schedule import Schedule
 from .shared import SharedVariable
@@ -60,8 +63,6 @@ def emit(fn, plan: Schedule) -> Emitted:
 
 class _Emitter:
     def __init__(self, fn, plan: Schedule) -> None:
-        from ..backend import host_backend
-        from ..backend.fusion import broadcast_shape
         self.fn, self.plan = fn, plan
         self.backend, self.host = fn.backend, host_backend()
         self.names: dict[tuple[int, str], str] = {}   # (variable id, 'h'|'d') -> local name
@@ -226,7 +227,6 @@ def bind(fn, node: Apply, backend, position: int | None):
         consts = [k for k, i in enumerate(node.inputs) if isinstance(i, Constant)]
         thunk = _guarded(thunk, node, fn.guard, backend, consts)
     if fn.debug is not None:
-        from .compile.debugmode import checked_thunk   # DebugMode's only entry point
         thunk = checked_thunk(fn.debug, thunk, node, backend, position)
     return thunk
 

@@ -12,12 +12,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..backend import get_backend
 from .aliasing import storage_key
+from .compile import DebugMode, resolve_mode
 from .config import config
 from .errors import dtype_name
+from .graph import Apply, Constant, Variable, ancestors, as_variable, clone_replace, toposort
+from .ignored import warn_ignored
 from .linker import link
-from .graph import Apply, Constant, Variable, as_variable, clone_replace, toposort
 from .ops.basic import cast
+from .rewrite import optimize
+from .rewrite.cache import cached_optimize
 from .shared import SharedVariable
 from .types import is_float
 
@@ -73,7 +78,6 @@ def _default_updates(roots, pairs) -> list[tuple[SharedVariable, Variable]]:
     ``default_update`` is set gets that update unless one is given
     (BatchNormLayer's running averages use this). An explicit update of the
     same storage (the variable, or its memory-aliased clone) wins, as in Theano."""
-    from .graph import ancestors
     explicit = {storage_key(v) for v, _ in pairs}
     extra, seen = [], set()
     frontier = list(roots)
@@ -209,7 +213,6 @@ def function(inputs, outputs=None, updates=None, givens=None, allow_input_downca
     that declares a ``destroy_map`` is refused unless it is True.
     """
     if not rebuild_strict:
-        from .ignored import warn_ignored
         warn_ignored("function", "rebuild_strict=False",
                      "givens are always cast to the type of the variable they replace")
     return Function(inputs=inputs, outputs=outputs, updates=updates, givens=givens,
@@ -226,8 +229,6 @@ class Function:
                  allow_input_downcast=None, backend=None, on_device=False,
                  on_unused_input="raise", name=None, mode=None, profile=False,
                  no_default_updates=False, accept_inplace=False) -> None:
-        from ..backend import get_backend
-
         # one-shot iterators (updates=zip(...)) are read once, here
         updates = _as_pairs(updates, "updates") if updates is not None else None
         givens = _as_pairs(givens, "givens") if givens is not None else None
@@ -282,13 +283,10 @@ class Function:
                     raise TypeError(f"function: {node.op} (built at {node.trace}) overwrites "
                                     "its inputs; pass accept_inplace=True to compile it")
 
-        from .compile import DebugMode, resolve_mode
-        from .rewrite import optimize
         resolved = resolve_mode(mode)
         self.debug = resolved if isinstance(resolved, DebugMode) else None
         self.guard = None if self.debug else resolved
         # NanGuardMode checks every node: fusion would hide the node at fault
-        from .rewrite.cache import cached_optimize
         fuse = self.guard is None
         graph = cached_optimize(
             graph, self.inputs, lambda g: optimize(g, self.backend, fuse=fuse),

@@ -11,6 +11,7 @@ import numpy as np
 
 from .config import config
 from .graph import Variable
+from .ignored import warn_ignored
 from .types import TensorType, as_dtype
 
 __all__ = ["SharedVariable", "AliasedShared", "shared"]
@@ -311,7 +312,6 @@ def shared(value, name: str | None = None, borrow: bool = False, strict: bool = 
     if isinstance(value, Variable):
         raise TypeError(f"shared() expects a value, got the symbolic variable {value}")
     for key in kwargs:          # Theano's target=, ... (a device placement here is the backend's)
-        from .ignored import warn_ignored
         warn_ignored("shared", key, "layerkit places values on the backend of the function "
                      "that uses them")
     if isinstance(value, float):

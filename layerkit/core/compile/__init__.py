@@ -1,4 +1,5 @@
 """Compilation modes (Theano's ``theano.compile``)."""
+from ..config import config
 from . import debugmode, nanguardmode
 from .debugmode import DebugMode, DebugModeError
 from .nanguardmode import NanGuardError, NanGuardMode
@@ -11,7 +12,6 @@ def resolve_mode(mode):
     """``mode`` as given to ``function`` (None: ``config.mode``, which
     ``LAYERKIT_FLAGS=mode=...`` sets): None for 'FAST_RUN' / 'FAST_COMPILE'
     (one pipeline here), else a NanGuardMode or DebugMode object."""
-    from ..config import config
     where = "function"
     if mode is None:
         mode, where = config.mode, "config.mode (LAYERKIT_FLAGS=mode=...)"

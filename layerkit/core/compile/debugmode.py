@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...backend import host_backend
 from ..errors import LocatedError, describe_mismatch
+from ..shared import storage_lock
 
 __all__ = ["DebugMode", "DebugModeError"]
 
@@ -83,7 +85,6 @@ def _shares(a, b) -> bool:
 def checked_thunk(mode: DebugMode, thunk, node, backend, destroyed=None):
     """``thunk`` wrapped with DebugMode's per-node checks; ``destroyed`` is the
     input position an in-place write may overwrite (or None)."""
-    from ...backend import host_backend
     host = host_backend()
     reference = node.op.thunk(host, node)
     pure = node.op.pure
@@ -140,7 +141,6 @@ def debug_call(fn, program, values):
     mode = fn.debug
     if not mode.check_rewrites:
         return program(values)
-    from ..shared import storage_lock
     reference = fn._debug_reference()
     shared = fn._debug_shared()
     states = fn._debug_states()
