@@ -19,6 +19,22 @@ pooling reuse the references of ``suite_conv``. Each case lists the kernels it
 is about; a failure is a :class:`~layerkit.testing.compare.KernelMismatch`
 naming the case, those kernels and the mismatch (an indirect one: the kernel
 suites say which kernel is wrong on its own).
+
+The cases (:data:`CASES`, one forward and one gradient test each; the few in
+:data:`FORWARD_ONLY` have no gradient to check) cover every elementwise op of
+``layerkit.core.tensor`` (arithmetic with broadcasting, the exponential,
+logarithmic, trigonometric and hyperbolic families, ``erf``, ``sigmoid``,
+``softplus``, ``relu``, comparisons), the reductions (``sum``, ``mean``,
+``prod``, ``max``/``min`` with the gradient going to every tie, ``var``,
+``std``, ``norm``, ``logsumexp``, ``argmax``/``argmin``), ``dot`` on every
+pair of ranks, ``@``, ``outer``, ``batched_dot``, ``tensordot``, the softmax
+family and both cross-entropies, basic and advanced indexing with
+``set_subtensor``/``inc_subtensor`` (repeated indices accumulate), reshapes
+(symbolic shapes included), ``flatten``, transposes, ``alloc``,
+concatenation, second derivatives, and conv2d (valid, full, half, strided,
+dilated, flipped or not, its transpose ``conv2d_grad_wrt_inputs`` and a
+gradient of its gradient) and pooling in every mode. Inputs are small (a
+gradient costs two calls per element), odd and non-square.
 """
 from __future__ import annotations
 
@@ -27,7 +43,9 @@ import pytest
 import scipy.special as sp
 
 from layerkit.testing.compare import KernelMismatch, assert_close, blame, fail
-from layerkit.testing.suite_conv import ref_conv2d, ref_pool2d, resolve_padding, rng_for
+from layerkit.testing.suite_conv import (ref_conv2d, ref_conv2d_grad_input,
+                                         ref_conv2d_grad_weight, ref_pool2d, resolve_padding,
+                                         rng_for)
 from layerkit.testing.verify_grad import GradientError, verify_grad
 
 __all__ = ["test_op_forward", "test_op_gradient", "test_op_float32_fused_chain",
@@ -40,6 +58,11 @@ def _any(*shape, key=0):
 
 def _pos(*shape, key=0):
     return rng_for("pos", shape, key).uniform(0.5, 2.0, size=shape)
+
+
+def _unit(*shape, key=0):
+    """Inside (-1, 1), away from the ends: the domain of ``arcsin`` and ``arctanh``."""
+    return rng_for("unit", shape, key).uniform(-0.9, 0.9, size=shape)
 
 
 def _distinct(*shape, key=0):
@@ -56,6 +79,25 @@ def _conv_ref(padding, stride=(1, 1), dilation=(1, 1), flip=True):
     return ref
 
 
+def _conv_second_order_ref(x, w):
+    """d/dw of sum(conv2d(x, w) ** 2) (flipped filters): 2 * grad_weight(x, y), flipped back."""
+    wf = w[:, :, ::-1, ::-1]
+    y = ref_conv2d(x, wf, (1, 1), (0, 0), (1, 1))
+    return ref_conv2d_grad_weight(x, 2 * y, w.shape, (1, 1), (0, 0), (1, 1))[:, :, ::-1, ::-1]
+
+
+def _conv_transposed_ref(gy, w, image_hw):
+    """The input gradient of conv2d with flipped filters (the transposed convolution)."""
+    return ref_conv2d_grad_input(gy, w[:, :, ::-1, ::-1], (gy.shape[0], w.shape[1]) + image_hw,
+                                 (1, 1), (0, 0), (1, 1))
+
+
+def _comparison_inputs():
+    """Two matrices equal at a third of the elements (``eq`` is true somewhere)."""
+    a = _any(3, 4, key=5)
+    return [a, np.where(np.arange(12).reshape(3, 4) % 3 == 0, a, _any(3, 4, key=6))]
+
+
 def _pool(mode, ws, stride, pad, ignore_border):
     from layerkit.core.tensor.signal.pool import pool_2d
     return (lambda a: pool_2d(a, ws, ignore_border=ignore_border, stride=stride, pad=pad,
@@ -68,7 +110,9 @@ def _cases():
     import layerkit.core.tensor as T
 
     conv2d = T.nnet.conv2d
+    conv2d_transposed = T.nnet.abstract_conv.conv2d_grad_wrt_inputs
     labels = np.array([1, 0, 4])
+    onehot_labels = np.eye(5)[labels]
     onehot_y = np.array([0.0, 1.0, 1.0, 0.0])
     cases = {
         "sigmoid": (T.nnet.sigmoid, sp.expit, [_any(3, 4) * 4], ("sigmoid",)),
@@ -148,6 +192,93 @@ def _cases():
                                 filter_flip=False),
             _conv_ref((1, 2), (1, 1), (2, 1), flip=False), [_any(1, 2, 7, 5), _any(2, 2, 2, 3)],
             ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")),
+        "conv2d_full_unflipped": (lambda a, w: conv2d(a, w, border_mode="full", filter_flip=False),
+                                  _conv_ref("full", flip=False),
+                                  [_any(1, 2, 5, 4), _any(3, 2, 3, 2)],
+                                  ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")),
+        "conv2d_second_order": (lambda a, w: T.grad(T.sqr(conv2d(a, w)).sum(), w),
+                                _conv_second_order_ref, [_any(1, 2, 4, 5), _any(2, 2, 2, 2)],
+                                ("conv2d", "conv2d_grad_weight", "conv2d_grad_input")),
+        "conv2d_transposed": (lambda g, w: conv2d_transposed(g, w, (None, 3, 6, 5)),
+                              lambda g, w: _conv_transposed_ref(g, w, (6, 5)),
+                              [_any(1, 2, 4, 3), _any(2, 3, 3, 3)],
+                              ("conv2d_grad_input", "conv2d", "conv2d_grad_weight")),
+        # -- elementwise
+        "broadcast_subtract": (lambda a, b: a - b.dimshuffle("x", 0), lambda a, b: a - b,
+                               [_any(3, 4), _any(4)], ("subtract",)),
+        "negative_reciprocal": (lambda a, b: -a * T.inv(b), lambda a, b: -a / b,
+                                [_any(5), _pos(5)], ("negative", "reciprocal", "multiply")),
+        "log1p_expm1": (lambda a, b: T.log1p(a) + T.expm1(b), lambda a, b: np.log1p(a) + np.expm1(b),
+                        [_pos(3), _any(3)], ("log1p", "expm1")),
+        "sin_cos_tan": (lambda a, b, c: T.sin(a) + T.cos(b) + T.tan(c),
+                        lambda a, b, c: np.sin(a) + np.cos(b) + np.tan(c),
+                        [_any(4), _any(4, key=1), _unit(4)], ("sin", "cos", "tan")),
+        "arcsin_arctan_arctanh": (lambda a, b, c: T.arcsin(a) + T.arctan(b) + T.arctanh(c),
+                                  lambda a, b, c: np.arcsin(a) + np.arctan(b) + np.arctanh(c),
+                                  [_unit(4), _any(4), _unit(4, key=1)],
+                                  ("arcsin", "arctan", "arctanh")),
+        "sinh_cosh": (lambda a, b: T.sinh(a) + T.cosh(b), lambda a, b: np.sinh(a) + np.cosh(b),
+                      [_any(3), _any(3, key=1)], ("sinh", "cosh")),
+        "minimum": (T.minimum, np.minimum,
+                    [_distinct(3, 4, key=2) * 20, _distinct(3, 4, key=3) * 20 + 0.003],
+                    ("minimum",)),
+        "relu_leaky": (lambda a, b: T.nnet.relu(a) + T.nnet.relu(b, 0.1),
+                       lambda a, b: np.maximum(a, 0) + np.where(b >= 0, b, 0.1 * b),
+                       [_distinct(3, 4, key=4) * 20 + 0.003, _distinct(3, 4, key=5) * 20 + 0.003],
+                       ("maximum", "where", "greater_equal")),
+        "comparisons": (lambda a, b: T.or_(a > 0, T.eq(a, b)), lambda a, b: (a > 0) | (a == b),
+                        _comparison_inputs(), ("greater", "equal", "logical_or")),
+        "second_order_power_sin": (
+            lambda a: T.grad(T.grad((a ** 3 + T.sin(a)).sum(), a).sum(), a),
+            lambda a: 6 * a - np.sin(a), [_any(4)], ("power", "sin", "cos", "multiply")),
+        # -- reductions
+        "sum_all_keepdims": (lambda a: a.sum() + T.sum(a, axis=(0, 2), keepdims=True),
+                             lambda a: a.sum() + a.sum(axis=(0, 2), keepdims=True),
+                             [_any(3, 4, 2)], ("sum",)),
+        "min": (lambda a: T.min(a, axis=0), lambda a: a.min(axis=0), [_distinct(3, 5, key=1)],
+                ("min", "equal")),
+        "max_gradient_ties": (lambda a: T.grad(a.max(axis=1).sum() + a.max(), a),
+                              lambda a: (a == a.max(axis=1, keepdims=True)) + 1.0 * (a == a.max()),
+                              [np.array([[1.0, 3.0, 3.0, 0.0], [2.0, -1.0, 2.0, 1.0]])],
+                              ("max", "equal")),
+        "var_std_norm": (lambda a: T.var(a, axis=1) + T.std(a) + T.norm(a, 2, axis=1),
+                         lambda a: a.var(axis=1) + a.std() + np.linalg.norm(a, axis=1),
+                         [_any(3, 5)], ("mean", "sum", "square", "sqrt", "subtract")),
+        "argmax_argmin": (lambda a: a.argmax(axis=1) + T.argmin(a),
+                          lambda a: a.argmax(axis=1) + a.argmin(), [_any(3, 4, key=2)],
+                          ("argmax", "argmin")),
+        # -- products
+        "dot_matrix_vector": (lambda m, v, u: T.dot(m, v) + T.dot(u, m.T),
+                              lambda m, v, u: m @ v + u @ m.T,
+                              [_any(3, 4), _any(4), _any(4, key=1)], ("matmul",)),
+        "dot_vector_vector_scalar": (lambda a, b, s: T.dot(a, b) * T.dot(a, s),
+                                     lambda a, b, s: np.dot(a, b) * np.dot(a, s),
+                                     [_any(5), _any(5, key=1), np.array(1.7)],
+                                     ("matmul", "multiply")),
+        "dot_3d_matrix": (T.dot, np.dot, [_any(2, 3, 4), _any(4, 5)], ("matmul", "tensordot")),
+        "dot_3d_3d": (T.dot, np.dot, [_any(2, 3, 4), _any(3, 4, 2)], ("tensordot",)),
+        "matmul_operator_outer": (lambda a, b, u, v: a @ b + T.outer(u, v),
+                                  lambda a, b, u, v: a @ b + np.outer(u, v),
+                                  [_any(3, 4), _any(4, 2), _any(3), _any(2)],
+                                  ("matmul", "multiply")),
+        # -- softmax family
+        "crossentropy_onehot": (
+            lambda a: T.nnet.categorical_crossentropy(T.nnet.softmax(a), onehot_labels),
+            lambda a: -sp.log_softmax(a, axis=1)[np.arange(3), labels], [_any(3, 5, key=1)],
+            ("log_softmax", "softmax", "sum")),
+        # -- indexing and shapes
+        "take_axis1": (lambda a: a[:, np.array([1, 1, 3])], lambda a: a[:, [1, 1, 3]],
+                       [_any(3, 4)], ("take", "scatter_add")),
+        "inc_subtensor_repeated": (lambda a, b: T.inc_subtensor(a[[0, 2, 0]], b),
+                                   lambda a, b: _inc_repeated(a, b, [0, 2, 0]),
+                                   [_any(3, 2), _any(3, 2, key=1)], ("scatter_add", "take")),
+        "reshape_symbolic": (lambda a: a.reshape((a.shape[1], -1)), lambda a: a.reshape(4, -1),
+                             [_any(3, 4)], ("reshape",)),
+        "flatten_transpose": (lambda a: T.flatten(a, 2).T, lambda a: a.reshape(2, -1).T,
+                              [_any(2, 3, 4)], ("reshape", "permute_dims")),
+        "alloc_zeros_like": (lambda a, b: T.alloc(a, 3, 2) + T.zeros_like(b) + b * 2,
+                             lambda a, b: np.broadcast_to(a, (3, 2)) + 2 * b,
+                             [_any(2), _any(3, 2)], ("broadcast_to", "sum")),
     }
     for mode, ws, stride, pad, ib in (("max", (2, 2), (2, 2), (0, 0), False),
                                       ("max", (3, 2), (1, 2), (1, 1), True),
@@ -168,9 +299,20 @@ def _set_inc(a, b):
     return out
 
 
+def _inc_repeated(a, b, idx):
+    out = a.copy()
+    np.add.at(out, idx, b)
+    return out
+
+
 CASES = _cases()
 #: forward tolerances (float64); the rest use 1e-10
 FORWARD_TOL = {"erf": 1e-9}
+#: cases with integer or boolean results, compared exactly in this dtype
+EXACT_DTYPE = {"argmax_argmin": "int64", "comparisons": "bool", "max_gradient_ties": "float64"}
+#: cases without a gradient to check: integer or boolean results, and the gradient of
+#: max at ties (a finite difference breaks the tie)
+FORWARD_ONLY = frozenset({"argmax_argmin", "comparisons", "max_gradient_ties"})
 
 
 def _call(name, kernels, what, fn):
@@ -200,12 +342,14 @@ def test_op_forward(backend, name):
     got = _call(name, kernels, "forward",
                 lambda: theano.function(xs, build(*xs), backend=backend.name)(*arrays))
     tol = FORWARD_TOL.get(name, 1e-10)
+    dtype = EXACT_DTYPE.get(name)
     assert_close(got, reference(*arrays), name,
                  f"forward on {[a.shape for a in arrays]} (kernels {', '.join(kernels)})",
-                 what="op case", kernels=kernels, rtol=tol, atol=tol)
+                 what="op case", kernels=kernels, rtol=tol, atol=tol, dtype=dtype,
+                 exact=dtype is not None)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(set(CASES) - FORWARD_ONLY))
 def test_op_gradient(backend, name):
     build, _, arrays, kernels = CASES[name]
     _call(name, kernels, f"gradient on {[a.shape for a in arrays]} against finite differences",
