@@ -94,6 +94,48 @@ def _default_updates(roots, pairs) -> list[tuple[SharedVariable, Variable]]:
     return extra
 
 
+def _check_function_inputs(inputs) -> list[Variable]:
+    """``inputs`` as a list of distinct free input variables, or a clear error."""
+    if isinstance(inputs, Variable) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"function: inputs must be a list of variables, got "
+                        f"{type(inputs).__name__}")
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Variable):
+            raise TypeError(f"function: input {i} is {type(v).__name__}, not a symbolic "
+                            "variable")
+        if isinstance(v, (Constant, SharedVariable)) or v.owner is not None:
+            raise TypeError(f"function: input {i} ({v}) must be a free input variable "
+                            "such as T.matrix(), not a constant, shared variable or "
+                            "expression; use givens to substitute expressions")
+    if len({id(v) for v in inputs}) != len(inputs):
+        raise ValueError("function: the same variable appears twice in inputs")
+    return list(inputs)
+
+
+def _givens(givens) -> dict:
+    """``givens`` as ``{variable: replacement}``, each replacement of its variable's type."""
+    replace = {}
+    for var, expr in _as_pairs(givens, "givens"):
+        if not isinstance(var, Variable):
+            raise TypeError(f"givens: keys must be variables, got {var!r}")
+        expr = as_variable(expr)
+        if expr.ndim != var.ndim:
+            raise TypeError(f"givens: {var} has {var.ndim} dims, its replacement "
+                            f"{expr.ndim}")
+        if expr.dtype != var.dtype:
+            expr = cast(expr, var.dtype)
+        replace[var] = expr
+    return replace
+
+
+def _refuse_destroying_ops(graph) -> None:
+    """``accept_inplace=False``: a user graph may not hold an op that overwrites inputs."""
+    for node in toposort(graph):
+        if node.op.destroy_map:
+            raise TypeError(f"function: {node.op} (built at {node.trace}) overwrites "
+                            "its inputs; pass accept_inplace=True to compile it")
+
+
 class _Converter:
     """Turns one argument into an array of the input's dtype (Theano's ``filter``)."""
 
@@ -240,22 +282,7 @@ class Function:
         self.name = name
         self.backend = backend if hasattr(backend, "kernel") else get_backend(backend)
         self._spec["backend"] = self.backend.name
-        if isinstance(inputs, Variable) or not isinstance(inputs, (list, tuple)):
-            raise TypeError(f"function: inputs must be a list of variables, got "
-                            f"{type(inputs).__name__}")
-        self.inputs = list(inputs)
-        for i, v in enumerate(self.inputs):
-            if not isinstance(v, Variable):
-                raise TypeError(f"function: input {i} is {type(v).__name__}, not a symbolic "
-                                "variable")
-            if isinstance(v, (Constant, SharedVariable)) or v.owner is not None:
-                raise TypeError(f"function: input {i} ({v}) must be a free input variable "
-                                "such as T.matrix(), not a constant, shared variable or "
-                                "expression; use givens to substitute expressions")
-        if len({id(v) for v in self.inputs}) != len(self.inputs):
-            raise ValueError("function: the same variable appears twice in inputs")
-
-        self._accept_inplace = accept_inplace
+        self.inputs = _check_function_inputs(inputs)
         self.single = isinstance(outputs, Variable) or (
             outputs is not None and not isinstance(outputs, (list, tuple)))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
@@ -264,24 +291,9 @@ class Function:
         if not no_default_updates:
             pairs += _default_updates(outs + [e for _, e in pairs], pairs)
         self.update_targets = [v for v, _ in pairs]
-        givens_pairs = _as_pairs(givens, "givens")
-        replace = {}
-        for var, expr in givens_pairs:
-            if not isinstance(var, Variable):
-                raise TypeError(f"givens: keys must be variables, got {var!r}")
-            expr = as_variable(expr)
-            if expr.ndim != var.ndim:
-                raise TypeError(f"givens: {var} has {var.ndim} dims, its replacement "
-                                f"{expr.ndim}")
-            if expr.dtype != var.dtype:
-                expr = cast(expr, var.dtype)
-            replace[var] = expr
-        graph = clone_replace(outs + [e for _, e in pairs], replace)
+        graph = clone_replace(outs + [e for _, e in pairs], _givens(givens))
         if not accept_inplace:
-            for node in toposort(graph):
-                if node.op.destroy_map:
-                    raise TypeError(f"function: {node.op} (built at {node.trace}) overwrites "
-                                    "its inputs; pass accept_inplace=True to compile it")
+            _refuse_destroying_ops(graph)
 
         resolved = resolve_mode(mode)
         self.debug = resolved if isinstance(resolved, DebugMode) else None
