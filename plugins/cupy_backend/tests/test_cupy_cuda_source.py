@@ -14,13 +14,13 @@ import pytest
 from cupy_host_emulation import parse_signature
 from layerkit.backend.kernels import KERNEL_NAMES
 from layerkit.backend.kernels import random as generic_random
-from layerkit_cupy import _cuda, conv, nnet
+from layerkit_cupy import _cuda, conv, nnet, pool
 from layerkit_cupy import random as lkrandom
-from layerkit_cupy.kernels import CUPY_KERNELS, OUT_KERNELS
+from layerkit_cupy.backend import CUPY_KERNELS, OUT_KERNELS
 
 SOURCES = {
     "im2col": conv.im2col_source, "col2im": conv.col2im_source,
-    "pool_fwd": conv.pool_fwd_source, "pool_bwd": conv.pool_bwd_source,
+    "pool_fwd": pool.pool_fwd_source, "pool_bwd": pool.pool_bwd_source,
     "softmax": nnet.softmax_source,
 }
 GEOMETRY = ["C", "H", "W", "kh", "kw", "sh", "sw", "ph", "pw", "dh", "dw", "oh", "ow"]
@@ -101,18 +101,18 @@ def test_col2im_gathers_in_tap_order_without_atomics():
 
 
 def test_pool_kernels_walk_windows_as_the_generic_kernel_adds_them():
-    _, fwd = conv.pool_fwd_source("float32", "int")
+    _, fwd = pool.pool_fwd_source("float32", "int")
     assert "if (v > acc || v != v) acc = v;" in fwd             # max propagates NaN
     assert "acc = acc / (float)((ey - y0) * (ex - x0));" in fwd   # average_inc_pad
     assert "acc = acc / (float)((yhi - ylo) * (xhi - xlo));" in fwd   # average_exc_pad
-    _, bwd = conv.pool_bwd_source("float32", "int")
+    _, bwd = pool.pool_bwd_source("float32", "int")
     assert "for (int a = ahi; a >= alo; --a)" in bwd and "for (int b = bhi; b >= blo; --b)" in bwd
     assert "if (xv == out[o]) acc += gout[o];" in bwd
 
 
 @pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
 def test_pool_sources_for_integer_dtypes(dtype):
-    name, src = conv.pool_fwd_source(dtype, "int")
+    name, src = pool.pool_fwd_source(dtype, "int")
     assert f"const {_cuda.CTYPES[dtype]}* __restrict__ x" in src
     assert name.endswith(f"_{_cuda.suffix(dtype)}_i32")
 
@@ -220,5 +220,5 @@ def test_kernel_table_covers_the_contract_without_importing_cupy():
     assert set(CUPY_KERNELS) <= KERNEL_NAMES
     assert {"add", "multiply", "sigmoid", "exp", "clip", "softplus"} <= OUT_KERNELS
     if "cupy" not in sys.modules:
-        import layerkit_cupy.kernels  # noqa: F401
+        import layerkit_cupy.backend  # noqa: F401
         assert "cupy" not in sys.modules

@@ -12,7 +12,7 @@ import pytest
 
 from layerkit.backend.kernels import GENERIC_KERNELS as G
 from layerkit.testing import suite_conv
-from layerkit_cupy import conv, nnet
+from layerkit_cupy import conv, nnet, pool
 from layerkit_cupy import random as lkrandom
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -40,8 +40,8 @@ def test_device_and_round_trip(gpu_backend):
 @pytest.mark.parametrize("itype", ["int", "long long"])
 def test_every_custom_kernel_compiles_with_nvrtc(gpu_backend, dtype, itype):
     xp = gpu_backend.xp
-    for make in (conv.im2col_source, conv.col2im_source, conv.pool_fwd_source,
-                 conv.pool_bwd_source, nnet.softmax_source):
+    for make in (conv.im2col_source, conv.col2im_source, pool.pool_fwd_source,
+                 pool.pool_bwd_source, nnet.softmax_source):
         name, src = make(dtype, itype)
         xp.RawKernel(src, name).compile()
     f = np.dtype(dtype).type

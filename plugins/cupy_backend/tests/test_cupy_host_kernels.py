@@ -12,7 +12,7 @@ import pytest
 import cupy_host_emulation as emulation
 from layerkit.backend.kernels import GENERIC_KERNELS as G
 from layerkit.testing import suite_conv
-from layerkit_cupy import _cuda, conv, nnet
+from layerkit_cupy import _cuda, conv, nnet, pool
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
@@ -73,6 +73,7 @@ def test_conv_in_chunks_of_samples(host_backend, monkeypatch):
 
 def test_conv_with_64_bit_indices(host_backend, monkeypatch):
     monkeypatch.setattr(conv, "index_type", lambda *sizes: "long long")
+    monkeypatch.setattr(pool, "index_type", lambda *sizes: "long long")
     monkeypatch.setattr(conv.ConvPlan, "itype", lambda self, n: "long long")
     _conv_check(host_backend, (2, 3, 7, 6, 4, 3, 2), (2, 1), (1, 2), (1, 2))
     x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))

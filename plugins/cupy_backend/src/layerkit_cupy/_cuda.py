@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["CTYPES", "ctype", "suffix", "index_type", "cupy", "raw_kernel",
            "elementwise_kernel", "launch", "grid_for", "BLOCK", "MAX_GRID", "INT32_MAX",
-           "KERNEL_CACHE"]
+           "KERNEL_CACHE", "LOOP", "itotal"]
 
 #: numpy dtype name -> the C type cupy uses for it
 CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
@@ -33,6 +33,11 @@ CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int
 BLOCK = 256
 MAX_GRID = 65535
 INT32_MAX = 2**31 - 1
+
+#: the head of a grid-stride loop over ``idx < total`` (``str.format`` it with ``I``,
+#: the index type)
+LOOP = ("for ({I} idx = ({I})blockIdx.x * blockDim.x + threadIdx.x; idx < total;\n"
+        "         idx += ({I})blockDim.x * gridDim.x) {{")
 
 
 def ctype(dtype: Any) -> str:
@@ -56,6 +61,11 @@ def index_type(*sizes: int) -> str:
     """``int`` when every flat index fits in 32 bits (faster division on the GPU),
     else ``long long``."""
     return "int" if max(sizes, default=0) <= INT32_MAX else "long long"
+
+
+def itotal(total: int, itype: str) -> Any:
+    """``total`` as the numpy scalar of the C index type ``itype``."""
+    return np.int32(total) if itype == "int" else np.int64(total)
 
 
 def cupy() -> Any:

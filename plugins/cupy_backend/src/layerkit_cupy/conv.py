@@ -1,8 +1,8 @@
-"""Convolution and pooling on the GPU (NCHW images, OIHW filters).
+"""Convolution on the GPU (NCHW images, OIHW filters).
 
-Semantics are the generic kernels' (``layerkit.backend.kernels.conv`` and
-``.pool``, DESIGN 4a, decisions 41-42); the shared geometry helpers come from
-there, so output sizes, validation and error messages are the same.
+Semantics are the generic kernels' (``layerkit.backend.kernels.conv``,
+decisions 41-42); the shared geometry (``layerkit.backend.ConvGeometry``) comes
+from there, so output sizes, validation and error messages are the same.
 
 * ``conv2d``: an im2col kernel writes the columns ``(n, K, L)`` (``K = C*kh*kw``
   ordered (c, i, j); ``L = oh*ow``) of a chunk of samples, zero where a tap
@@ -13,50 +13,31 @@ there, so output sizes, validation and error messages are the same.
   gradient; a col2im kernel then *gathers*: one thread per input cell sums the
   column entries of the taps that read it (no atomics, so the result is
   deterministic; cells no tap reads get 0).
-* ``pool2d``: one thread per output cell walks its window's real cells (padding
-  never wins a max; averages divide as decision 41 says).
-* ``pool2d_grad``: one thread per input cell gathers from the windows that
-  contain it, in the order the generic kernel adds them, so sums and averages
-  agree with it bit for bit; max sends ``gout`` where ``x == out`` (ties included).
 
 All the index arithmetic is in the CUDA source below (``*_source``
 functions, pure text). The tests compile that same text with a host C++
 compiler, run its blocks and threads in sequence on numpy arrays, and compare
-with the generic kernels; on a GPU cupy compiles it with NVRTC.
+with the generic kernels; on a GPU cupy compiles it with NVRTC. Pooling:
+``pool.py``.
 """
 from __future__ import annotations
 
 import functools
 
-import math
-from typing import Any
-
 import numpy as np
 
-from layerkit.backend.kernels import conv as generic_conv
-from layerkit.backend.kernels import pool as generic_pool
-from layerkit.backend.kernels.conv import ConvGeometry
-from layerkit.backend.kernels.pool import check_pool_params, pool_geometry
+from layerkit.backend import GENERIC_KERNELS, ConvGeometry
 
-from ._cuda import cupy, ctype, index_type, launch, raw_kernel, suffix
+from ._cuda import LOOP, cupy, ctype, index_type, itotal, launch, raw_kernel, suffix
 
 __all__ = ["CUPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "pool2d", "pool2d_grad", "im2col_source", "col2im_source", "pool_fwd_source",
-           "pool_bwd_source", "ConvPlan", "POOL_MODE_CODES", "CHUNK_BYTES", "FLOAT_DTYPES",
-           "POOL_DTYPES"]
+           "im2col_source", "col2im_source", "ConvPlan", "CHUNK_BYTES", "FLOAT_DTYPES"]
 
 #: the column matrix of one chunk of samples takes at most about this many bytes
 #: (a chunk is at least one sample)
 CHUNK_BYTES = 256 << 20
 #: dtypes the convolution kernels run natively (others use the generic kernels)
 FLOAT_DTYPES = ("float32", "float64")
-#: dtypes the pooling kernels run natively
-POOL_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
-               "uint32", "uint64")
-POOL_MODE_CODES = {"max": 0, "sum": 1, "average_inc_pad": 2, "average_exc_pad": 3}
-
-_LOOP = ("for ({I} idx = ({I})blockIdx.x * blockDim.x + threadIdx.x; idx < total;\n"
-         "         idx += ({I})blockDim.x * gridDim.x) {{")
 
 
 # --------------------------------------------------------------------------- CUDA source
@@ -71,7 +52,7 @@ def im2col_source(dtype: str, itype: str) -> tuple[str, str]:
     {I} total, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
     int dh, int dw, int oh, int ow)
 {{
-    {_LOOP.format(I=I)}
+    {LOOP.format(I=I)}
         {I} t = idx;
         const int q = (int)(t % ow); t /= ow;
         const int r = (int)(t % oh); t /= oh;
@@ -104,7 +85,7 @@ def col2im_source(dtype: str, itype: str) -> tuple[str, str]:
     int dh, int dw, int oh, int ow)
 {{
     const {I} L = ({I})oh * ow;
-    {_LOOP.format(I=I)}
+    {LOOP.format(I=I)}
         {I} t = idx;
         const int xc = (int)(t % W); t /= W;
         const int y = (int)(t % H); t /= H;
@@ -124,125 +105,6 @@ def col2im_source(dtype: str, itype: str) -> tuple[str, str]:
                 const int q = rx / sw;
                 if (q >= ow) continue;
                 acc += dcols[((n * C + c) * kh * kw + i * kw + j) * L + ({I})r * ow + q];
-            }}
-        }}
-        gx[idx] = acc;
-    }}
-}}
-"""
-    return name, src
-
-
-@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
-def pool_fwd_source(dtype: str, itype: str) -> tuple[str, str]:
-    """``(name, source)`` of the pooling kernel, one thread per output cell.
-
-    Window ``(a, b)`` covers the padded-input rows ``[a*sh, a*sh + wh)`` (and
-    columns likewise); the real cells are those inside ``[ph, ph + H)``. Every
-    window of a non-empty output holds at least one real cell, so max starts from
-    the first one. ``mode``: 0 max, 1 sum, 2 average_inc_pad, 3 average_exc_pad.
-    """
-    T, I = ctype(dtype), itype
-    name = f"lk_pool_fwd_{suffix(dtype)}_{'i32' if I == 'int' else 'i64'}"
-    src = f"""extern "C" __global__ void {name}(const {T}* __restrict__ x, {T}* __restrict__ y,
-    {I} total, int H, int W, int oh, int ow, int wh, int ww, int sh, int sw, int ph, int pw,
-    int mode)
-{{
-    {_LOOP.format(I=I)}
-        {I} t = idx;
-        const int b = (int)(t % ow); t /= ow;
-        const int a = (int)(t % oh);
-        const {I} plane = t / oh;
-        const int y0 = a * sh, x0 = b * sw;
-        const int ylo = y0 > ph ? y0 : ph;
-        const int yhi = (y0 + wh < ph + H) ? y0 + wh : ph + H;
-        const int xlo = x0 > pw ? x0 : pw;
-        const int xhi = (x0 + ww < pw + W) ? x0 + ww : pw + W;
-        const {T}* p = x + plane * H * W;
-        {T} acc = ({T})0;
-        if (ylo < yhi && xlo < xhi) {{
-            if (mode == 0) {{
-                acc = p[(ylo - ph) * W + (xlo - pw)];
-                for (int yy = ylo; yy < yhi; ++yy) {{
-                    for (int xx = xlo; xx < xhi; ++xx) {{
-                        const {T} v = p[(yy - ph) * W + (xx - pw)];
-                        if (v > acc || v != v) acc = v;   /* NaN wins, as np.maximum */
-                    }}
-                }}
-            }} else {{
-                for (int yy = ylo; yy < yhi; ++yy) {{
-                    for (int xx = xlo; xx < xhi; ++xx) {{
-                        acc += p[(yy - ph) * W + (xx - pw)];
-                    }}
-                }}
-                if (mode == 2) {{
-                    const int ey = (y0 + wh < H + 2 * ph) ? y0 + wh : H + 2 * ph;
-                    const int ex = (x0 + ww < W + 2 * pw) ? x0 + ww : W + 2 * pw;
-                    acc = acc / ({T})((ey - y0) * (ex - x0));
-                }} else if (mode == 3) {{
-                    acc = acc / ({T})((yhi - ylo) * (xhi - xlo));
-                }}
-            }}
-        }}
-        y[idx] = acc;
-    }}
-}}
-"""
-    return name, src
-
-
-@functools.lru_cache(maxsize=None)   # pure: the same text for the same types
-def pool_bwd_source(dtype: str, itype: str) -> tuple[str, str]:
-    """``(name, source)`` of the pooling gradient, one thread per input cell.
-
-    The windows containing padded cell ``qy`` are ``a`` in
-    ``[max(0, floor((qy - wh)/sh) + 1), min(oh - 1, floor(qy/sh))]``; they are
-    visited from the last to the first (rows, then columns), which is the order in
-    which the generic kernel's tap loop adds them.
-    """
-    T, I = ctype(dtype), itype
-    name = f"lk_pool_bwd_{suffix(dtype)}_{'i32' if I == 'int' else 'i64'}"
-    src = f"""extern "C" __global__ void {name}(const {T}* __restrict__ x,
-    const {T}* __restrict__ out, const {T}* __restrict__ gout, {T}* __restrict__ gx,
-    {I} total, int H, int W, int oh, int ow, int wh, int ww, int sh, int sw, int ph, int pw,
-    int mode)
-{{
-    {_LOOP.format(I=I)}
-        {I} t = idx;
-        const int xc = (int)(t % W); t /= W;
-        const int y = (int)(t % H);
-        const {I} plane = t / H;
-        const int qy = y + ph, qx = xc + pw;
-        const int ahi = (qy / sh < oh - 1) ? qy / sh : oh - 1;
-        const int alo = qy >= wh ? (qy - wh) / sh + 1 : 0;
-        const int bhi = (qx / sw < ow - 1) ? qx / sw : ow - 1;
-        const int blo = qx >= ww ? (qx - ww) / sw + 1 : 0;
-        const {T} xv = x[idx];
-        const {I} base = plane * oh * ow;
-        {T} acc = ({T})0;
-        for (int a = ahi; a >= alo; --a) {{
-            for (int b = bhi; b >= blo; --b) {{
-                const {I} o = base + ({I})a * ow + b;
-                if (mode == 0) {{
-                    if (xv == out[o]) acc += gout[o];
-                }} else if (mode == 1) {{
-                    acc += gout[o];
-                }} else {{
-                    const int y0 = a * sh, x0 = b * sw;
-                    int d;
-                    if (mode == 2) {{
-                        const int ey = (y0 + wh < H + 2 * ph) ? y0 + wh : H + 2 * ph;
-                        const int ex = (x0 + ww < W + 2 * pw) ? x0 + ww : W + 2 * pw;
-                        d = (ey - y0) * (ex - x0);
-                    }} else {{
-                        const int ylo = y0 > ph ? y0 : ph;
-                        const int yhi = (y0 + wh < ph + H) ? y0 + wh : ph + H;
-                        const int xlo = x0 > pw ? x0 : pw;
-                        const int xhi = (x0 + ww < pw + W) ? x0 + ww : pw + W;
-                        d = (yhi - ylo) * (xhi - xlo);
-                    }}
-                    acc += gout[o] / ({T})d;
-                }}
             }}
         }}
         gx[idx] = acc;
@@ -277,10 +139,6 @@ class ConvPlan(ConvGeometry):
         return index_type(n_chunk * self.k * self.length, n_chunk * self.c * self.h * self.w)
 
 
-def _itotal(total: int, itype: str) -> Any:
-    return np.int32(total) if itype == "int" else np.int64(total)
-
-
 def _common(xp, *arrays):
     """The arrays C-contiguous in one dtype (the core already casts; this is a guard)."""
     dtype = np.result_type(*[np.dtype(a.dtype.name) for a in arrays])
@@ -294,8 +152,9 @@ def _im2col(xp, x, p: ConvPlan, n0: int, n1: int):
     total = (n1 - n0) * p.k * p.length
     name, src = im2col_source(dtype, itype)
     launch(raw_kernel(xp, src, name), total,
-           (x[n0:n1], cols, _itotal(total, itype)) + p.geometry_args())
+           (x[n0:n1], cols, itotal(total, itype)) + p.geometry_args())
     return cols
+
 
 
 # --------------------------------------------------------------------------- convolution
@@ -305,7 +164,7 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     xp = cupy()
     (x, w), dtype = _common(xp, x, w)
     if dtype not in FLOAT_DTYPES:
-        return generic_conv.conv2d(x, w, stride, padding, dilation)
+        return GENERIC_KERNELS["conv2d"](x, w, stride, padding, dilation)
     p = ConvPlan(x.shape, w.shape, stride, padding, dilation)
     w2 = w.reshape(p.o, p.k)
     chunks = p.chunks(np.dtype(dtype).itemsize)
@@ -324,7 +183,7 @@ def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilat
     xp = cupy()
     (x, gy), dtype = _common(xp, x, gy)
     if dtype not in FLOAT_DTYPES:
-        return generic_conv.conv2d_grad_weight(x, gy, filter_shape, stride, padding, dilation)
+        return GENERIC_KERNELS["conv2d_grad_weight"](x, gy, filter_shape, stride, padding, dilation)
     p = ConvPlan(x.shape, tuple(int(s) for s in filter_shape), stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_weight")
     g = gy.reshape(p.n, p.o, p.length)
@@ -342,7 +201,7 @@ def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilatio
     xp = cupy()
     (gy, w), dtype = _common(xp, gy, w)
     if dtype not in FLOAT_DTYPES:
-        return generic_conv.conv2d_grad_input(gy, w, input_shape, stride, padding, dilation)
+        return GENERIC_KERNELS["conv2d_grad_input"](gy, w, input_shape, stride, padding, dilation)
     p = ConvPlan(tuple(int(s) for s in input_shape), w.shape, stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_input")
     w2t = w.reshape(p.o, p.k).T
@@ -354,7 +213,7 @@ def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilatio
         total = (n1 - n0) * p.c * p.h * p.w
         name, src = col2im_source(dtype, itype)
         launch(raw_kernel(xp, src, name), total,
-               (dcols, gx[n0:n1], _itotal(total, itype)) + p.geometry_args())
+               (dcols, gx[n0:n1], itotal(total, itype)) + p.geometry_args())
     return gx
 
 
@@ -365,69 +224,9 @@ def _check_gy(gy, p: ConvPlan, name: str) -> None:
                          f"filter shape {(p.o, p.c, p.kh, p.kw)}")
 
 
-# --------------------------------------------------------------------------- pooling
-
-def _pool_args(x_shape, out_hw, ws, stride, pad, mode) -> tuple:
-    i32 = np.int32
-    return (i32(x_shape[2]), i32(x_shape[3]), i32(out_hw[0]), i32(out_hw[1]), i32(ws[0]),
-            i32(ws[1]), i32(stride[0]), i32(stride[1]), i32(pad[0]), i32(pad[1]),
-            i32(POOL_MODE_CODES[mode]))
-
-
-def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True):
-    """Pool the last two axes of the 4-d ``x`` (Theano's rules, see the generic kernel)."""
-    xp = cupy()
-    ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
-    dtype = x.dtype.name
-    if mode.startswith("average") and np.dtype(dtype).kind != "f":
-        raise TypeError(f"pool2d mode {mode!r} needs a floating-point input, got {dtype}")
-    if dtype not in POOL_DTYPES:
-        return generic_pool.pool2d(x, ws, stride, pad, mode, ignore_border)
-    n, c = (int(s) for s in x.shape[:2])
-    out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
-    total = n * c * out_hw[0] * out_hw[1]
-    if total == 0:
-        return xp.zeros((n, c) + out_hw, dtype=dtype)
-    x = xp.ascontiguousarray(x)
-    y = xp.empty((n, c) + out_hw, dtype=dtype)
-    itype = index_type(total, math.prod(x.shape))
-    name, src = pool_fwd_source(dtype, itype)
-    launch(raw_kernel(xp, src, name), total,
-           (x, y, _itotal(total, itype)) + _pool_args(x.shape, out_hw, ws, stride, pad, mode))
-    return y
-
-
-def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
-                ignore_border=True):
-    """The gradient of ``pool2d`` with respect to ``x`` (a gather per input cell)."""
-    xp = cupy()
-    ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
-    n, c, h, w = (int(s) for s in x.shape)
-    out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
-    if tuple(gout.shape) != (n, c) + out_hw:
-        raise ValueError(f"pool2d_grad: the output gradient has shape {tuple(gout.shape)}, "
-                         f"expected {(n, c) + out_hw}")
-    dtype = x.dtype.name
-    if (dtype not in POOL_DTYPES or gout.dtype.name != dtype or out.dtype.name != dtype
-            or (mode != "max" and np.dtype(dtype).kind != "f")):
-        return generic_pool.pool2d_grad(x, out, gout, ws, stride, pad, mode, ignore_border)
-    total = n * c * h * w
-    if total == 0 or out_hw[0] == 0 or out_hw[1] == 0:
-        return xp.zeros((n, c, h, w), dtype=gout.dtype)
-    x, out, gout = (xp.ascontiguousarray(a) for a in (x, out, gout))
-    gx = xp.empty((n, c, h, w), dtype=dtype)
-    itype = index_type(total, n * c * out_hw[0] * out_hw[1])
-    name, src = pool_bwd_source(dtype, itype)
-    launch(raw_kernel(xp, src, name), total,
-           (x, out, gout, gx, _itotal(total, itype))
-           + _pool_args(x.shape, out_hw, ws, stride, pad, mode))
-    return gx
-
 
 CUPY_CONV_KERNELS = {
     "conv2d": conv2d,
     "conv2d_grad_input": conv2d_grad_input,
     "conv2d_grad_weight": conv2d_grad_weight,
-    "pool2d": pool2d,
-    "pool2d_grad": pool2d_grad,
 }

@@ -5,7 +5,7 @@ The cache key is the generated text itself (parameters and body), so two
 chains of the same structure share one compiled kernel even when they come
 from different graphs, or differ only in the buffer-reuse hints that matter
 to the host evaluator and not to a kernel that keeps its temporaries in
-registers. Only the contract module ``layerkit.backend.fusion`` is used; cupy is
+registers. Only the plugin API's ``FusedElemwise`` is used from layerkit; cupy is
 imported when a kernel is actually built.
 
 The fusion format holds elementwise chains only (no reductions), so there is no
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
-from layerkit.backend.fusion import FusedElemwise
+from layerkit.backend import FusedElemwise
 
 from ._cuda import CTYPES, cupy, elementwise_kernel
 

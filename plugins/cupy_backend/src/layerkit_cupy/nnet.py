@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from layerkit.backend.kernels import nnet as generic_nnet
+from layerkit.backend import GENERIC_KERNELS
 
 from ._cuda import cupy, ctype, index_type, launch, raw_kernel, suffix
 
@@ -82,13 +82,13 @@ def softmax(x, axis=-1):
     """``exp(x - max) / sum(exp(x - max))`` along ``axis``: one thread per row for
     short rows of the last axis, the generic kernel (cupy's own reductions) otherwise."""
     y = _rows(x, 0) if _is_last(x, axis) else None
-    return generic_nnet.softmax(x, axis=axis) if y is None else y
+    return GENERIC_KERNELS["softmax"](x, axis=axis) if y is None else y
 
 
 def log_softmax(x, axis=-1):
     """``(x - max) - log(sum(exp(x - max)))`` along ``axis`` (as :func:`softmax`)."""
     y = _rows(x, 1) if _is_last(x, axis) else None
-    return generic_nnet.log_softmax(x, axis=axis) if y is None else y
+    return GENERIC_KERNELS["log_softmax"](x, axis=axis) if y is None else y
 
 
 NNET_KERNELS = {"softmax": softmax, "log_softmax": log_softmax}

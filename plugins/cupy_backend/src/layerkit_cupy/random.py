@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from layerkit.backend.kernels import random as generic_random
+# seed_for: the generic kernels' seed of (key, counter, stream), re-exported
+from layerkit.backend import GENERIC_KERNELS, SPLITMIX, mix64, seed_for
 
 from ._cuda import ctype, elementwise_kernel, suffix
 
@@ -32,7 +33,7 @@ __all__ = ["RANDOM_KERNELS", "seed_for", "uniform_source", "normal_source", "bin
            "PREAMBLE", "GOLDEN", "MUL1", "MUL2"]
 
 M64 = (1 << 64) - 1
-GOLDEN, MUL1, MUL2 = generic_random.SPLITMIX
+GOLDEN, MUL1, MUL2 = SPLITMIX
 UNIFORM, NORMAL_RADIUS, NORMAL_ANGLE, BINOMIAL = 0, 1, 2, 3
 
 PREAMBLE = f"""__device__ __forceinline__ unsigned long long lk_mix64(unsigned long long z) {{
@@ -52,14 +53,9 @@ _UNIT = {"float32": ("(float)(lk_bits(i, {seed}) >> 40) * 5.9604644775390625e-08
                      "__dmul_rn", "__dadd_rn", "log", "cos", "sqrt")}
 
 
-#: the generic kernels' seed of (key, counter, stream)
-seed_for = generic_random.seed_for
-
-
 def _base(key: int, counter: int) -> int:
     """The word a draw's streams are mixed from (the binomial threshold test's seed)."""
-    mix = generic_random.mix64
-    return mix(mix(key) + (counter & M64))
+    return mix64(mix64(key) + (counter & M64))
 
 
 @functools.lru_cache(maxsize=None)   # pure: the same text for the same types
@@ -134,7 +130,8 @@ def _float_draw(xp, source, shape, dtype, seeds, floats):
 def random_uniform(key, counter, shape, dtype, xp=None, low=0.0, high=1.0):
     """Uniform on [low, high): the generic kernel's numbers, bit for bit."""
     if not _device(xp):
-        return generic_random.random_uniform(key, counter, shape, dtype, xp, low=low, high=high)
+        return GENERIC_KERNELS["random_uniform"](key, counter, shape, dtype, xp,
+                                                 low=low, high=high)
     return _float_draw(xp, uniform_source, shape, dtype, [seed_for(key, counter, UNIFORM)],
                        [high - low, low])
 
@@ -142,7 +139,8 @@ def random_uniform(key, counter, shape, dtype, xp=None, low=0.0, high=1.0):
 def random_normal(key, counter, shape, dtype, xp=None, mean=0.0, std=1.0):
     """Normal(mean, std) by Box-Muller, as the generic kernel (to a few ulp)."""
     if not _device(xp):
-        return generic_random.random_normal(key, counter, shape, dtype, xp, mean=mean, std=std)
+        return GENERIC_KERNELS["random_normal"](key, counter, shape, dtype, xp,
+                                                mean=mean, std=std)
     return _float_draw(xp, normal_source, shape, dtype,
                        [seed_for(key, counter, NORMAL_RADIUS),
                         seed_for(key, counter, NORMAL_ANGLE)], [2.0 * math.pi, std, mean])
@@ -151,7 +149,7 @@ def random_normal(key, counter, shape, dtype, xp=None, mean=0.0, std=1.0):
 def random_binomial(key, counter, shape, dtype, xp=None, n=1, p=0.5):
     """Binomial(n, p): the generic kernel's numbers, bit for bit (dropout is n=1)."""
     if not _device(xp):
-        return generic_random.random_binomial(key, counter, shape, dtype, xp, n=n, p=p)
+        return GENERIC_KERNELS["random_binomial"](key, counter, shape, dtype, xp, n=n, p=p)
     shape, p = _shape(shape), float(p)
     trials = int(n) if p > 0.0 else 0
     threshold = math.ceil(math.ldexp(min(p, 1.0), 64)) if p > 0.0 else 0
