@@ -22,7 +22,7 @@ import timeit
 import numexpr
 import numpy as np
 
-from layerkit_numexpr.kernels import DEFAULT_MIN_SIZE, make_softplus
+from layerkit_numexpr.elemwise import DEFAULT_MIN_SIZE, make_softplus
 
 SIZES = (1 << 10, 1 << 13, 1 << 15, 1 << 16, 1 << 17, 1 << 20, 1 << 22)
 

@@ -87,5 +87,5 @@ class Backend:
         return getattr(self.kernel_table.get(name), "accepts_out", False)
 
     def fuse(self, spec: Any) -> Callable[..., Any] | None:
-        """Turn a :class:`layerkit.backend.fusion.FusedElemwise` into a callable, or None."""
+        """Turn a :class:`layerkit.backend.FusedElemwise` into a callable, or None."""
         return None

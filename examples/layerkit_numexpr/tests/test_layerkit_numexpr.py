@@ -17,7 +17,7 @@ layerkit_numexpr = pytest.importorskip("layerkit_numexpr")
 
 from layerkit.backend import get_backend, plugin_errors, registry  # noqa: E402
 from layerkit.cli import format_backends  # noqa: E402
-from layerkit_numexpr.kernels import DEFAULT_MIN_SIZE  # noqa: E402
+from layerkit_numexpr.elemwise import DEFAULT_MIN_SIZE  # noqa: E402
 
 DIST = "layerkit-numexpr"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from layerkit.backend import GENERIC_KERNELS, hookimpl
 
-from .kernels import make_softplus, min_size
+from .elemwise import make_softplus, min_size
 
 __all__ = ["layerkit_kernels"]
 

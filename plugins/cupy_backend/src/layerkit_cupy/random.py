@@ -12,9 +12,10 @@ of (key, counter, shape), no generator state lives on the device, and:
 * ``random_normal`` (Box-Muller) agrees with them to a few units in the last
   place: ``log`` and ``cos`` are CUDA's, not numpy's.
 
-numpy's own backend draws from Philox (decision 22); DESIGN 4a lets the
-backends differ, and cupy cannot reproduce numpy's Philox stream in parallel
-(its normal and binomial samplers are sequential rejection loops).
+numpy's own backend draws from Philox (decision 22); the contract lets the
+backends differ (``docs/kernels.md``), and cupy cannot reproduce numpy's
+Philox stream in parallel (its normal and binomial samplers are sequential
+rejection loops).
 """
 from __future__ import annotations
 
