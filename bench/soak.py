@@ -7,7 +7,7 @@ Not a timed test: run it by hand and read the growth (target < 5 %). RSS is
 also sampled ten times along the way, so steady growth shows even when it
 stays under the target. On a 2-core machine shared with other work, OpenBLAS's
 threads lose time slices: ``OPENBLAS_NUM_THREADS=1`` gives the steps/s the
-machine can do (see docs/decisions.md R7).
+machine can do (see bench/RESULTS.md, "Soak").
 """
 from __future__ import annotations
 
