@@ -1,6 +1,6 @@
-"""Core overheads (issue 3's figures): the per-call time of seed 000's XOR train
-step (``examples/xor_gate.py``: one sample per call, float64) and the compile time of the logistic
-regression train function.
+"""Core overheads (issue 3's figures): the per-call time of seed 000's XOR
+train step (``examples/xor_gate.py``: one sample per call, float64) and the
+compile time of the logistic regression train function.
 
     python bench/bench_core.py [--backend numpy] [--no-write]
 
