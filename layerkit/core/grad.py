@@ -1,9 +1,12 @@
 """Symbolic reverse-mode differentiation: gradients are graphs too."""
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 from .graph import Constant, Variable, as_variable, toposort
+from .ops.basic import cast
+from .ops.shape import ones_like, zeros_like
 from .types import is_float
 
 __all__ = ["grad", "DisconnectedInputError"]
@@ -37,8 +40,6 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
     is then zeros, or None with ``return_disconnected='none'`` (Theano's
     ``'Disconnected'`` type does not exist here and is refused).
     """
-    from .tensor import basic as T
-
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
                          f"got {disconnected_inputs!r}")
@@ -66,12 +67,12 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
     nodes, reaches = _connected_nodes(cost, wrt_list, blocked)
     grads: dict[int, Variable] = {}
     if id(cost) in reaches:
-        grads[id(cost)] = T.ones_like(cost) if known_grads is None else known_grads
+        grads[id(cost)] = ones_like(cost) if known_grads is None else known_grads
     for node in reversed(nodes):
         outs = [grads.get(id(o)) for o in node.outputs]
         if all(g is None for g in outs):
             continue
-        outs = [g if g is not None else T.zeros_like(o) for g, o in zip(outs, node.outputs)]
+        outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
         in_grads = node.op.grad(node.inputs, node.outputs, outs)
         if len(in_grads) != len(node.inputs):
             raise RuntimeError(f"{node.op}.grad returned {len(in_grads)} gradients for "
@@ -97,10 +98,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
                     f"grad: the cost does not depend on {v} (created at {v.trace}); pass "
                     "disconnected_inputs='ignore' to get zeros instead")
             if disconnected_inputs == "warn":
-                import warnings
                 warnings.warn(f"grad: the cost does not depend on {v}", stacklevel=2)
-            g = T.zeros_like(v) if mode == "zero" else None
+            g = zeros_like(v) if mode == "zero" else None
         elif g.dtype != v.dtype and is_float(v.dtype):
-            g = T.cast(g, v.dtype)
+            g = cast(g, v.dtype)
         results.append(g)
     return results[0] if single else results

@@ -15,7 +15,7 @@ import numpy as np
 from .types import TensorType
 
 __all__ = ["Variable", "Constant", "Apply", "user_line", "trace_scope", "toposort",
-           "ancestors", "clone_replace", "as_variable"]
+           "ancestors", "clone_replace", "as_variable", "bind_operators"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,7 +86,133 @@ class Apply:
         return f"Apply({self.op}, {self.inputs})"
 
 
-class Variable:
+class _Unbound:
+    """Stands for the builders until :func:`bind_operators` is called."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"x.{name}: the operators of variables are bound when "
+                           "layerkit.core.ops is imported (import layerkit.core)")
+
+
+#: the graph builders the operators call (:mod:`layerkit.core.ops`, bound once)
+_builders: Any = _Unbound()
+
+
+def bind_operators(builders) -> None:
+    """Give :class:`_TensorOperators` the builders it calls: a namespace with
+    ``add``, ``getitem``, ``sum``, ... (``layerkit.core.ops`` passes its own, once,
+    when it is imported). The ops import this module to build ``Apply`` nodes,
+    so this module names them through this one binding instead of an import."""
+    global _builders
+    _builders = builders
+
+
+def _flat(args):
+    """``x.reshape(2, 3)`` and ``x.reshape((2, 3))`` alike."""
+    return args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+
+
+class _TensorOperators:
+    """Python's operators and Theano's methods on symbolic variables: ``x + y``,
+    ``x[i]``, ``x.sum()``, ``x.T``... Each is the builder of the same name in
+    :mod:`layerkit.core.ops` (``x + y`` is ``add(x, y)``), reached through
+    :func:`bind_operators`."""
+
+    __slots__ = ()
+
+    def __add__(self, other): return _builders.add(self, other)
+    def __radd__(self, other): return _builders.add(other, self)
+    def __sub__(self, other): return _builders.sub(self, other)
+    def __rsub__(self, other): return _builders.sub(other, self)
+    def __mul__(self, other): return _builders.mul(self, other)
+    def __rmul__(self, other): return _builders.mul(other, self)
+    def __truediv__(self, other): return _builders.true_div(self, other)
+    def __rtruediv__(self, other): return _builders.true_div(other, self)
+    def __floordiv__(self, other): return _builders.floor_div(self, other)
+    def __rfloordiv__(self, other): return _builders.floor_div(other, self)
+    def __mod__(self, other): return _builders.mod(self, other)
+    def __rmod__(self, other): return _builders.mod(other, self)
+    def __pow__(self, other): return _builders.pow(self, other)
+    def __rpow__(self, other): return _builders.pow(other, self)
+    def __matmul__(self, other): return _builders.dot(self, other)
+    def __rmatmul__(self, other): return _builders.dot(other, self)
+    def __neg__(self): return _builders.neg(self)
+    def __abs__(self): return _builders.abs_(self)
+    def __pos__(self): return self
+    def __invert__(self): return _builders.invert(self)
+    def __and__(self, other): return _builders.and_(self, other)
+    def __rand__(self, other): return _builders.and_(other, self)
+    def __or__(self, other): return _builders.or_(self, other)
+    def __ror__(self, other): return _builders.or_(other, self)
+    def __xor__(self, other): return _builders.xor(self, other)
+    def __rxor__(self, other): return _builders.xor(other, self)
+    def __lt__(self, other): return _builders.lt(self, other)
+    def __le__(self, other): return _builders.le(self, other)
+    def __gt__(self, other): return _builders.gt(self, other)
+    def __ge__(self, other): return _builders.ge(self, other)
+    def __getitem__(self, key): return _builders.getitem(self, key)
+
+    # -- reductions ----------------------------------------------------------
+    def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _builders.sum(self, axis, dtype, keepdims, acc_dtype)
+
+    def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _builders.mean(self, axis, dtype, keepdims, acc_dtype)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _builders.prod(self, axis, dtype, keepdims, acc_dtype)
+
+    def max(self, axis=None, keepdims=False): return _builders.max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _builders.min(self, axis, keepdims)
+    def any(self, axis=None, keepdims=False): return _builders.any(self, axis, keepdims)
+    def all(self, axis=None, keepdims=False): return _builders.all(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return _builders.argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return _builders.argmin(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0, corrected=False):
+        return _builders.var(self, axis, keepdims, ddof, corrected)
+
+    def std(self, axis=None, keepdims=False, ddof=0, corrected=False):
+        return _builders.std(self, axis, keepdims, ddof, corrected)
+
+    def norm(self, L=2, axis=None, keepdims=False):
+        return _builders.norm(self, L, axis, keepdims)
+
+    # -- shaping -------------------------------------------------------------
+    @property
+    def shape(self):
+        """The shape as a symbolic int vector (a constant when every size is known)."""
+        return _builders.shape_of(self)
+
+    @property
+    def size(self):
+        return _builders.prod(_builders.shape_of(self))
+
+    @property
+    def T(self):  # noqa: N802 - Theano's name
+        return _builders.transpose(self)
+
+    def reshape(self, *shape, ndim=None):
+        if len(shape) == 1 and not isinstance(shape[0], int) and not (
+                isinstance(shape[0], Variable) and shape[0].ndim == 0):
+            shape = shape[0]
+        return _builders.reshape(self, shape, ndim)
+
+    def dimshuffle(self, *pattern): return _builders.dimshuffle(self, _flat(pattern))
+    def transpose(self, *axes): return _builders.transpose(self, _flat(axes) or None)
+    def flatten(self, ndim=1, outdim=None): return _builders.flatten(self, ndim, outdim)
+    def squeeze(self): return _builders.squeeze(self)
+
+    # -- elementwise -----------------------------------------------------------
+    def astype(self, dtype): return _builders.cast(self, dtype)
+    def dot(self, other): return _builders.dot(self, other)
+    def clip(self, a_min, a_max): return _builders.clip(self, a_min, a_max)
+    def exp(self): return _builders.exp(self)
+    def log(self): return _builders.log(self)
+    def sqrt(self): return _builders.sqrt(self)
+
+
+class Variable(_TensorOperators):
     """A typed node of the graph: an input, a constant, shared state or an op's output."""
 
     # numpy must defer to our operators (ndarray * Variable -> Variable.__rmul__)
@@ -147,6 +273,9 @@ class Variable:
         v.owner = None
         v.tag = _Tag()
         return v
+
+
+TensorType.variable_class = Variable
 
 
 class _Tag:

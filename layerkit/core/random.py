@@ -5,6 +5,9 @@ import numpy as np
 
 from .config import config
 from .graph import Constant, Variable, as_variable
+from .ignored import warn_ignored
+from .ops.basic import cast
+from .ops.elemwise import lt
 from .ops.random import RandomOp
 from .ops.shape import as_shape, shape_of
 from .types import as_dtype
@@ -45,7 +48,6 @@ def _extra(method: str, kw: dict) -> None:
     """Theano's streams take ``nstreams`` (how many generator streams its GPU code
     ran): draws here are counter-based, so it has no effect, and says so once.
     Any other keyword is a mistake."""
-    from .ignored import warn_ignored
     if "nstreams" in kw:
         kw.pop("nstreams")
         warn_ignored(f"RandomStreams.{method}", "nstreams", "draws are counter-based, "
@@ -110,7 +112,6 @@ class RandomStreams:
         return avg + std * z
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", **kw):
-        from .tensor import basic as T
         if "prob" in kw:   # Theano's old name for p
             p = kw.pop("prob")
         _extra("binomial", kw)
@@ -123,7 +124,7 @@ class RandomStreams:
             raise NotImplementedError("binomial with a symbolic p supports n=1 only")
         u = self._draw("uniform", shape, as_dtype(getattr(p, "dtype", None) or config.floatX),
                        (("low", 0.0), ("high", 1.0)))
-        return T.cast(T.lt(u, p), dtype)
+        return cast(lt(u, p), dtype)
 
 
 MRG_RandomStreams = RandomStreams

@@ -86,11 +86,13 @@ class TensorType:
     def __repr__(self) -> str:
         return f"TensorType({self.dtype}, shape={self.shape})"
 
+    #: the class of the variables :meth:`__call__` makes: :class:`layerkit.core.graph.Variable`,
+    #: set by that module (which imports this one, so this one cannot import it)
+    variable_class: type | None = None
+
     def __call__(self, name: str | None = None):
         """Make a new input variable of this type (Theano's ``T.TensorType(...)(name)``)."""
-        from .graph import Variable
-
-        return Variable(self, name=name)
+        return self.variable_class(self, name=name)
 
     def with_dtype(self, dtype) -> "TensorType":
         return TensorType(dtype, self.shape)

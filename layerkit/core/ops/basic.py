@@ -1,5 +1,9 @@
-"""Casts and gradient blockers."""
+"""What every op module uses: casts, numpy's dtype promotion, gradient blockers,
+and the check of a pair of sizes. The other op modules import this one; it
+imports none of them."""
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
@@ -7,7 +11,29 @@ from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op
 from ..types import TensorType, as_dtype, is_float
 
-__all__ = ["Cast", "cast", "GradBlock", "disconnected_grad", "ViewOp"]
+__all__ = ["Cast", "cast", "GradBlock", "disconnected_grad", "ViewOp", "result_dtype",
+           "positive_pair", "constant"]
+
+
+def constant(x, name=None, dtype=None) -> Variable:
+    """Theano's ``T.constant``: ``x`` as a constant variable."""
+    return as_variable(x, dtype=dtype, name=name)
+
+
+def result_dtype(inputs: list[Variable]) -> str:
+    """numpy 2's promotion, with Python scalars (weak constants) as numpy treats them."""
+    strong = [v.dtype for v in inputs if not (isinstance(v, Constant) and v.weak is not None)]
+    weak = [v.weak for v in inputs if isinstance(v, Constant) and v.weak is not None]
+    if not strong:
+        return np.result_type(*[v.data for v in inputs]).name
+    return np.result_type(*strong, *weak).name
+
+
+def positive_pair(fn: str, what: str, pair, minimum: int = 1) -> None:
+    """Refuse a size pair that is not two ints >= ``minimum`` (naming the parameter)."""
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                 for v in pair) or any(v < minimum for v in pair):
+        raise ValueError(f"{fn}: {what} must be a pair of ints >= {minimum}, got {pair}")
 
 
 class Cast(Op):

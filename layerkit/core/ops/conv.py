@@ -1,24 +1,27 @@
-"""2-D convolution and pooling ops (NCHW images, OIHW filters).
+"""2-D convolution (NCHW images, OIHW filters): the ops, their gradients, and the
+builders with Theano's semantics (``conv2d``, ``conv2d_grad_wrt_inputs``,
+``conv2d_grad_wrt_weights``: border modes, subsampling, dilation, flips).
 
 Kernels compute cross-correlation with padding already resolved to integer
 pairs; ``filter_flip=True`` (true convolution, Theano's default) is a flip of
-the filters in the graph, so its gradient comes for free.
+the filters in the graph, so its gradient comes for free. Pooling is in
+:mod:`.pool`.
 """
 from __future__ import annotations
 
-import numbers
-
 from ..graph import Apply, as_variable
+from ..ignored import warn_ignored
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
-from .basic import cast
-from .elemwise import result_dtype
-from .shape import shape_of, to_int_tuple
+from .basic import cast, positive_pair, result_dtype
+from .pool import POOL_MODES, Pool2D, Pool2DGrad, pool_output_length
+from .shape import as_shape, reshape, shape_of, static_entries, to_int_tuple
 
-__all__ = ["Conv2D", "Conv2DGradInput", "Conv2DGradWeight", "Pool2D", "Pool2DGrad",
-           "conv_output_length", "pool_output_length", "POOL_MODES"]
-
-POOL_MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
+__all__ = ["Conv2D", "Conv2DGradInput", "Conv2DGradWeight", "conv_output_length",
+           "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "resolve_padding",
+           "BORDER_MODES",
+           # pooling moved to .pool; these names stay importable from here
+           "Pool2D", "Pool2DGrad", "pool_output_length", "POOL_MODES"]
 
 
 def conv_output_length(size, k, stride, pad, dilation):
@@ -28,24 +31,6 @@ def conv_output_length(size, k, stride, pad, dilation):
     return (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
 
 
-def pool_output_length(size, ws, stride, pad, ignore_border):
-    """Theano's rule; without ``ignore_border`` a partial window at the end counts."""
-    if size is None:
-        return None
-    if ignore_border:
-        return max(0, (size + 2 * pad - ws) // stride + 1)
-    if stride >= ws:
-        return (size - 1) // stride + 1
-    return max(0, (size - 1 - ws + stride) // stride) + 1
-
-
-def _positive_pair(fn: str, what: str, pair, minimum: int = 1) -> None:
-    """Refuse a size pair that is not two ints >= ``minimum`` (naming the parameter)."""
-    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                 for v in pair) or any(v < minimum for v in pair):
-        raise ValueError(f"{fn}: {what} must be a pair of ints >= {minimum}, got {pair}")
-
-
 class _ConvBase(Op):
     __props__ = ("stride", "padding", "dilation")
 
@@ -53,10 +38,10 @@ class _ConvBase(Op):
         # padding: a pair of ints, or 'full' / 'half' resolved from the filter size
         self.stride, self.dilation = tuple(stride), tuple(dilation)
         self.padding = padding if isinstance(padding, str) else tuple(padding)
-        _positive_pair("conv2d", "subsample (stride)", self.stride)
-        _positive_pair("conv2d", "filter_dilation", self.dilation)
+        positive_pair("conv2d", "subsample (stride)", self.stride)
+        positive_pair("conv2d", "filter_dilation", self.dilation)
         if not isinstance(self.padding, str):
-            _positive_pair("conv2d", "padding", self.padding, minimum=0)
+            positive_pair("conv2d", "padding", self.padding, minimum=0)
 
     def pad_for(self, kernel_hw) -> tuple:
         """Integer padding for filters of size ``kernel_hw`` (entries may be None)."""
@@ -117,7 +102,6 @@ class Conv2DGradInput(_ConvBase):
     """The gradient of ``conv2d`` with respect to its input."""
 
     def make_node(self, gy, w, input_shape) -> Apply:
-        from .shape import as_shape, static_entries
         gy, w = as_variable(gy), as_variable(w)
         input_shape = as_shape(input_shape)
         return Apply(self, [gy, w, input_shape],
@@ -142,7 +126,6 @@ class Conv2DGradWeight(_ConvBase):
     """The gradient of ``conv2d`` with respect to its filters."""
 
     def make_node(self, x, gy, filter_shape) -> Apply:
-        from .shape import as_shape, static_entries
         x, gy = as_variable(x), as_variable(gy)
         filter_shape = as_shape(filter_shape)
         return Apply(self, [x, gy, filter_shape],
@@ -165,58 +148,132 @@ class Conv2DGradWeight(_ConvBase):
         return run
 
 
-class _PoolBase(Op):
-    __props__ = ("ws", "stride", "pad", "mode", "ignore_border")
+# -- builders (Theano's T.nnet.conv2d and its gradients) ----------------------------
 
-    def __init__(self, ws, stride, pad, mode, ignore_border) -> None:
-        if mode not in POOL_MODES:
-            raise ValueError(f"pooling mode must be one of {POOL_MODES}, got {mode!r}")
-        self.ws, self.stride, self.pad = tuple(ws), tuple(stride), tuple(pad)
-        self.mode, self.ignore_border = mode, bool(ignore_border)
-        _positive_pair("pool_2d", "ws (window)", self.ws)
-        _positive_pair("pool_2d", "stride", self.stride)
-        _positive_pair("pool_2d", "pad", self.pad, minimum=0)
-        if any(p > 0 for p in self.pad) and not self.ignore_border:
-            raise ValueError("pooling with padding needs ignore_border=True (as in Theano)")
-        if any(p >= w for p, w in zip(self.pad, self.ws)):
-            raise ValueError(f"pooling padding {self.pad} must be smaller than the window {self.ws}")
-
-    def _params(self):
-        return dict(ws=self.ws, stride=self.stride, pad=self.pad, mode=self.mode,
-                    ignore_border=self.ignore_border)
+BORDER_MODES = ("valid", "full", "half")
 
 
-class Pool2D(_PoolBase):
-    """Pool the last two dimensions of a 4-d input."""
-
-    def make_node(self, x) -> Apply:
-        x = as_variable(x)
-        if x.ndim != 4:
-            raise ShapeError(f"pool2d expects a 4-d input, got shape {x.type.shape}")
-        rows, cols = (pool_output_length(x.type.shape[2 + i], self.ws[i], self.stride[i],
-                                         self.pad[i], self.ignore_border) for i in range(2))
-        return Apply(self, [x], [TensorType(x.dtype, x.type.shape[:2] + (rows, cols))])
-
-    def grad(self, inputs, outputs, output_grads):
-        x = inputs[0]
-        return [Pool2DGrad(self.ws, self.stride, self.pad, self.mode, self.ignore_border)(
-            x, outputs[0], output_grads[0])]
-
-    def thunk(self, backend, node):
-        fn, params = backend.kernel("pool2d"), self._params()
-        return lambda x: fn(x, **params)
+def _pair(v, what):
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(int(a) for a in v)
+    if len(v) != 2:
+        raise ValueError(f"conv2d: {what} must be an int or a pair, got {v}")
+    return v
 
 
-class Pool2DGrad(_PoolBase):
-    """The gradient of pooling: to every maximum (Theano's rule) or spread over windows."""
+def resolve_padding(border_mode, filter_rows_cols, dilation):
+    """Theano's border modes as integer padding per side: valid 0, full k-1, half k//2."""
+    if isinstance(border_mode, str):
+        if border_mode not in BORDER_MODES:
+            raise ValueError(f"conv2d: border_mode must be one of {BORDER_MODES}, an int or a "
+                             f"pair of ints, got {border_mode!r}")
+        if border_mode == "valid":
+            return (0, 0)
+        if any(k is None for k in filter_rows_cols):
+            return border_mode  # resolved from the filters' size at run time
+        if border_mode == "full":
+            return tuple(d * (k - 1) for k, d in zip(filter_rows_cols, dilation))
+        return tuple(d * (k // 2) for k, d in zip(filter_rows_cols, dilation))
+    pad = _pair(border_mode, "border_mode")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"conv2d: padding must be >= 0, got {pad}")
+    return pad
 
-    def make_node(self, x, out, gout) -> Apply:
-        x, out, gout = as_variable(x), as_variable(out), as_variable(gout)
-        return Apply(self, [x, out, cast(gout, x.dtype)], [x.type])
 
-    def grad(self, inputs, outputs, output_grads):
-        raise NotImplementedError("second derivatives through pooling are not implemented yet")
+def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",
+           subsample=(1, 1), filter_flip=True, image_shape=None, filter_dilation=(1, 1),
+           num_groups=1, **kwargs):
+    """2-D convolution of a 4-d ``input`` (batch, channels, rows, cols) with 4-d
+    ``filters`` (out channels, in channels, rows, cols).
 
-    def thunk(self, backend, node):
-        fn, params = backend.kernel("pool2d_grad"), self._params()
-        return lambda x, out, gout: fn(x, out, gout, **params)
+    ``filter_flip=True`` (the default, as in Theano) flips the filters: a true
+    convolution; ``False`` gives cross-correlation.
+    """
+    _check_groups("conv2d", num_groups)
+    _extra_kwargs("conv2d", kwargs)
+    x, w = as_variable(input), as_variable(filters)
+    input_shape = input_shape or image_shape
+    if input_shape is not None:
+        x = _with_static_shape(x, input_shape, "input_shape")
+    if filter_shape is not None:
+        w = _with_static_shape(w, filter_shape, "filter_shape")
+    dilation = _pair(filter_dilation, "filter_dilation")
+    stride = _pair(subsample, "subsample")
+    if w.ndim != 4:
+        raise ShapeError(f"conv2d expects 4-d filters, got shape {w.type.shape}")
+    pad = resolve_padding(border_mode, w.type.shape[2:], dilation)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1]
+    return Conv2D(stride, pad, dilation)(x, w)
+
+
+def _check_groups(func, num_groups):
+    if num_groups != 1:
+        raise NotImplementedError(f"{func}: grouped convolution (num_groups > 1) is not "
+                                  "supported yet")
+
+
+def _extra_kwargs(func, kwargs):
+    """Theano's conv2d takes ``**kwargs`` for old tuning arguments and ignores them."""
+    if kwargs.pop("unshared", False):
+        raise NotImplementedError(f"{func}: unshared (locally connected) convolution is not "
+                                  "supported")
+    for name in sorted(kwargs):
+        warn_ignored(func, name, "not an argument layerkit's convolution knows (Theano kept "
+                     "such arguments only for compatibility)", stacklevel=4)
+
+
+def _with_static_shape(x, shape, what):
+    """Check a declared shape against the variable's and record its known sizes."""
+    shape = tuple(shape)
+    if len(shape) != x.ndim:
+        raise ShapeError(f"conv2d: {what}={shape} has {len(shape)} entries for a {x.ndim}-d variable")
+    known = list(x.type.shape)
+    for i, (s, k) in enumerate(zip(shape, known)):
+        if s is None:
+            continue
+        if k is not None and k != s:
+            raise ShapeError(f"conv2d: {what}={shape} disagrees with the variable's shape {x.type.shape}")
+        known[i] = int(s)
+    if tuple(known) == x.type.shape:
+        return x
+    return reshape(x, [k if k is not None else x.shape[i] for i, k in enumerate(known)])
+
+
+def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
+                           border_mode="valid", subsample=(1, 1), filter_flip=True,
+                           filter_dilation=(1, 1), num_groups=1):
+    """The gradient of ``conv2d`` with respect to its input: a transposed
+    convolution (Lasagne's ``TransposedConv2DLayer`` is built on it).
+
+    ``input_shape`` is the shape of the result (ints or symbolic scalars; the
+    batch size may be None, taken from ``output_grad``).
+    """
+    _check_groups("conv2d_grad_wrt_inputs", num_groups)
+    gy, w = as_variable(output_grad), as_variable(filters)
+    if filter_shape is not None:
+        w = _with_static_shape(w, filter_shape, "filter_shape")
+    dilation = _pair(filter_dilation, "filter_dilation")
+    pad = resolve_padding(border_mode, w.type.shape[2:], dilation)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1]
+    shape = [gy.shape[0] if (i == 0 and s is None) else s for i, s in enumerate(input_shape)]
+    if any(s is None for s in shape):
+        raise ShapeError(f"conv2d_grad_wrt_inputs: input_shape {tuple(input_shape)} must give "
+                         "every size but the batch")
+    return Conv2DGradInput(_pair(subsample, "subsample"), pad, dilation)(gy, w, shape)
+
+
+def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
+                            border_mode="valid", subsample=(1, 1), filter_flip=True,
+                            filter_dilation=(1, 1), num_groups=1):
+    """The gradient of ``conv2d`` with respect to its filters."""
+    _check_groups("conv2d_grad_wrt_weights", num_groups)
+    x, gy = as_variable(input), as_variable(output_grad)
+    if input_shape is not None:
+        x = _with_static_shape(x, input_shape, "input_shape")
+    dilation = _pair(filter_dilation, "filter_dilation")
+    pad = resolve_padding(border_mode, tuple(filter_shape)[2:], dilation)
+    gw = Conv2DGradWeight(_pair(subsample, "subsample"), pad, dilation)(x, gy, list(filter_shape))
+    return gw[:, :, ::-1, ::-1] if filter_flip else gw

@@ -1,8 +1,16 @@
-"""Elementwise ops: one :class:`Elemwise` op class over a table of scalar ops.
+"""Elementwise ops: one :class:`Elemwise` op class over a table of scalar ops,
+and their builders (``add``, ``exp``, ``sigmoid``, ``switch``...).
 
 The table gives, per kernel name, the number of inputs, the dtype rule and
-the gradient rule. Inputs are cast to one dtype and left-padded to one rank
-at build time, so kernels never see mixed dtypes.
+the gradient rule (written with the builders below and the operators of
+variables). Inputs are cast to one dtype and left-padded to one rank at build
+time, so kernels never see mixed dtypes.
+
+Some builders return a numerically stable form of what they were asked for
+(``log(sigmoid(z))`` is ``-softplus(-z)``): the rules are in
+:data:`STABLE_FORMS`, each next to the op it produces (sigmoid's below,
+softmax's in :mod:`.nnet`), and run when the expression is built, so the
+gradient is taken of the stable form too.
 """
 from __future__ import annotations
 
@@ -16,13 +24,20 @@ from ..config import config
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
+from .basic import cast, result_dtype
+from .shape import pad_left, sum_to, zeros_like
 
-__all__ = ["Elemwise", "SCALAR_OPS", "elemwise", "broadcast_shapes", "result_dtype"]
-
-
-def _T():
-    from ..tensor import basic
-    return basic
+__all__ = ["Elemwise", "SCALAR_OPS", "elemwise", "broadcast_shapes", "result_dtype",
+           "with_broadcast_check", "STABLE_FORMS", "stable_form", "scalar_name", "is_constant",
+           "neg", "abs_", "abs", "exp", "log", "log1p", "expm1", "sqrt", "sqr", "square", "sgn",
+           "sign", "floor", "ceil", "round", "trunc", "sin", "cos", "tan", "arcsin", "arccos",
+           "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "inv",
+           "reciprocal", "sigmoid", "softplus", "erf", "invert", "bitwise_not", "logical_not",
+           "isnan", "isinf", "add", "sub", "mul", "int_div", "floor_div", "mod", "pow",
+           "maximum", "minimum", "arctan2", "eq", "neq", "lt", "le", "gt", "ge", "and_",
+           "bitwise_and", "logical_and", "or_", "bitwise_or", "logical_or", "xor",
+           "bitwise_xor", "logical_xor", "true_div", "divide", "switch", "where", "clip",
+           "relu"]
 
 
 @dataclass(frozen=True)
@@ -40,42 +55,41 @@ def _zero(*xs):
 
 
 def _g_pow(a, b, z, g):
-    T = _T()
-    return [g * b * T.pow(a, b - 1), g * z * T.log(a)]
+    return [g * b * pow(a, b - 1), g * z * log(a)]
 
 
 SCALAR_OPS: dict[str, ScalarOp] = {op.name: op for op in [
     # unary
     ScalarOp("negative", 1, "same", lambda x, z, g: [-g]),
-    ScalarOp("abs", 1, "same", lambda x, z, g: [g * _T().sgn(x)]),
+    ScalarOp("abs", 1, "same", lambda x, z, g: [g * sgn(x)]),
     ScalarOp("exp", 1, "float", lambda x, z, g: [g * z]),
     ScalarOp("log", 1, "float", lambda x, z, g: [g / x]),
     ScalarOp("log1p", 1, "float", lambda x, z, g: [g / (x + 1)]),
     ScalarOp("expm1", 1, "float", lambda x, z, g: [g * (z + 1)]),
     ScalarOp("sqrt", 1, "float", lambda x, z, g: [g * 0.5 / z]),
     ScalarOp("square", 1, "same", lambda x, z, g: [g * 2 * x]),
-    ScalarOp("sign", 1, "same", lambda x, z, g: [_T().zeros_like(x)]),
-    ScalarOp("floor", 1, "same", lambda x, z, g: [_T().zeros_like(x)]),
-    ScalarOp("ceil", 1, "same", lambda x, z, g: [_T().zeros_like(x)]),
-    ScalarOp("round", 1, "same", lambda x, z, g: [_T().zeros_like(x)]),
-    ScalarOp("trunc", 1, "same", lambda x, z, g: [_T().zeros_like(x)]),
-    ScalarOp("sin", 1, "float", lambda x, z, g: [g * _T().cos(x)]),
-    ScalarOp("cos", 1, "float", lambda x, z, g: [-g * _T().sin(x)]),
+    ScalarOp("sign", 1, "same", lambda x, z, g: [zeros_like(x)]),
+    ScalarOp("floor", 1, "same", lambda x, z, g: [zeros_like(x)]),
+    ScalarOp("ceil", 1, "same", lambda x, z, g: [zeros_like(x)]),
+    ScalarOp("round", 1, "same", lambda x, z, g: [zeros_like(x)]),
+    ScalarOp("trunc", 1, "same", lambda x, z, g: [zeros_like(x)]),
+    ScalarOp("sin", 1, "float", lambda x, z, g: [g * cos(x)]),
+    ScalarOp("cos", 1, "float", lambda x, z, g: [-g * sin(x)]),
     ScalarOp("tan", 1, "float", lambda x, z, g: [g * (1 + z * z)]),
-    ScalarOp("arcsin", 1, "float", lambda x, z, g: [g / _T().sqrt(1 - x * x)]),
-    ScalarOp("arccos", 1, "float", lambda x, z, g: [-g / _T().sqrt(1 - x * x)]),
+    ScalarOp("arcsin", 1, "float", lambda x, z, g: [g / sqrt(1 - x * x)]),
+    ScalarOp("arccos", 1, "float", lambda x, z, g: [-g / sqrt(1 - x * x)]),
     ScalarOp("arctan", 1, "float", lambda x, z, g: [g / (1 + x * x)]),
-    ScalarOp("sinh", 1, "float", lambda x, z, g: [g * _T().cosh(x)]),
-    ScalarOp("cosh", 1, "float", lambda x, z, g: [g * _T().sinh(x)]),
+    ScalarOp("sinh", 1, "float", lambda x, z, g: [g * cosh(x)]),
+    ScalarOp("cosh", 1, "float", lambda x, z, g: [g * sinh(x)]),
     ScalarOp("tanh", 1, "float", lambda x, z, g: [g * (1 - z * z)]),
-    ScalarOp("arcsinh", 1, "float", lambda x, z, g: [g / _T().sqrt(x * x + 1)]),
-    ScalarOp("arccosh", 1, "float", lambda x, z, g: [g / _T().sqrt(x * x - 1)]),
+    ScalarOp("arcsinh", 1, "float", lambda x, z, g: [g / sqrt(x * x + 1)]),
+    ScalarOp("arccosh", 1, "float", lambda x, z, g: [g / sqrt(x * x - 1)]),
     ScalarOp("arctanh", 1, "float", lambda x, z, g: [g / (1 - x * x)]),
     ScalarOp("reciprocal", 1, "float", lambda x, z, g: [-g * z * z]),
     ScalarOp("sigmoid", 1, "float", lambda x, z, g: [g * z * (1 - z)]),
-    ScalarOp("softplus", 1, "float", lambda x, z, g: [g * _T().sigmoid(x)]),
+    ScalarOp("softplus", 1, "float", lambda x, z, g: [g * sigmoid(x)]),
     ScalarOp("erf", 1, "float",
-             lambda x, z, g: [g * (2 / math.sqrt(math.pi)) * _T().exp(-x * x)]),
+             lambda x, z, g: [g * (2 / math.sqrt(math.pi)) * exp(-x * x)]),
     ScalarOp("logical_not", 1, "logical", _zero),
     ScalarOp("isnan", 1, "bool", _zero),
     ScalarOp("isinf", 1, "bool", _zero),
@@ -86,13 +100,13 @@ SCALAR_OPS: dict[str, ScalarOp] = {op.name: op for op in [
     ScalarOp("divide", 2, "float", lambda a, b, z, g: [g / b, -g * z / b]),
     ScalarOp("floor_divide", 2, "same", _zero),
     ScalarOp("remainder", 2, "same",
-             lambda a, b, z, g: [g, -g * _T().floor_div(a, b)]),
+             lambda a, b, z, g: [g, -g * floor_div(a, b)]),
     ScalarOp("power", 2, "same", _g_pow),
     # a switch, not g * (a >= b): multiplying by a boolean mask would cast it first
     ScalarOp("maximum", 2, "same",
-             lambda a, b, z, g: [_T().switch(_T().ge(a, b), g, 0), _T().switch(_T().lt(a, b), g, 0)]),
+             lambda a, b, z, g: [switch(ge(a, b), g, 0), switch(lt(a, b), g, 0)]),
     ScalarOp("minimum", 2, "same",
-             lambda a, b, z, g: [_T().switch(_T().le(a, b), g, 0), _T().switch(_T().gt(a, b), g, 0)]),
+             lambda a, b, z, g: [switch(le(a, b), g, 0), switch(gt(a, b), g, 0)]),
     ScalarOp("arctan2", 2, "float",
              lambda a, b, z, g: [g * b / (a * a + b * b), -g * a / (a * a + b * b)]),
     ScalarOp("equal", 2, "bool", _zero),
@@ -106,20 +120,11 @@ SCALAR_OPS: dict[str, ScalarOp] = {op.name: op for op in [
     ScalarOp("logical_xor", 2, "logical", _zero),
     # ternary
     ScalarOp("where", 3, "where", lambda c, a, b, z, g: [
-        None, _T().switch(c, g, 0), _T().switch(c, 0, g)]),
+        None, switch(c, g, 0), switch(c, 0, g)]),
     ScalarOp("clip", 3, "same", lambda x, lo, hi, z, g: [
-        _T().switch(_T().and_(_T().ge(x, lo), _T().le(x, hi)), g, 0),
-        _T().switch(_T().lt(x, lo), g, 0), _T().switch(_T().gt(x, hi), g, 0)]),
+        switch(and_(ge(x, lo), le(x, hi)), g, 0),
+        switch(lt(x, lo), g, 0), switch(gt(x, hi), g, 0)]),
 ]}
-
-
-def result_dtype(inputs: list[Variable]) -> str:
-    """numpy 2's promotion, with Python scalars (weak constants) as numpy treats them."""
-    strong = [v.dtype for v in inputs if not (isinstance(v, Constant) and v.weak is not None)]
-    weak = [v.weak for v in inputs if isinstance(v, Constant) and v.weak is not None]
-    if not strong:
-        return np.result_type(*[v.data for v in inputs]).name
-    return np.result_type(*strong, *weak).name
 
 
 def broadcast_shapes(opname: str, inputs: list[Variable], given=None) -> tuple:
@@ -166,9 +171,6 @@ class Elemwise(Op):
         return SCALAR_OPS[self.name]
 
     def make_node(self, *inputs) -> Apply:
-        from .basic import cast
-        from .shape import pad_left
-
         scal = self.scalar
         if len(inputs) != scal.nin:
             raise TypeError(f"{self.name} takes {scal.nin} inputs, got {len(inputs)}")
@@ -195,9 +197,6 @@ class Elemwise(Op):
         return Apply(self, inputs, [TensorType(out_dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from .reduce import sum_to
-        from .basic import cast
-
         grads = self.scalar.grad(*inputs, outputs[0], output_grads[0])
         result = []
         for x, gx in zip(inputs, grads):
@@ -263,6 +262,46 @@ def _broadcast_check(node: Apply):
     return check
 
 
+
+
+# -- build-time stable forms -------------------------------------------------------
+
+#: builder name -> the rules it tries, in order, on its operands; a rule returns the
+#: stable replacement or None. A rule sits with the op it produces and is added
+#: there with :func:`stable_form` (sigmoid's below, softmax's in :mod:`.nnet`).
+STABLE_FORMS: dict[str, list[Callable]] = {"log": [], "exp": [], "divide": []}
+
+
+def stable_form(builder: str):
+    """Decorator: try the rule whenever ``builder`` is called (see :data:`STABLE_FORMS`)."""
+    def register(rule):
+        STABLE_FORMS[builder].append(rule)
+        return rule
+    return register
+
+
+def _stable(builder: str, *operands):
+    for rule in STABLE_FORMS[builder]:
+        out = rule(*operands)
+        if out is not None:
+            return out
+    return None
+
+
+def scalar_name(v) -> str | None:
+    """The scalar op of the :class:`Elemwise` node that made ``v`` (``"exp"``), or None."""
+    owner = v.owner if isinstance(v, Variable) else None
+    return owner.op.name if owner is not None and isinstance(owner.op, Elemwise) else None
+
+
+def is_constant(v, value) -> bool:
+    """``v`` is a constant (or a Python number) of one element equal to ``value``."""
+    return isinstance(v, Constant) and v.data.size == 1 and float(v.data.reshape(())) == value \
+        or (isinstance(v, (int, float)) and not isinstance(v, bool) and v == value)
+
+
+# -- builders ------------------------------------------------------------------------
+
 _CACHE: dict[str, Elemwise] = {}
 
 
@@ -271,3 +310,142 @@ def elemwise(name: str, *inputs) -> Variable:
     if op is None:
         op = _CACHE[name] = Elemwise(name)
     return op.make_node(*inputs).outputs[0]
+
+
+def _unary(kernel, doc):
+    def f(x):
+        return elemwise(kernel, x)
+    f.__doc__ = doc
+    return f
+
+
+def _binary(kernel, doc):
+    def f(a, b):
+        return elemwise(kernel, a, b)
+    f.__doc__ = doc
+    return f
+
+
+neg = _unary("negative", "-x")
+abs_ = abs = _unary("abs", "|x|")
+log1p = _unary("log1p", "log(1 + x), accurate for small x")
+expm1 = _unary("expm1", "exp(x) - 1")
+sqrt = _unary("sqrt", "square root")
+sqr = square = _unary("square", "x * x")
+sgn = sign = _unary("sign", "the sign of x (-1, 0, 1)")
+floor = _unary("floor", "round down")
+ceil = _unary("ceil", "round up")
+round = _unary("round", "round half to even")
+trunc = _unary("trunc", "round toward zero")
+sin, cos, tan = _unary("sin", "sine"), _unary("cos", "cosine"), _unary("tan", "tangent")
+arcsin, arccos, arctan = (_unary("arcsin", ""), _unary("arccos", ""), _unary("arctan", ""))
+sinh, cosh, tanh = _unary("sinh", ""), _unary("cosh", ""), _unary("tanh", "hyperbolic tangent")
+arcsinh, arccosh, arctanh = (_unary("arcsinh", ""), _unary("arccosh", ""), _unary("arctanh", ""))
+inv = reciprocal = _unary("reciprocal", "1 / x")
+erf = _unary("erf", "the error function")
+invert = bitwise_not = logical_not = _unary("logical_not", "not x (booleans)")
+isnan, isinf = _unary("isnan", "x is NaN"), _unary("isinf", "x is +-inf")
+
+add = _binary("add", "a + b")
+sub = _binary("subtract", "a - b")
+mul = _binary("multiply", "a * b")
+int_div = floor_div = _binary("floor_divide", "a // b")
+mod = _binary("remainder", "a % b")
+pow = _binary("power", "a ** b")
+maximum = _binary("maximum", "elementwise maximum")
+minimum = _binary("minimum", "elementwise minimum")
+arctan2 = _binary("arctan2", "atan2(a, b)")
+eq = _binary("equal", "a == b (symbolic)")
+neq = _binary("not_equal", "a != b (symbolic)")
+lt = _binary("less", "a < b")
+le = _binary("less_equal", "a <= b")
+gt = _binary("greater", "a > b")
+ge = _binary("greater_equal", "a >= b")
+and_ = bitwise_and = logical_and = _binary("logical_and", "a and b (booleans)")
+or_ = bitwise_or = logical_or = _binary("logical_or", "a or b (booleans)")
+xor = bitwise_xor = logical_xor = _binary("logical_xor", "a xor b (booleans)")
+
+
+def log(x):
+    """Natural logarithm; ``log(softmax)`` and ``log(sigmoid)`` become stable forms."""
+    x = as_variable(x)
+    stable = _stable("log", x)
+    return elemwise("log", x) if stable is None else stable
+
+
+def exp(x):
+    """e**x; ``exp(log_softmax)`` is ``softmax``."""
+    x = as_variable(x)
+    stable = _stable("exp", x)
+    return elemwise("exp", x) if stable is None else stable
+
+
+def true_div(a, b):
+    """a / b; integers give floatX; ``1/(1+exp(-z))`` becomes a sigmoid."""
+    a, b = as_variable(a), as_variable(b)
+    stable = _stable("divide", a, b)
+    return elemwise("divide", a, b) if stable is None else stable
+
+
+divide = true_div
+
+
+def switch(cond, ift, iff):
+    """``where``: ``ift`` where ``cond`` is true, else ``iff`` (Theano's ``switch``)."""
+    return elemwise("where", cond, ift, iff)
+
+
+where = switch
+
+
+def clip(x, a_min, a_max):
+    return elemwise("clip", x, a_min, a_max)
+
+
+@stable_form("log")
+def log_of_exp(x):
+    """``log(exp(z)) -> z``."""
+    return x.owner.inputs[0] if scalar_name(x) == "exp" else None
+
+
+# -- activations: sigmoid, softplus, relu --------------------------------------------
+# sigmoid and softplus are scalar ops of the table above (kernel, dtype rule, gradient);
+# here are their builders and the stable forms that produce them.
+
+sigmoid = _unary("sigmoid", "the logistic function 1 / (1 + exp(-x)), computed stably")
+softplus = _unary("softplus", "log(1 + exp(x)), computed stably")
+
+
+@stable_form("log")
+def log_of_sigmoid(x):
+    """``log(sigmoid(z)) -> -softplus(-z)``; ``log(1 - sigmoid(z)) -> -softplus(z)``."""
+    name = scalar_name(x)
+    if name == "sigmoid":
+        return -softplus(-x.owner.inputs[0])
+    if name == "subtract":
+        a, b = x.owner.inputs
+        if is_constant(a, 1) and scalar_name(b) == "sigmoid":
+            return -softplus(b.owner.inputs[0])
+    return None
+
+
+@stable_form("divide")
+def sigmoid_of_division(a, b):
+    """``1 / (1 + exp(-z)) -> sigmoid(z)``."""
+    if is_constant(a, 1) and scalar_name(b) == "add":
+        u, v = b.owner.inputs
+        for one, e in ((u, v), (v, u)):
+            if is_constant(one, 1) and scalar_name(e) == "exp":
+                return sigmoid(-e.owner.inputs[0])
+    return None
+
+
+def relu(x, alpha=0):
+    """Rectifier; with ``alpha`` the leaky variant ``max(x, alpha * x)`` for alpha < 1."""
+    x = as_variable(x)
+    if isinstance(alpha, (int, float)) and alpha == 0:
+        return maximum(x, 0)
+    # x times its slope (1 or alpha): the backward pass is then one product with the
+    # slope the forward pass already computed, not a switch of the two branches
+    slope = switch(ge(x, 0), np.asarray(1, dtype=x.dtype), alpha)
+    return x * slope

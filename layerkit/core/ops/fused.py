@@ -1,9 +1,11 @@
 """A fused chain of elementwise ops (made by the fusion rewrite, never by users)."""
 from __future__ import annotations
 
+from ...backend.fusion import compose
 from ..graph import Apply
 from ..op import Op
 from ..types import TensorType
+from .elemwise import with_broadcast_check
 
 __all__ = ["Fused"]
 
@@ -37,7 +39,5 @@ class Fused(Op):
     def destroy_thunk(self, backend, node, position):
         """The thunk for a node whose ``out=`` is the storage of input ``position``
         (an in-place update; see :func:`layerkit.backend.fusion.compose`)."""
-        from ...backend.fusion import compose
-        from .elemwise import with_broadcast_check
         fn = backend.fuse(self.spec) or compose(self.spec, backend, alias=position)
         return with_broadcast_check(fn, node)

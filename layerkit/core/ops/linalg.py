@@ -1,13 +1,17 @@
-"""Matrix products: ``dot`` for every rank combination numpy's accepts, ``tensordot``."""
+"""Matrix products: ``dot`` for every rank combination numpy's accepts,
+``tensordot``, and the products built from elementwise ones (``outer``,
+``batched_dot``)."""
 from __future__ import annotations
 
 from ..graph import Apply, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
-from .basic import cast
-from .elemwise import result_dtype
+from .basic import cast, result_dtype
+from .elemwise import mul
+from .reduce import sum
+from .shape import dimshuffle, flatten, shape_padaxis, shape_padright
 
-__all__ = ["MatMul", "TensorDot", "dot", "tensordot"]
+__all__ = ["MatMul", "TensorDot", "dot", "tensordot", "outer", "outer_last", "batched_dot"]
 
 
 def _check_inner(a, b, ka, kb, opname):
@@ -35,17 +39,16 @@ class MatMul(Op):
         return Apply(self, [a, b], [TensorType(dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         a, b = inputs
         g = output_grads[0]
         if a.ndim == 1 and b.ndim == 1:          # inner product
             ga, gb = g * b, g * a
         elif b.ndim == 1:                         # (..., k) @ (k,) -> (...)
-            ga = T.outer_last(g, b)
+            ga = outer_last(g, b)
             gb = dot(a.T, g) if a.ndim == 2 else \
                 tensordot(a, g, [list(range(a.ndim - 1)), list(range(g.ndim))])
         elif a.ndim == 1:                         # (k,) @ (k, p) -> (p,)
-            ga, gb = dot(b, g), T.outer(a, g)
+            ga, gb = dot(b, g), outer(a, g)
         else:                                     # (..., k) @ (k, p) -> (..., p)
             ga = dot(g, b.T)
             # a 2-d input is a BLAS product with a transposed view, not a tensordot
@@ -89,7 +92,6 @@ class TensorDot(Op):
         return Apply(self, [a, b], [TensorType(dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from .shape import dimshuffle
         a, b = inputs
         g = output_grads[0]
         xa, xb = self.axes
@@ -134,10 +136,51 @@ _MATMUL = MatMul()
 def dot(a, b):
     """numpy's ``dot``: scalars multiply, 1-d/2-d use matmul, n-d contracts the last
     axis of ``a`` with the second-to-last of ``b``."""
-    from ..tensor import basic as T
     a, b = as_variable(a), as_variable(b)
     if a.ndim == 0 or b.ndim == 0:
-        return T.mul(a, b)
+        return mul(a, b)
     if b.ndim <= 2:
         return _MATMUL(a, b)
     return tensordot(a, b, [[a.ndim - 1], [b.ndim - 2]])
+
+
+def outer(a, b):
+    """Theano's ``outer``: the outer product of two vectors; an input that is not a
+    vector is flattened first."""
+    a, b = as_variable(a), as_variable(b)
+    a = a if a.ndim == 1 else flatten(a)
+    b = b if b.ndim == 1 else flatten(b)
+    return dimshuffle(a, [0, "x"]) * dimshuffle(b, ["x", 0])
+
+
+def outer_last(a, b):
+    """``a[..., None] * b``: the gradient of a matrix-vector product."""
+    a, b = as_variable(a), as_variable(b)
+    return shape_padright(a) * b
+
+
+def batched_dot(a, b):
+    """Per-sample products: ``(n, i, j) x (n, j, k) -> (n, i, k)`` (and vector forms)."""
+    a, b = as_variable(a), as_variable(b)
+    _check_batched(a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        return sum(a * b, axis=1)
+    if a.ndim == 3 and b.ndim == 3:
+        return sum(shape_padright(a) * shape_padaxis(b, 1), axis=2)
+    if a.ndim == 3 and b.ndim == 2:
+        return sum(a * shape_padaxis(b, 1), axis=2)
+    if a.ndim == 2 and b.ndim == 3:
+        return sum(shape_padright(a) * b, axis=1)
+    raise TypeError(f"batched_dot supports 2-d and 3-d operands, got {a.ndim}-d and {b.ndim}-d")
+
+
+def _check_batched(a, b):
+    """batched_dot's operands must agree in the batch size and the summed axis."""
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3):
+        return
+    sa, sb = a.type.shape, b.type.shape
+    pairs = [(0, 0, "batch size"), (a.ndim - 1, 1, "summed")]
+    for ka, kb, what in pairs:
+        if sa[ka] is not None and sb[kb] is not None and sa[ka] != sb[kb]:
+            raise ShapeError(f"batched_dot: shapes {sa} and {sb} do not agree in the "
+                             f"{what} dimension ({sa[ka]} (dim {ka}) != {sb[kb]} (dim {kb}))")

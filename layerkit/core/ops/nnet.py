@@ -1,4 +1,5 @@
-"""Softmax and log-softmax along an axis, and the check of integer class labels."""
+"""Softmax and log-softmax along an axis (the ops, their builders and the stable
+forms that produce them), and the check of integer class labels."""
 from __future__ import annotations
 
 import inspect
@@ -11,9 +12,11 @@ from ..graph import Apply, Constant, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float, is_int
 from .basic import cast
+from .elemwise import exp, scalar_name, stable_form
+from .reduce import Reduce
 
-__all__ = ["Softmax", "LogSoftmax", "softmax", "log_softmax", "normalize_softmax_axis",
-           "CheckClassLabels", "check_class_labels"]
+__all__ = ["Softmax", "LogSoftmax", "softmax", "log_softmax", "logsoftmax",
+           "normalize_softmax_axis", "CheckClassLabels", "check_class_labels"]
 
 
 def normalize_softmax_axis(axis, ndim: int, who: str = "softmax"):
@@ -105,19 +108,77 @@ class LogSoftmax(_AxisOp):
     kernel = "log_softmax"
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         lsm, g = outputs[0], output_grads[0]
-        return [g - T.exp(lsm) * self._sum(g)]
+        return [g - exp(lsm) * self._sum(g)]
 
 
 def softmax(x, axis=-1):
-    """Softmax along ``axis`` (default the last; None: over every element)."""
-    return Softmax(axis)(x)
+    """``exp(x) / sum(exp(x), axis, keepdims=True)``, computed stably.
+
+    ``axis``: an int, negative counting from the end (default: the last axis,
+    Theano's rows of a matrix), or None for every element at once (as
+    ``scipy.special.softmax`` and PyTensor).
+    """
+    return Softmax(axis)(as_variable(x))
 
 
 def log_softmax(x, axis=-1):
-    """Log-softmax along ``axis`` (default the last; None: over every element)."""
-    return LogSoftmax(axis)(x)
+    """``x - logsumexp(x, axis, keepdims=True)``, computed stably; ``axis`` as in
+    :func:`softmax`."""
+    return LogSoftmax(axis)(as_variable(x))
+
+
+logsoftmax = log_softmax
+
+
+# -- the stable forms that produce softmax and log-softmax (see elemwise.STABLE_FORMS) --
+
+def _made_by(v, op_class):
+    return v.owner is not None and isinstance(v.owner.op, op_class)
+
+
+@stable_form("log")
+def log_of_softmax(x):
+    """``log(softmax(z, axis)) -> log_softmax(z, axis)`` (the same axis, or None)."""
+    return log_softmax(x.owner.inputs[0], axis=x.owner.op.axis) if _made_by(x, Softmax) else None
+
+
+@stable_form("exp")
+def exp_of_log_softmax(x):
+    """``exp(log_softmax(z, axis)) -> softmax(z, axis)`` (the same axis)."""
+    return softmax(x.owner.inputs[0], axis=x.owner.op.axis) if _made_by(x, LogSoftmax) else None
+
+
+@stable_form("divide")
+def softmax_of_division(a, b):
+    """``exp(x - m) / sum(exp(x - m), axis, keepdims=True) -> softmax(x, axis)`` when the
+    sum is over one axis (or over every axis: ``axis=None``) and ``m`` is constant
+    along it (size 1 there)."""
+    if scalar_name(a) != "exp" or a.ndim < 1 or not _made_by(b, Reduce) \
+            or b.owner.op.name != "sum":
+        return None
+    op = b.owner.op
+    axes = _sum_axes(op.axis, a.ndim)
+    if b.owner.inputs[0] is not a or not op.keepdims or axes is None:
+        return None
+    z = a.owner.inputs[0]
+    if scalar_name(z) == "subtract":
+        m = z.owner.inputs[1]
+        m_shape = (1,) * (z.ndim - m.ndim) + tuple(m.type.shape)
+        if m.ndim <= z.ndim and all(m_shape[k] == 1 for k in axes):
+            z = z.owner.inputs[0]  # softmax(x - m) == softmax(x): m constant along axes
+    if z.ndim != a.ndim:
+        return None
+    return softmax(z, axis=axes[0] if len(axes) == 1 else None)
+
+
+def _sum_axes(axis, ndim: int):
+    """The reduced axes as a tuple when they are one axis or all of them, else None
+    (a sum over some but not all of several axes is no softmax the op computes)."""
+    axes = tuple(range(ndim)) if axis is None else tuple(sorted(int(k) % ndim for k in axis))
+    if len(axes) == 1 or axes == tuple(range(ndim)):
+        return axes
+    return None
 
 
 # -- integer class labels -------------------------------------------------------------

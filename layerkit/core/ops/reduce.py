@@ -1,14 +1,22 @@
-"""Reductions: sum, prod, max, min, mean, any, all, argmax, argmin."""
+"""Reductions and their builders: sum, prod, max, min, mean, any, all, argmax,
+argmin; var, std, norm and logsumexp built from them."""
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
 from ..config import config
-from ..graph import Apply, Variable, as_variable
+from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
-from ..types import TensorType, is_float
+from ..types import TensorType, as_dtype, is_float
+from .basic import cast, disconnected_grad
+from .elemwise import abs_, eq, exp, log, pow, sqr, sqrt
+from .shape import alloc, dimshuffle, shape_of, stack, sum_to
 
-__all__ = ["Reduce", "ArgReduce", "reduce", "reduce_acc", "sum_to", "normalize_axis"]
+__all__ = ["Reduce", "ArgReduce", "reduce", "reduce_acc", "sum_to", "normalize_axis", "expand",
+           "sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin", "var", "std",
+           "norm", "logsumexp"]
 
 
 def normalize_axis(axis, ndim: int, opname: str) -> tuple[int, ...] | None:
@@ -19,12 +27,11 @@ def normalize_axis(axis, ndim: int, opname: str) -> tuple[int, ...] | None:
     out = []
     for a in axes:
         if isinstance(a, Variable):
-            from ..graph import Constant
             if not isinstance(a, Constant):
                 raise TypeError(f"{opname}: axis must be known at build time, got a symbolic {a}")
             a = int(a.data)
         a = int(a)
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < builtins.max(ndim, 1):
             raise ShapeError(f"{opname}: axis {a} is out of range for a {ndim}-d input")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
@@ -58,7 +65,6 @@ class Reduce(Op):
         return f"{self.name}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
 
     def make_node(self, x) -> Apply:
-        from .basic import cast
         x = as_variable(x)
         axes = range(x.ndim) if self.axis is None else self.axis
         out_dtype = _out_dtype(self.name, x.dtype, self.dtype)
@@ -75,7 +81,6 @@ class Reduce(Op):
         return Apply(self, [x], [TensorType(out_dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         x, z, g = inputs[0], outputs[0], output_grads[0]
         if not is_float(x.dtype) or self.name in ("any", "all"):
             return [None]
@@ -83,19 +88,19 @@ class Reduce(Op):
         if not self.keepdims:
             g, z = expand(g, axes, x.ndim), expand(z, axes, x.ndim)
         if self.name == "sum":
-            gx = T.alloc(g, *[x.shape[i] for i in range(x.ndim)]) if x.ndim else g
+            gx = alloc(g, *[x.shape[i] for i in range(x.ndim)]) if x.ndim else g
         elif self.name == "mean":
-            count = T.prod(T.stack([x.shape[a] for a in axes])) if axes else 1
-            gx = T.alloc(g / T.cast(count, g.dtype), *[x.shape[i] for i in range(x.ndim)]) \
+            count = prod(stack([x.shape[a] for a in axes])) if axes else 1
+            gx = alloc(g / cast(count, g.dtype), *[x.shape[i] for i in range(x.ndim)]) \
                 if x.ndim else g
         elif self.name in ("max", "min"):
             # Theano's rule: the gradient goes to every element equal to the extremum
-            gx = g * T.eq(x, z)
+            gx = g * eq(x, z)
         elif self.name == "prod":
             gx = g * z / x
         else:
             return [None]
-        return [T.cast(gx, x.dtype)]
+        return [cast(gx, x.dtype)]
 
     def thunk(self, backend, node):
         fn = backend.kernel(self.name)
@@ -137,8 +142,6 @@ def reduce_acc(name: str, x, axis=None, keepdims: bool = False, dtype=None,
     and ``dtype``, so that ``dtype=float16`` on a float32 input sums in float32
     and only rounds the result. With neither, this is :func:`reduce`.
     """
-    from ..types import as_dtype
-    from .basic import cast
     x = as_variable(x)
     if dtype is None and acc_dtype is None:
         return reduce(name, x, axis, keepdims)
@@ -152,11 +155,10 @@ def reduce_acc(name: str, x, axis=None, keepdims: bool = False, dtype=None,
     if name == "mean" and not is_float(acc):
         # an integer accumulator sums exactly (or wraps, as that dtype does); the
         # division by the count is then done in floating point
-        from ..tensor import basic as T
         total = reduce("sum", cast(x, acc), axis, keepdims, acc)
         axes = normalize_axis(axis, x.ndim, name)
         axes = range(x.ndim) if axes is None else axes
-        count = T.prod(T.stack([x.shape[a] for a in axes])) if x.ndim else 1
+        count = prod(stack([x.shape[a] for a in axes])) if x.ndim else 1
         fdt = out if is_float(out) else "float64"
         r = cast(total, fdt) / cast(count, fdt)
     else:
@@ -166,7 +168,6 @@ def reduce_acc(name: str, x, axis=None, keepdims: bool = False, dtype=None,
 
 def expand(v: Variable, axes, ndim: int) -> Variable:
     """Re-insert reduced ``axes`` as broadcastable dimensions."""
-    from .shape import dimshuffle
     order, k = [], 0
     for a in range(ndim):
         if a in axes:
@@ -185,16 +186,6 @@ def reduce(name: str, x, axis=None, keepdims: bool = False, dtype=None) -> Varia
     if x.ndim == 0:
         axes = None
     return Reduce(name, axes, keepdims, dtype)(x)
-
-
-def sum_to(g: Variable, type: TensorType) -> Variable:
-    """Sum ``g`` over the dimensions that ``type`` broadcast (a gradient's shape fix-up)."""
-    if g.ndim > type.ndim:
-        g = reduce("sum", g, axis=tuple(range(g.ndim - type.ndim)))
-    axes = tuple(a for a, (s, gs) in enumerate(zip(type.shape, g.type.shape)) if s == 1 and gs != 1)
-    if axes:
-        g = Reduce("sum", axes, True, None)(g)
-    return g
 
 
 class ArgReduce(Op):
@@ -222,3 +213,89 @@ class ArgReduce(Op):
         astype = backend.kernel("astype")
         axis, keepdims = self.axis, self.keepdims
         return lambda x: astype(fn(x, axis=axis, keepdims=keepdims), "int64")
+
+
+# -- builders --------------------------------------------------------------------
+
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """The sum; ``dtype`` is the result's dtype, ``acc_dtype`` the accumulator's
+    (see :func:`reduce_acc`)."""
+    return reduce_acc("sum", x, axis, keepdims, dtype, acc_dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """The product; ``dtype`` and ``acc_dtype`` as in :func:`sum`."""
+    return reduce_acc("prod", x, axis, keepdims, dtype, acc_dtype)
+
+
+def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """The mean; of integers or booleans it is floatX unless ``dtype`` says otherwise.
+    ``acc_dtype`` is the accumulator's dtype, as in :func:`sum`."""
+    return reduce_acc("mean", x, axis, keepdims, dtype, acc_dtype)
+
+
+def max(x, axis=None, keepdims=False):
+    return reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return reduce("min", x, axis, keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    return reduce("any", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):
+    return reduce("all", x, axis, keepdims)
+
+
+def _arg(name, x, axis, keepdims):
+    x = as_variable(x)
+    axes = normalize_axis(axis, x.ndim, name)
+    if axes is not None and len(axes) > 1:
+        raise ValueError(f"{name} takes one axis or None, got {axis}")
+    return ArgReduce(name, None if axes is None else axes[0], keepdims)(x)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _arg("argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg("argmin", x, axis, keepdims)
+
+
+def var(x, axis=None, keepdims=False, ddof=0, corrected=False):
+    x = as_variable(x)
+    centred = x - mean(x, axis=axis, keepdims=True)
+    v = mean(sqr(centred), axis=axis, keepdims=keepdims)
+    if ddof or corrected:
+        d = ddof or 1
+        n = prod(shape_of(x)) if axis is None else prod(
+            stack([x.shape[a] for a in normalize_axis(axis, x.ndim, "var")]))
+        v = v * cast(n, v.dtype) / cast(n - d, v.dtype)
+    return v
+
+
+def std(x, axis=None, keepdims=False, ddof=0, corrected=False):
+    return sqrt(var(x, axis, keepdims, ddof, corrected))
+
+
+def norm(x, L=2, axis=None, keepdims=False):
+    if L == 1:
+        return sum(abs_(x), axis=axis, keepdims=keepdims)
+    if L == 2:
+        return sqrt(sum(sqr(x), axis=axis, keepdims=keepdims))
+    return pow(sum(pow(abs_(x), L), axis=axis, keepdims=keepdims), 1.0 / L)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    x = as_variable(x)
+    m = disconnected_grad(max(x, axis=axis, keepdims=True))
+    out = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        axes = normalize_axis(axis, x.ndim, "logsumexp")
+        out = dimshuffle(out, [i for i in range(x.ndim) if axes is not None and i not in axes]
+                         if axes is not None else [])
+    return out

@@ -1,6 +1,13 @@
-"""Shape ops: dimshuffle, reshape, shape, make_vector, concatenate, alloc, arange."""
+"""Shape ops and their builders: dimshuffle, reshape, shape, make_vector,
+concatenate, alloc, arange; ``flatten``, ``stack``, ``zeros`` and the rest of
+Theano's shaping and creation functions; ``sum_to``, the gradient of a broadcast.
+
+The gradients here index (``g[i]``) and sum (``g.sum()``) through the operators
+of variables: the indexing and reduction modules sit above this one.
+"""
 from __future__ import annotations
 
+import builtins
 from typing import Sequence
 
 import numpy as np
@@ -8,10 +15,14 @@ import numpy as np
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_int
-from .basic import cast
+from .basic import cast, result_dtype
 
 __all__ = ["DimShuffle", "dimshuffle", "pad_left", "Reshape", "Shape", "MakeVector",
-           "Concatenate", "Alloc", "Arange", "shape_of", "to_int_tuple"]
+           "Concatenate", "Alloc", "Arange", "shape_of", "to_int_tuple", "as_shape",
+           "static_entries", "sum_to", "reshape", "flatten", "transpose", "shape_padleft",
+           "shape_padright", "shape_padaxis", "addbroadcast", "patternbroadcast",
+           "unbroadcast", "squeeze", "concatenate", "join", "stack", "alloc", "fill", "zeros",
+           "ones", "zeros_like", "ones_like", "arange"]
 
 
 def to_int_tuple(backend, shape) -> tuple[int, ...]:
@@ -148,9 +159,8 @@ class MakeVector(Op):
         return Apply(self, scalars, [TensorType(self.dtype, (len(scalars),))])
 
     def grad(self, inputs, outputs, output_grads):
-        from .subtensor import subtensor
         g = output_grads[0]
-        return [subtensor(g, (i,)) if not is_int(self.dtype) else None for i in range(len(inputs))]
+        return [g[i] if not is_int(self.dtype) else None for i in range(len(inputs))]
 
     def thunk(self, backend, node):
         stack = backend.kernel("stack")
@@ -234,14 +244,14 @@ class Reshape(Op):
 
     def grad(self, inputs, outputs, output_grads):
         x = inputs[0]
-        return [reshape(output_grads[0], shape_of(x), x.ndim), None]
+        return [_reshape(output_grads[0], shape_of(x)), None]
 
     def thunk(self, backend, node):
         fn = backend.kernel("reshape")
         return lambda x, shape: fn(x, to_int_tuple(backend, shape))
 
 
-def reshape(x, shape, ndim=None) -> Variable:
+def _reshape(x, shape) -> Variable:
     x = as_variable(x)
     shape = as_shape(shape)
     return Reshape(shape.type.shape[0])(x, shape)
@@ -256,7 +266,6 @@ class Concatenate(Op):
         self.axis = axis
 
     def make_node(self, *xs) -> Apply:
-        from .elemwise import result_dtype
         xs = [as_variable(x) for x in xs]
         if not xs:
             raise ValueError("concatenate needs at least one tensor")
@@ -281,17 +290,15 @@ class Concatenate(Op):
         return Apply(self, xs, [TensorType(dtype, tuple(shape))])
 
     def grad(self, inputs, outputs, output_grads):
-        from .subtensor import subtensor
-        from ..tensor import basic as T
         g = output_grads[0]
         grads, start = [], 0
         for x in inputs:
             size = x.shape[self.axis]
             stop = start + size
             key = (slice(None),) * self.axis + (slice(start, stop),)
-            part = subtensor(g, key)
+            part = g[key]
             if any(x.broadcastable):
-                part = T.patternbroadcast(part, x.broadcastable)
+                part = patternbroadcast(part, x.broadcastable)
             grads.append(part if x.dtype.startswith("float") else None)
             start = stop
         return grads
@@ -323,7 +330,6 @@ class Alloc(Op):
         return Apply(self, [value, shape], [TensorType(value.dtype, entries)])
 
     def grad(self, inputs, outputs, output_grads):
-        from .reduce import sum_to
         value = inputs[0]
         if not value.dtype.startswith("float"):
             return [None, None]
@@ -377,3 +383,179 @@ def _python_scalar(v):
         return v.item()
     kind = str(v.dtype)
     return float(v) if "float" in kind else int(v)
+
+
+def sum_to(g: Variable, type: TensorType) -> Variable:
+    """Sum ``g`` over the dimensions that ``type`` broadcast (a gradient's shape fix-up)."""
+    if g.ndim > type.ndim:
+        g = g.sum(axis=tuple(range(g.ndim - type.ndim)))
+    axes = tuple(a for a, (s, gs) in enumerate(zip(type.shape, g.type.shape)) if s == 1 and gs != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+# -- creation ------------------------------------------------------------------
+
+def alloc(value, *shape):
+    """``value`` broadcast to ``shape`` (given as scalars)."""
+    value = as_variable(value)
+    return Alloc()(value, list(shape))
+
+
+def fill(model, value):
+    """``value`` broadcast to the shape of ``model``."""
+    model = as_variable(model)
+    return Alloc()(as_variable(value), shape_of(model)) if model.ndim else \
+        cast(as_variable(value), as_variable(value).dtype)
+
+
+def zeros(shape, dtype=None):
+    return Alloc()(np.zeros((), dtype=as_dtype(dtype)), _shape_arg(shape))
+
+
+def ones(shape, dtype=None):
+    return Alloc()(np.ones((), dtype=as_dtype(dtype)), _shape_arg(shape))
+
+
+def _shape_arg(shape):
+    if isinstance(shape, Variable):
+        return shape
+    return list(shape) if isinstance(shape, (list, tuple)) else [shape]
+
+
+def zeros_like(x, dtype=None):
+    x = as_variable(x)
+    z = as_variable(np.zeros((), dtype=as_dtype(dtype or x.dtype)))
+    return Alloc()(z, shape_of(x)) if x.ndim else z
+
+
+def ones_like(x, dtype=None):
+    x = as_variable(x)
+    o = as_variable(np.ones((), dtype=as_dtype(dtype or x.dtype)))
+    return Alloc()(o, shape_of(x)) if x.ndim else o
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    if stop is None:
+        start, stop = 0, start
+    parts = [as_variable(v) for v in (start, stop, step)]
+    if dtype is None:
+        dtype = np.result_type(*[p.dtype for p in parts]).name
+        if builtins.all(p.dtype.startswith(("int", "uint")) for p in parts):
+            dtype = "int64"
+    return Arange(as_dtype(dtype))(*parts)
+
+
+# -- shaping -------------------------------------------------------------------
+
+def reshape(x, newshape, ndim=None):
+    """``x`` with the shape ``newshape`` (ints, scalars, or an int vector).
+
+    ``ndim`` is the number of dimensions of the result: needed when
+    ``newshape`` is a symbolic vector whose length is not known when the graph
+    is built (its length is then checked when the function runs), and checked
+    against ``newshape`` otherwise.
+    """
+    x = as_variable(x)
+    shape = _shape_arg(newshape)
+    if ndim is not None:
+        ndim = int(ndim)
+        known = shape.type.shape[0] if isinstance(shape, Variable) and shape.ndim == 1 \
+            else (1 if isinstance(shape, Variable) else len(shape))
+        if known is None:
+            # a vector of unknown length: reshaping it to (ndim,) gives it a static
+            # length and raises at run time when its real length differs
+            shape = _reshape(shape, [ndim])
+        elif known != ndim:
+            raise ValueError(f"reshape: ndim={ndim} but the new shape {newshape} has "
+                             f"{known} entries")
+    return _reshape(x, shape)
+
+
+def flatten(x, ndim=1, outdim=None):
+    """Keep the first ``ndim - 1`` dimensions and flatten the rest into one."""
+    x = as_variable(x)
+    ndim = outdim if outdim is not None else ndim
+    if not 1 <= ndim <= builtins.max(x.ndim, 1):
+        raise ValueError(f"flatten: ndim={ndim} is invalid for a {x.ndim}-d input")
+    lead = [x.shape[i] for i in range(ndim - 1)]
+    tail = x.type.shape[ndim - 1:]
+    last = int(np.prod(tail)) if builtins.all(s is not None for s in tail) else -1
+    return _reshape(x, lead + [last])
+
+
+def transpose(x, axes=None):
+    x = as_variable(x)
+    if axes is None:
+        axes = tuple(reversed(range(x.ndim)))
+    return dimshuffle(x, axes)
+
+
+def shape_padleft(x, n_ones=1):
+    x = as_variable(x)
+    return dimshuffle(x, ["x"] * n_ones + list(range(x.ndim)))
+
+
+def shape_padright(x, n_ones=1):
+    x = as_variable(x)
+    return dimshuffle(x, list(range(x.ndim)) + ["x"] * n_ones)
+
+
+def shape_padaxis(x, axis):
+    x = as_variable(x)
+    order = list(range(x.ndim))
+    order.insert(axis % (x.ndim + 1), "x")
+    return dimshuffle(x, order)
+
+
+def addbroadcast(x, *axes):
+    """Declare dimensions of size 1 (checked at run time by the kernels' shapes)."""
+    x = as_variable(x)
+    shape = list(x.type.shape)
+    for a in axes:
+        if shape[a] not in (None, 1):
+            raise ValueError(f"addbroadcast: dimension {a} of {x.type.shape} is not 1")
+        shape[a] = 1
+    return _reshape(x, [1 if s == 1 else x.shape[i] for i, s in enumerate(shape)])
+
+
+def patternbroadcast(x, broadcastable):
+    x = as_variable(x)
+    return addbroadcast(x, *[i for i, b in enumerate(broadcastable) if b])
+
+
+def unbroadcast(x, *axes):
+    """``x`` itself: a static size of 1 is information here, and broadcasting is
+    decided by the run-time shapes (as in numpy), so there is nothing to undo."""
+    return as_variable(x)
+
+
+def squeeze(x):
+    x = as_variable(x)
+    return dimshuffle(x, [i for i, s in enumerate(x.type.shape) if s != 1])
+
+
+def concatenate(tensor_list, axis=0):
+    xs = [as_variable(t) for t in tensor_list]
+    if not xs:
+        raise ValueError("concatenate needs at least one tensor")
+    ndim = xs[0].ndim
+    return Concatenate(int(axis) % ndim if ndim else 0)(*xs)
+
+
+def join(axis, *tensors):
+    """``concatenate(tensors, axis)`` in Theano's argument order."""
+    return concatenate(tensors, axis)
+
+
+def stack(*tensors, axis=0):
+    """Join along a new axis; accepts a list or several arguments."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    xs = [as_variable(t) for t in tensors]
+    if not xs:
+        raise ValueError("stack needs at least one tensor")
+    if builtins.all(x.ndim == 0 for x in xs) and axis == 0:
+        return MakeVector(result_dtype(xs))(*xs)
+    return concatenate([shape_padaxis(x, axis) for x in xs], axis=axis)

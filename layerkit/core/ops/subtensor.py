@@ -13,13 +13,15 @@ import math
 import numpy as np
 
 from ..graph import Apply, Constant, Variable, as_variable
+from ..ignored import warn_ignored
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float, is_int
 from .basic import cast
-from .shape import Shape
+from .elemwise import broadcast_shapes
+from .shape import Shape, dimshuffle, pad_left, sum_to, zeros_like
 
 __all__ = ["Subtensor", "IncSubtensor", "Take", "ScatterAdd", "AdvancedTake",
-           "AdvancedScatterAdd", "subtensor", "inc_subtensor", "getitem"]
+           "AdvancedScatterAdd", "subtensor", "inc_subtensor", "set_subtensor", "getitem"]
 
 
 def _entry(v, scalars: list):
@@ -116,11 +118,10 @@ class Subtensor(Op):
         return Apply(self, [x, *scalars], [TensorType(x.dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         x = inputs[0]
         if not is_float(x.dtype):
             return [None] * len(inputs)
-        gx = IncSubtensor(self.props, False)(T.zeros_like(x), output_grads[0], *inputs[1:])
+        gx = IncSubtensor(self.props, False)(zeros_like(x), output_grads[0], *inputs[1:])
         return [gx] + [None] * (len(inputs) - 1)
 
     def thunk(self, backend, node):
@@ -147,8 +148,6 @@ class IncSubtensor(Op):
         return f"{'Set' if self.set_instead_of_inc else 'Inc'}Subtensor{{{_fmt(self.props)}}}"
 
     def make_node(self, x, y, *scalars) -> Apply:
-        from .shape import pad_left
-        from .elemwise import broadcast_shapes
         x = as_variable(x)
         y = cast(as_variable(y), x.dtype)
         sel = _static_shape(self.props, x.type.shape, "set_subtensor")
@@ -160,7 +159,6 @@ class IncSubtensor(Op):
         return Apply(self, [x, y, *scalars], [x.type])
 
     def grad(self, inputs, outputs, output_grads):
-        from .reduce import sum_to
         x, y = inputs[:2]
         scal = inputs[2:]
         g = output_grads[0]
@@ -291,11 +289,10 @@ class Take(Op):
         return Apply(self, [x, indices], [TensorType(x.dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         x, idx = inputs
         if not is_float(x.dtype):
             return [None, None]
-        return [ScatterAdd(self.axis)(T.zeros_like(x), idx, output_grads[0]), None]
+        return [ScatterAdd(self.axis)(zeros_like(x), idx, output_grads[0]), None]
 
     def thunk(self, backend, node):
         take, reshape = backend.kernel("take"), backend.kernel("reshape")
@@ -325,14 +322,12 @@ class ScatterAdd(Op):
         values = cast(as_variable(values), x.dtype)
         want = x.ndim - 1 + indices.ndim
         if values.ndim != want:
-            from .shape import pad_left
             if values.ndim > want:
                 raise ShapeError(f"inc_subtensor: values of shape {values.type.shape} do not fit")
             values = pad_left(values, want)
         return Apply(self, [x, indices, values], [x.type])
 
     def grad(self, inputs, outputs, output_grads):
-        from .reduce import sum_to
         g = output_grads[0]
         x, idx, v = inputs
         gv = Take(self.axis)(g, idx)
@@ -404,12 +399,11 @@ class AdvancedTake(Op):
         return Apply(self, [x, *indices], [TensorType(x.dtype, shape)])
 
     def grad(self, inputs, outputs, output_grads):
-        from ..tensor import basic as T
         x, indices = inputs[0], inputs[1:]
         none = [None] * len(indices)
         if not is_float(x.dtype):
             return [None] + none
-        gx = AdvancedScatterAdd(self.axis, self.labels)(T.zeros_like(x), output_grads[0],
+        gx = AdvancedScatterAdd(self.axis, self.labels)(zeros_like(x), output_grads[0],
                                                          *indices)
         return [gx] + none
 
@@ -437,8 +431,6 @@ class AdvancedScatterAdd(Op):
         self.axis, self.labels = axis, tuple(labels)
 
     def make_node(self, x, values, *indices) -> Apply:
-        from .shape import pad_left
-        from .elemwise import broadcast_shapes
         x = as_variable(x)
         indices = [_index_input(i) for i in indices]
         values = cast(as_variable(values), x.dtype)
@@ -453,7 +445,6 @@ class AdvancedScatterAdd(Op):
         return Apply(self, [x, values, *indices], [x.type])
 
     def grad(self, inputs, outputs, output_grads):
-        from .reduce import sum_to
         g = output_grads[0]
         x, v, indices = inputs[0], inputs[1], inputs[2:]
         gv = sum_to(AdvancedTake(self.axis, self.labels)(g, *indices), v.type) \
@@ -548,7 +539,6 @@ def getitem(x: Variable, key) -> Variable:
     arrays are broadcast together and index their axes jointly; negative
     indices count from the end of their own axis, out-of-range ones raise
     ``IndexError``), ``None`` (new axes) and ``...``."""
-    from .shape import dimshuffle
     x = as_variable(x)
     key = _expand_key(x, key)
     real = tuple(k for k in key if k is not None)
@@ -594,7 +584,6 @@ def getitem(x: Variable, key) -> Variable:
 
 def _drop_new_axes(y: Variable, target: Variable, order) -> Variable:
     """``y`` (a value for ``target``) without the axes that ``None`` entries added."""
-    from .shape import dimshuffle, pad_left
     y = as_variable(y)
     if y.ndim > target.ndim:
         raise ShapeError(f"set_subtensor: a value of shape {y.type.shape} does not fit "
@@ -609,9 +598,32 @@ def _drop_new_axes(y: Variable, target: Variable, order) -> Variable:
     return dimshuffle(y, [p for p in range(y.ndim) if p not in new])
 
 
-def inc_subtensor(x: Variable, y, set_instead_of_inc: bool = False) -> Variable:
+def _inplace_flags(func, inplace, tolerate_inplace_aliasing):
+    why = ("the result is always a new value; the compiler decides what runs in place "
+           "(Theano's own advice was not to pass it)")
+    if inplace:
+        warn_ignored(func, "inplace", why, stacklevel=4)
+    if tolerate_inplace_aliasing:
+        warn_ignored(func, "tolerate_inplace_aliasing", why, stacklevel=4)
+
+
+def set_subtensor(x, y, inplace=False, tolerate_inplace_aliasing=False):
+    """``x`` with ``y`` written into its indexed part (``x`` must be an indexing of a
+    variable). ``inplace`` and ``tolerate_inplace_aliasing`` are accepted and ignored
+    with a warning."""
+    _inplace_flags("set_subtensor", inplace, tolerate_inplace_aliasing)
+    return _inc_subtensor(as_variable(x), y, set_instead_of_inc=True)
+
+
+def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False, tolerate_inplace_aliasing=False):
+    """``x`` with ``y`` added to its indexed part (or written: ``set_instead_of_inc``);
+    ``inplace`` and ``tolerate_inplace_aliasing`` as in :func:`set_subtensor`."""
+    _inplace_flags("inc_subtensor", inplace, tolerate_inplace_aliasing)
+    return _inc_subtensor(as_variable(x), y, set_instead_of_inc=set_instead_of_inc)
+
+
+def _inc_subtensor(x: Variable, y, set_instead_of_inc: bool) -> Variable:
     """Theano's ``inc_subtensor(x[key], y)`` / ``set_subtensor``: x is an indexed tensor."""
-    from .shape import dimshuffle
     recipe = getattr(getattr(x, "tag", None), "indexed_from", None)
     if recipe is None:
         node = x.owner

@@ -1,39 +1,17 @@
 """Graph rewrites, one module per family; ``optimize`` runs them in order."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
-from ..graph import Apply, Variable, toposort, trace_scope
+from ..config import config
+from ..graph import Variable
+from .canonicalize import canonicalize, specialize
+from .fold import fold_constants
+from .fuse import fuse_elemwise
+from .merge import merge
+from .walk import rewrite_nodes
 
 __all__ = ["rewrite_nodes", "optimize"]
-
-
-def rewrite_nodes(outputs: Sequence[Variable],
-                  local: Callable[[Apply], list[Variable] | None]) -> list[Variable]:
-    """Walk the graph inputs-first; ``local(node)`` may return replacement outputs.
-
-    Nodes whose inputs were replaced are rebuilt before ``local`` sees them.
-    """
-    memo: dict[int, Variable] = {}
-    for node in toposort(outputs):
-        new_inputs = [memo.get(id(i), i) for i in node.inputs]
-        # nodes made here (rebuilt, or a rule's replacement) keep the user's line
-        with trace_scope(node.trace):
-            if any(a is not b for a, b in zip(new_inputs, node.inputs)):
-                rebuilt = node.op.make_node(*new_inputs)
-                for old, new in zip(node.outputs, rebuilt.outputs):
-                    new.name = old.name
-                    memo[id(old)] = new
-                target = rebuilt
-            else:
-                target = node
-            replacement = local(target)
-        if replacement is not None:
-            for old, new in zip(node.outputs, replacement):
-                if new.name is None:
-                    new.name = old.name
-                memo[id(old)] = new
-    return [memo.get(id(o), o) for o in outputs]
 
 
 def optimize(outputs: Sequence[Variable], backend=None, fuse: bool = True) -> list[Variable]:
@@ -51,16 +29,12 @@ def optimize(outputs: Sequence[Variable], backend=None, fuse: bool = True) -> li
     ``config.optimizer_excluding`` (``LAYERKIT_FLAGS=optimizer_excluding=fusion:inplace``)
     names phases to skip.
 
-    The stable forms of DESIGN 4a (:mod:`.stabilize`) are applied earlier, when
-    the expression is built, so that gradients are taken of them too; the
+    The stable forms (``log(softmax) -> log_softmax``...; ``STABLE_FORMS`` in
+    :mod:`layerkit.core.ops.elemwise`) are applied earlier, when the expression
+    is built, so that gradients are taken of them too; the
     in-place phase is the linker's (an update that is the last reader of its
     shared variable writes into its storage).
     """
-    from ..config import config
-    from .canonicalize import canonicalize, specialize
-    from .fold import fold_constants
-    from .fuse import fuse_elemwise
-    from .merge import merge
     skip = config.excluded()
 
     def phase(name, rewrite, graph):

@@ -22,7 +22,7 @@ from ..graph import Apply, Constant, Variable, as_variable
 from ..ops.elemwise import Elemwise, elemwise
 from ..ops.reduce import Reduce
 from ..ops.shape import DimShuffle, Reshape
-from . import rewrite_nodes
+from .walk import rewrite_nodes
 
 __all__ = ["canonicalize", "specialize", "CANONICALIZE_RULES", "SPECIALIZE_RULES"]
 

@@ -1,10 +1,12 @@
 """Constant folding: ``op(constants) -> constant``, evaluated once on the host."""
 from __future__ import annotations
 
+from ...backend import host_backend
 from ..graph import Apply, Constant, as_variable
-from . import rewrite_nodes
+from .walk import rewrite_nodes
 
 __all__ = ["fold_constants"]
+
 
 def _fold(node: Apply):
     """``f(c1, c2) -> c`` when every input is a constant and ``f`` is pure."""
@@ -13,7 +15,6 @@ def _fold(node: Apply):
         return None
     if not all(isinstance(i, Constant) for i in node.inputs):
         return None
-    from ...backend import host_backend
     host = host_backend()
     result = op.thunk(host, node)(*[i.data for i in node.inputs])
     results = result if isinstance(result, tuple) else (result,)

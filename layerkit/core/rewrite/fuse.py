@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ...backend.fusion import FusedElemwise
 from ..graph import Apply, Variable, toposort
 from ..ops.elemwise import Elemwise
 from ..ops.fused import Fused
@@ -69,7 +70,6 @@ def fuse_elemwise(outputs: list[Variable]) -> list[Variable]:
 
 
 def _build(group: list[Apply], memo) -> Apply:
-    from ...backend.fusion import FusedElemwise
     inside = {id(n.outputs[0]): k for k, n in enumerate(group)}
     externals: list[Variable] = []
     index: dict[int, int] = {}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..graph import Apply, Constant
-from . import rewrite_nodes
+from .walk import rewrite_nodes
 
 __all__ = ["merge"]
 

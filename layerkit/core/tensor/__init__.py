@@ -10,21 +10,16 @@
 from __future__ import annotations
 
 from ..graph import Variable
-from ..grad import grad
-from ..ops.basic import cast, disconnected_grad
-from ..ops.linalg import dot, tensordot
 from ..ops.shape import shape_of as shape
 from ..types import TensorType
 from . import basic, nnet, signal
 from .basic import *  # noqa: F401,F403 - the builders listed in basic.__all__
 from .basic import __all__ as _basic_all
+from .basic import disconnected_grad
 from .constructors import *  # noqa: F401,F403
 from .constructors import __all__ as _constructors_all
-from .variable import install as _install
+from .variable import TensorVariable
 
-_install()
-
-TensorVariable = Variable
 consider_constant = disconnected_grad
 
 __all__ = ["Variable", "TensorVariable", "TensorType", "grad", "cast", "disconnected_grad",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...ignored import warn_ignored
-from .abstract_conv import conv2d as _conv2d
+from ...ops.conv import conv2d as _conv2d
 
 __all__ = ["conv2d"]
 
