@@ -14,7 +14,8 @@ from .compile import NanGuardMode
 from .config import config
 from .function import Function, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
-from .graph import Apply, Constant, Variable, clone_replace
+from .graph import Apply, Constant, Variable, ancestors, clone_replace
+from .ops.basic import disconnected_grad
 from .random import MRG_RandomStreams, RandomStreams
 from .shared import SharedVariable, shared
 
@@ -47,8 +48,6 @@ def clone(output, replace=None, share_inputs=True):
 
 def _clone_inputs(outs, replace):
     """``{input: its clone}`` for the leaves ``outs`` reach past ``replace``."""
-    from .graph import ancestors
-
     stop = list(replace)
     # the replacements are new subgraphs whose leaves are the caller's: keep those
     leaves = [v for v in ancestors(outs, stop) if v.owner is None
@@ -65,12 +64,11 @@ def _clone_inputs(outs, replace):
 
 
 def scan(*args, **kwargs):
-    """Not yet: ``scan`` and recurrent layers come in a later release (DESIGN 4a)."""
+    """Not yet: ``scan`` and recurrent layers come in a later release."""
     raise NotImplementedError("layerkit.core.scan is not implemented yet: scan and recurrent "
                               "layers come in a later release")
 
 
 class gradient:  # noqa: N801 - Theano's module name ``theano.gradient``
-    from .ops.basic import disconnected_grad
     grad = staticmethod(grad)
     disconnected_grad = staticmethod(disconnected_grad)

@@ -40,17 +40,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
     is then zeros, or None with ``return_disconnected='none'`` (Theano's
     ``'Disconnected'`` type does not exist here and is refused).
     """
-    if disconnected_inputs not in ("raise", "warn", "ignore"):
-        raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
-                         f"got {disconnected_inputs!r}")
-    mode = str(return_disconnected).lower()
-    if mode == "disconnected":
-        raise NotImplementedError("grad: return_disconnected='Disconnected' needs Theano's "
-                                  "DisconnectedType, which layerkit does not have; use "
-                                  "'zero' (zeros) or 'None' (None) instead")
-    if mode not in ("zero", "none"):
-        raise ValueError(f"grad: return_disconnected must be 'zero' or 'None', got "
-                         f"{return_disconnected!r}")
+    mode = _check_modes(disconnected_inputs, return_disconnected)
     cost = as_variable(cost)
     if cost.ndim != 0 and known_grads is None:
         raise TypeError(f"grad: the cost must be a scalar, got a {cost.ndim}-d tensor of shape "
@@ -63,8 +53,45 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
         if isinstance(v, Constant):
             raise TypeError(f"grad: cannot differentiate with respect to the constant {v}")
     blocked = {id(v) for v in (consider_constant or [])}
+    grads = _backpropagate(cost, wrt_list, blocked, known_grads)
+    results = []
+    for v in wrt_list:
+        g = grads.get(id(v))
+        if g is None:
+            if disconnected_inputs == "raise":
+                raise DisconnectedInputError(
+                    f"grad: the cost does not depend on {v} (created at {v.trace}); pass "
+                    "disconnected_inputs='ignore' to get zeros instead")
+            if disconnected_inputs == "warn":
+                warnings.warn(f"grad: the cost does not depend on {v}", stacklevel=2)
+            g = zeros_like(v) if mode == "zero" else None
+        elif g.dtype != v.dtype and is_float(v.dtype):
+            g = cast(g, v.dtype)
+        results.append(g)
+    return results[0] if single else results
 
-    nodes, reaches = _connected_nodes(cost, wrt_list, blocked)
+
+def _check_modes(disconnected_inputs: str, return_disconnected) -> str:
+    """Refuse unknown modes; ``return_disconnected`` in lower case."""
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', "
+                         f"got {disconnected_inputs!r}")
+    mode = str(return_disconnected).lower()
+    if mode == "disconnected":
+        raise NotImplementedError("grad: return_disconnected='Disconnected' needs Theano's "
+                                  "DisconnectedType, which layerkit does not have; use "
+                                  "'zero' (zeros) or 'None' (None) instead")
+    if mode not in ("zero", "none"):
+        raise ValueError(f"grad: return_disconnected must be 'zero' or 'None', got "
+                         f"{return_disconnected!r}")
+    return mode
+
+
+def _backpropagate(cost: Variable, wrt: list[Variable], blocked: set[int],
+                   known_grads) -> dict[int, Variable]:
+    """``{id(variable): its gradient}`` for the variables between ``wrt`` and ``cost``:
+    each node's ``op.grad``, outputs first, summing over a variable's uses."""
+    nodes, reaches = _connected_nodes(cost, wrt, blocked)
     grads: dict[int, Variable] = {}
     if id(cost) in reaches:
         grads[id(cost)] = ones_like(cost) if known_grads is None else known_grads
@@ -88,19 +115,4 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs: str = "raise",
                                    f"{inp.ndim}-d input (built at {node.trace})")
             prev = grads.get(id(inp))
             grads[id(inp)] = g if prev is None else prev + g
-
-    results = []
-    for v in wrt_list:
-        g = grads.get(id(v))
-        if g is None:
-            if disconnected_inputs == "raise":
-                raise DisconnectedInputError(
-                    f"grad: the cost does not depend on {v} (created at {v.trace}); pass "
-                    "disconnected_inputs='ignore' to get zeros instead")
-            if disconnected_inputs == "warn":
-                warnings.warn(f"grad: the cost does not depend on {v}", stacklevel=2)
-            g = zeros_like(v) if mode == "zero" else None
-        elif g.dtype != v.dtype and is_float(v.dtype):
-            g = cast(g, v.dtype)
-        results.append(g)
-    return results[0] if single else results
+    return grads

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .config import config
 from .types import TensorType
 
 __all__ = ["Variable", "Constant", "Apply", "user_line", "trace_scope", "toposort",
@@ -317,7 +318,6 @@ def as_variable(x, dtype=None, name: str | None = None) -> Variable:
         elif isinstance(x, int):
             arr = np.asarray(x, dtype="int64" if -2**63 <= x < 2**63 else "float64")
         elif isinstance(x, float):
-            from .config import config
             arr = np.asarray(x, dtype=config.floatX)
         else:
             arr = np.asarray(x)

@@ -5,7 +5,8 @@ import io
 import sys
 from typing import Iterable
 
-from .graph import Constant, Variable
+from .function import Function
+from .graph import Constant, Variable, toposort
 from .shared import SharedVariable
 
 __all__ = ["debugprint", "dot_graph", "pprint"]
@@ -13,7 +14,6 @@ __all__ = ["debugprint", "dot_graph", "pprint"]
 
 def _outputs_of(obj) -> tuple[list[Variable], str]:
     """Variables to print: a variable, a list of them, or a compiled function (rewritten)."""
-    from .function import Function
     if isinstance(obj, Function):
         return list(obj.outputs) + list(obj.update_values), "compiled"
     if isinstance(obj, Variable):
@@ -90,7 +90,6 @@ def pprint(v: Variable) -> str:
 
 def dot_graph(obj) -> str:
     """The graph in Graphviz's dot language (render it with ``dot -Tpng``)."""
-    from .graph import toposort
     outputs, _ = _outputs_of(obj)
     lines = ["digraph layerkit {", "  rankdir=BT;"]
     ids: dict[int, str] = {}
