@@ -1,5 +1,5 @@
 """bench/soak.py runs and reports its figures. The 20,000-step soak itself is run
-by hand (``python bench/soak.py``); its figures are in docs/decisions.md (R7)."""
+by hand (``python bench/soak.py``); its figures are in bench/RESULTS.md ("Soak")."""
 import importlib.util
 import os
 

@@ -37,7 +37,7 @@ __all__ = [
 GENERIC_PROVIDER = "layerkit (generic)"
 #: the backend used when nothing selects one
 DEFAULT_BACKEND = "numpy"
-#: environment variables read by the selection (DESIGN 4a)
+#: environment variables read by the selection (decision D8)
 ENV_BACKEND = "LAYERKIT_BACKEND"
 ENV_DISABLE = "LAYERKIT_DISABLE_PLUGINS"
 
@@ -387,7 +387,7 @@ def backend_status(create: bool = True) -> list[BackendRecord]:
 
 
 def _selection() -> tuple[str, str]:
-    """The current backend name and where it came from (DESIGN 4a's order)."""
+    """The current backend name and where it came from (in the order of decision D8)."""
     name = _SELECTED.get()
     if name:
         return name, "layerkit.use()"

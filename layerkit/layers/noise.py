@@ -47,7 +47,7 @@ class DropoutLayer(Layer):
         if self.rescale:
             input = input / retain
         # the run-time shape, not the declared one: a script may feed another
-        # batch size than it declared (decision 29)
+        # batch size than it declared (decision D73)
         shape = [input.shape[a] for a in range(input.ndim)]
         shared = {a % input.ndim for a in self.shared_axes}
         if shared:

@@ -132,7 +132,7 @@ class DimshuffleLayer(Layer):
         return tuple(1 if p == "x" else input_shape[p] for p in self.pattern)
 
     def get_output_for(self, input, **kwargs):
-        # an input variable never marks a size as 1 (decision 29), so the axes
+        # an input variable never marks a size as 1 (decision D73), so the axes
         # dropped here (size 1, or unknown) are declared 1 first; that is
         # checked when the function runs
         dropped = [axis for axis in range(input.ndim) if axis not in self.pattern]

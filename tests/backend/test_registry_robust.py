@@ -1,7 +1,7 @@
 """Discovery that survives an interrupted plugin import, and kernel tables naming
 kernels no op calls (issue 16, items 10 and 11).
 
-Entry points are faked as in ``test_registry.py`` (decision 11): the registry's
+Entry points are faked as in ``test_registry.py`` (decision D16): the registry's
 ``metadata`` is replaced by an object listing fake entry points, the real
 ``numpy`` one kept.
 """

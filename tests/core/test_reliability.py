@@ -2,7 +2,7 @@
 
 Every message asserted here names what went wrong (the op or the input), the
 shapes or dtypes involved, and, for graph errors, the line of this file that
-built the node; see docs/decisions.md R1-R6.
+built the node; see decisions D33-D35, D39, D40 and D25.
 """
 import inspect
 import pickle

@@ -1,4 +1,4 @@
-"""The seeds' own formulas stay finite at logits of +-1000 (DESIGN 4a stable forms)."""
+"""The seeds' own formulas stay finite at logits of +-1000 (the stable forms of decision D29)."""
 import numpy as np
 import scipy.special as sp
 

@@ -13,7 +13,7 @@ from layerkit.core.random import RandomStreams
 
 # numpy's floating-point warnings stay warnings here (pytest's configuration makes
 # them errors), so that compiled functions take their in-place path: with errors
-# raised, the linker runs the program that writes no shared storage (decision 47)
+# raised, the linker runs the program that writes no shared storage (decision D47)
 pytestmark = pytest.mark.filterwarnings("default::RuntimeWarning")
 
 THREADS, CALLS = 8, 300
