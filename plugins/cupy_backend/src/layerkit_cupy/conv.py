@@ -1,7 +1,7 @@
 """Convolution on the GPU (NCHW images, OIHW filters).
 
 Semantics are the generic kernels' (``layerkit.backend.kernels.conv``,
-decisions 41-42); the shared geometry (``layerkit.backend.ConvGeometry``) comes
+decisions D62-D63); the shared geometry (``layerkit.backend.ConvGeometry``) comes
 from there, so output sizes, validation and error messages are the same.
 
 * ``conv2d``: an im2col kernel writes the columns ``(n, K, L)`` (``K = C*kh*kw``

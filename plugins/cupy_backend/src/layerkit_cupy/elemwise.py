@@ -1,6 +1,6 @@
 """Elementwise kernels: cupy's ufuncs (``cupyx.scipy.special`` for ``sigmoid``
 = expit and ``erf``) behind one-line wrappers that accept ``out=``, as the numpy
-backend's do (decision 20).
+backend's do (decision D59).
 
 Importing this module never imports cupy: every kernel finds the cupy module
 when it is called (``_cuda.cupy()``), so the table can be read on machines

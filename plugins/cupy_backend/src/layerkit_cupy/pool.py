@@ -1,12 +1,12 @@
 """Pooling of the last two axes on the GPU (NCHW images).
 
 Semantics are the generic kernels' (``layerkit.backend.kernels.pool``,
-decisions 41-42); the shared helpers (``layerkit.backend.check_pool_params``,
+decisions D62-D63); the shared helpers (``layerkit.backend.check_pool_params``,
 ``pool_geometry``) come from there, so output sizes, validation and error
 messages are the same.
 
 * ``pool2d``: one thread per output cell walks its window's real cells (padding
-  never wins a max; averages divide as decision 41 says).
+  never wins a max; averages divide as decision D62 says).
 * ``pool2d_grad``: one thread per input cell gathers from the windows that
   contain it, in the order the generic kernel adds them, so sums and averages
   agree with it bit for bit; max sends ``gout`` where ``x == out`` (ties included).

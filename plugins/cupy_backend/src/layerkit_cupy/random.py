@@ -1,7 +1,7 @@
 """Counter-based random draws on the GPU: one generated ``ElementwiseKernel`` per draw.
 
 The numbers are the generic kernels' (``layerkit.backend.kernels.random``,
-decision 21): element ``i`` of a stream takes the 64 bits
+decision D60): element ``i`` of a stream takes the 64 bits
 ``mix(seed + (i + 1) * GOLDEN)``, ``mix`` being splitmix64's finaliser, and
 ``seed`` hashes (key, counter, stream) on the host. So a draw is a pure function
 of (key, counter, shape), no generator state lives on the device, and:
@@ -12,7 +12,7 @@ of (key, counter, shape), no generator state lives on the device, and:
 * ``random_normal`` (Box-Muller) agrees with them to a few units in the last
   place: ``log`` and ``cos`` are CUDA's, not numpy's.
 
-numpy's own backend draws from Philox (decision 22); the contract lets the
+numpy's own backend draws from Philox (decision D61); the contract lets the
 backends differ (``docs/kernels.md``), and cupy cannot reproduce numpy's
 Philox stream in parallel (its normal and binomial samplers are sequential
 rejection loops).
