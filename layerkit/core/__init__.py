@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from . import compile, printing, tensor
+from . import compile, gradient, printing, tensor
 from .compile import NanGuardMode
 from .config import config
 from .function import Function, MissingInputError, UnusedInputError, function
@@ -67,8 +67,3 @@ def scan(*args, **kwargs):
     """Not yet: ``scan`` and recurrent layers come in a later release."""
     raise NotImplementedError("layerkit.core.scan is not implemented yet: scan and recurrent "
                               "layers come in a later release")
-
-
-class gradient:  # noqa: N801 - Theano's module name ``theano.gradient``
-    grad = staticmethod(grad)
-    disconnected_grad = staticmethod(disconnected_grad)

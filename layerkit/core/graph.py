@@ -258,7 +258,14 @@ class Variable(_TensorOperators):
         return repr(self)
 
     def __bool__(self):
-        raise TypeError("a symbolic variable has no truth value; use T.switch or T.gt and friends")
+        """Theano's rule: every variable is true (``if not W:`` asks whether one was
+        given) except the result of a comparison, whose truth is only known when the
+        function runs (``if a < b:`` and ``a < b < c`` raise)."""
+        if self.owner is not None and getattr(self.owner.op, "is_comparison", False):
+            raise TypeError("Variables do not support boolean operations: the result of "
+                            f"the comparison {self} is symbolic; use T.switch, T.and_ or "
+                            "T.or_ on it instead")
+        return True
 
     def __iter__(self):
         raise TypeError("a symbolic variable cannot be iterated; index it instead")

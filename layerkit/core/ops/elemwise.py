@@ -24,7 +24,7 @@ from ..config import config
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
-from .basic import cast, result_dtype
+from .basic import ViewOp, cast, result_dtype
 from .shape import pad_left, sum_to, zeros_like
 
 __all__ = ["Elemwise", "SCALAR_OPS", "elemwise", "broadcast_shapes", "result_dtype",
@@ -37,7 +37,11 @@ __all__ = ["Elemwise", "SCALAR_OPS", "elemwise", "broadcast_shapes", "result_dty
            "maximum", "minimum", "arctan2", "eq", "neq", "lt", "le", "gt", "ge", "and_",
            "bitwise_and", "logical_and", "or_", "bitwise_or", "logical_or", "xor",
            "bitwise_xor", "logical_xor", "true_div", "divide", "switch", "where", "clip",
-           "relu"]
+           "relu", "GradClip", "grad_clip", "ZeroGrad", "zero_grad", "COMPARISONS"]
+
+#: the scalar ops whose results are comparisons: such a variable has no truth value
+#: (``if a < b:`` raises, as in Theano; every other variable is true)
+COMPARISONS = frozenset(("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"))
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,11 @@ class Elemwise(Op):
 
     def __repr__(self) -> str:
         return self.name
+
+    @property
+    def is_comparison(self) -> bool:
+        """Whether the results are comparisons (read by ``Variable.__bool__``)."""
+        return self.name in COMPARISONS
 
     @property
     def scalar(self) -> ScalarOp:
@@ -449,3 +458,36 @@ def relu(x, alpha=0):
     # slope the forward pass already computed, not a switch of the two branches
     slope = switch(ge(x, 0), np.asarray(1, dtype=x.dtype), alpha)
     return x * slope
+
+
+class GradClip(ViewOp):
+    """Forward identity; the gradient is clipped to ``[lower, upper]`` (Theano's
+    ``theano.gradient.grad_clip``)."""
+
+    __props__ = ("lower", "upper")
+
+    def __init__(self, lower: float, upper: float) -> None:
+        if not lower <= upper:
+            raise ValueError(f"grad_clip: lower ({lower}) must not exceed upper ({upper})")
+        self.lower, self.upper = float(lower), float(upper)
+
+    def grad(self, inputs, outputs, output_grads):
+        return [clip(output_grads[0], self.lower, self.upper)]
+
+
+def grad_clip(x, lower_bound, upper_bound) -> Variable:
+    """``x``, whose gradient is clipped elementwise to ``[lower_bound, upper_bound]``."""
+    return GradClip(lower_bound, upper_bound)(x)
+
+
+class ZeroGrad(ViewOp):
+    """Forward identity; the gradient through it is zeros (Theano's ``zero_grad``: unlike
+    ``disconnected_grad`` the input still counts as connected)."""
+
+    def grad(self, inputs, outputs, output_grads):
+        return [zeros_like(inputs[0])]
+
+
+def zero_grad(x) -> Variable:
+    """``x`` with a zero gradient (``theano.gradient.zero_grad``)."""
+    return ZeroGrad()(x)
