@@ -12,14 +12,14 @@ from __future__ import annotations
 from . import compile, gradient, printing, tensor
 from .compile import NanGuardMode
 from .config import config
-from .function import Function, MissingInputError, UnusedInputError, function
+from .function import Function, In, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
 from .graph import Apply, Constant, Variable, ancestors, clone_replace
 from .ops.basic import disconnected_grad
 from .random import MRG_RandomStreams, RandomStreams
 from .shared import SharedVariable, shared
 
-__all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config", "tensor",
+__all__ = ["function", "Function", "In", "shared", "SharedVariable", "grad", "config", "tensor",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
            "DisconnectedInputError", "gradient", "compile", "NanGuardMode"]

@@ -17,7 +17,8 @@ from .aliasing import storage_key
 from .compile import DebugMode, resolve_mode
 from .config import config
 from .errors import dtype_name
-from .graph import Apply, Constant, Variable, ancestors, as_variable, clone_replace, toposort
+from .graph import (Apply, Constant, Variable, ancestors, as_variable, bind_evaluator,
+                    clone_replace, toposort)
 from .ignored import warn_ignored
 from .linker import link
 from .ops.basic import cast
@@ -26,7 +27,7 @@ from .rewrite.cache import cached_optimize
 from .shared import SharedVariable
 from .types import is_float
 
-__all__ = ["function", "Function", "MissingInputError", "UnusedInputError"]
+__all__ = ["function", "Function", "In", "MissingInputError", "UnusedInputError"]
 
 
 class MissingInputError(ValueError):
@@ -92,6 +93,58 @@ def _default_updates(roots, pairs) -> list[tuple[SharedVariable, Variable]]:
         extra += pairs_new
         frontier = [e for _, e in pairs_new]   # a default update may reach more of them
     return extra
+
+
+class In:
+    """An input of :func:`function` with its options (Theano's ``theano.In``).
+
+    ``value``: the default used when the call omits the argument (positionally
+    from the end, or by name); ``name``: the keyword it may be passed by
+    (default: the variable's name); ``allow_downcast``: this input's own
+    ``allow_input_downcast``. ``mutable=True`` (the function may overwrite the
+    argument) and ``borrow`` are accepted: layerkit never writes into arguments,
+    so both have no effect. ``update`` (an input updated from call to call) and
+    ``implicit=True`` are not supported: use a shared variable and ``updates=``.
+    """
+
+    def __init__(self, variable, name=None, value=None, update=None, mutable=None,
+                 strict=False, allow_downcast=None, autoname=True, implicit=None,
+                 borrow=None, shared=False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In: the first argument must be a symbolic variable, got "
+                            f"{type(variable).__name__}")
+        if update is not None:
+            raise NotImplementedError("In(update=...): inputs updated between calls are not "
+                                      "supported; use a shared variable and updates= instead")
+        if implicit or shared:
+            raise NotImplementedError("In(implicit=True / shared=True) is not supported; pass "
+                                      "the value as an argument or use a shared variable")
+        if mutable or borrow:
+            warn_ignored("In", "mutable" if mutable else "borrow",
+                         "compiled functions never write into their arguments")
+        self.variable = variable
+        self.name = name if name is not None else (variable.name if autoname else None)
+        self.value = value
+        self.mutable = bool(mutable)
+        self.borrow = bool(borrow)
+        self.strict = strict
+        self.allow_downcast = allow_downcast
+
+    @property
+    def has_default(self) -> bool:
+        return self.value is not None
+
+    def __repr__(self) -> str:
+        return f"In({self.variable}{'' if self.value is None else f', value={self.value!r}'})"
+
+
+def _unwrap_inputs(inputs) -> tuple[list, list]:
+    """``inputs`` (variables or :class:`In`) as the variables and their ``In`` (or None)."""
+    if isinstance(inputs, (Variable, In)) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"function: inputs must be a list of variables, got "
+                        f"{type(inputs).__name__}")
+    return ([i.variable if isinstance(i, In) else i for i in inputs],
+            [i if isinstance(i, In) else None for i in inputs])
 
 
 def _check_function_inputs(inputs) -> list[Variable]:
@@ -282,7 +335,10 @@ class Function:
         self.name = name
         self.backend = backend if hasattr(backend, "kernel") else get_backend(backend)
         self._spec["backend"] = self.backend.name
-        self.inputs = _check_function_inputs(inputs)
+        variables, self._in = _unwrap_inputs(inputs)
+        self.inputs = _check_function_inputs(variables)
+        self._names = [i.name if i is not None else v.name
+                       for v, i in zip(self.inputs, self._in)]
         self.single = isinstance(outputs, Variable) or (
             outputs is not None and not isinstance(outputs, (list, tuple)))
         outs = [] if outputs is None else ([outputs] if self.single else list(outputs))
@@ -313,8 +369,13 @@ class Function:
         self.program = link(self)
         self.source = self.program.source
         self._program = self.program.call
-        self._converters = [_Converter(v, i, allow_input_downcast, self.backend)
-                            for i, v in enumerate(self.inputs)]
+        self._converters = [
+            _Converter(v, i, allow_input_downcast if spec is None or spec.allow_downcast is None
+                       else spec.allow_downcast, self.backend)
+            for i, (v, spec) in enumerate(zip(self.inputs, self._in))]
+        #: ``{position: default}`` of the ``In(value=...)`` inputs
+        self._defaults = {k: spec.value for k, spec in enumerate(self._in)
+                          if spec is not None and spec.has_default}
 
     def _check_inputs(self, on_unused_input: str) -> None:
         nodes = toposort(self.outputs + self.update_values)
@@ -341,6 +402,10 @@ class Function:
     def __call__(self, *args, **kwargs):
         if kwargs:
             args = self._merge_kwargs(args, kwargs)
+        elif self._defaults and len(args) < len(self.inputs) and all(
+                k in self._defaults for k in range(len(args), len(self.inputs))):
+            args = tuple(args) + tuple(self._defaults[k]
+                                       for k in range(len(args), len(self.inputs)))
         if len(args) != len(self.inputs):
             names = ", ".join(str(v) for v in self.inputs)
             raise TypeError(f"{self._label()}: expected {len(self.inputs)} argument(s) "
@@ -396,7 +461,7 @@ class Function:
         return "\n".join(lines)
 
     def _merge_kwargs(self, args, kwargs):
-        by_name = {v.name: i for i, v in enumerate(self.inputs) if v.name}
+        by_name = {n: i for i, n in enumerate(self._names) if n}
         missing = object()
         full = list(args) + [missing] * (len(self.inputs) - len(args))
         for key, value in kwargs.items():
@@ -407,6 +472,8 @@ class Function:
                 raise TypeError(f"{self._label()}: input {key!r} given twice (by position "
                                 "and by name)")
             full[by_name[key]] = value
+        full = [self._defaults[k] if v is missing and k in self._defaults else v
+                for k, v in enumerate(full)]
         absent = [str(self.inputs[k]) for k, v in enumerate(full) if v is missing]
         if absent:
             raise TypeError(f"{self._label()}: no value given for input(s) {', '.join(absent)}")
@@ -423,3 +490,21 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self._label()} on {self.backend.name}: {len(self.inputs)} inputs>"
+
+
+def _evaluate(var: Variable, inputs_to_values=None):
+    """``var.eval(inputs_to_values)``: compiled once per set of inputs (kept on the
+    variable, as Theano's ``_fn_cache``), then called."""
+    givens = dict(inputs_to_values or {})
+    if not all(isinstance(k, Variable) for k in givens):
+        raise TypeError("eval: inputs_to_values must map symbolic variables to values")
+    inputs = tuple(sorted(givens, key=id))
+    cache = var.__dict__.setdefault("_fn_cache", {})
+    fn = cache.get(inputs)
+    if fn is None:
+        fn = cache[inputs] = function(list(inputs), var)
+    return fn(*[givens[k] for k in inputs])
+
+
+bind_evaluator(_evaluate)
+

@@ -16,7 +16,7 @@ from .config import config
 from .types import TensorType
 
 __all__ = ["Variable", "Constant", "Apply", "user_line", "trace_scope", "toposort",
-           "ancestors", "clone_replace", "as_variable", "bind_operators"]
+           "ancestors", "clone_replace", "as_variable", "bind_operators", "bind_evaluator"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -106,6 +106,17 @@ def bind_operators(builders) -> None:
     so this module names them through this one binding instead of an import."""
     global _builders
     _builders = builders
+
+
+#: compiles and runs ``Variable.eval`` (:mod:`layerkit.core.function` binds it when imported)
+_evaluator: Any = None
+
+
+def bind_evaluator(evaluate) -> None:
+    """Give :meth:`Variable.eval` the function that compiles and calls (``function.py``
+    passes its own, once, when it is imported: this module cannot import it)."""
+    global _evaluator
+    _evaluator = evaluate
 
 
 def _flat(args):
@@ -275,9 +286,18 @@ class Variable(_TensorOperators):
 
     __hash__ = object.__hash__
 
+    def eval(self, inputs_to_values=None):
+        """The value of this variable given ``{input variable: value}`` (Theano's
+        ``Variable.eval``): the function of those inputs is compiled on the first call
+        and kept for later calls with the same inputs."""
+        if _evaluator is None:
+            raise RuntimeError("Variable.eval needs layerkit.core (import layerkit.core)")
+        return _evaluator(self, inputs_to_values)
+
     def clone(self) -> "Variable":
         v = type(self).__new__(type(self))
         v.__dict__.update(self.__dict__)
+        v.__dict__.pop("_fn_cache", None)
         v.owner = None
         v.tag = _Tag()
         return v
