@@ -14,7 +14,7 @@ from .basic import cast, disconnected_grad
 from .elemwise import abs_, eq, exp, log, pow, sqr, sqrt
 from .shape import alloc, dimshuffle, shape_of, stack, sum_to
 
-__all__ = ["Reduce", "ArgReduce", "reduce", "reduce_acc", "sum_to", "normalize_axis", "expand",
+__all__ = ["Reduce", "ArgReduce", "as_stacked", "reduce", "reduce_acc", "sum_to", "normalize_axis", "expand",
            "sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin", "var", "std",
            "norm", "logsumexp"]
 
@@ -142,7 +142,7 @@ def reduce_acc(name: str, x, axis=None, keepdims: bool = False, dtype=None,
     and ``dtype``, so that ``dtype=float16`` on a float32 input sums in float32
     and only rounds the result. With neither, this is :func:`reduce`.
     """
-    x = as_variable(x)
+    x = as_stacked(x)
     if dtype is None and acc_dtype is None:
         return reduce(name, x, axis, keepdims)
     default = _out_dtype(name, x.dtype, None)
@@ -178,8 +178,17 @@ def expand(v: Variable, axes, ndim: int) -> Variable:
     return dimshuffle(v, order)
 
 
+def as_stacked(x) -> Variable:
+    """``x`` as a variable; a list or tuple holding symbolic variables is stacked along a
+    new first axis, as Theano's ``as_tensor_variable`` does (``T.sum([a, b], axis=0)``
+    is ``a + b``, ``T.mean([a, b])`` the mean of both)."""
+    if isinstance(x, (list, tuple)) and builtins.any(isinstance(v, Variable) for v in x):
+        return stack(list(x))
+    return as_variable(x)
+
+
 def reduce(name: str, x, axis=None, keepdims: bool = False, dtype=None) -> Variable:
-    x = as_variable(x)
+    x = as_stacked(x)
     axes = normalize_axis(axis, x.ndim, name)
     if axes is not None and len(axes) == x.ndim:
         axes = None if not keepdims else axes
@@ -267,7 +276,7 @@ def argmin(x, axis=None, keepdims=False):
 
 
 def var(x, axis=None, keepdims=False, ddof=0, corrected=False):
-    x = as_variable(x)
+    x = as_stacked(x)
     centred = x - mean(x, axis=axis, keepdims=True)
     v = mean(sqr(centred), axis=axis, keepdims=keepdims)
     if ddof or corrected:
