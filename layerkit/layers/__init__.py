@@ -26,9 +26,11 @@ from .merge import (ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop,
                     autocrop_array_shapes, concat)
 from .noise import (DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels,
                     dropout_locations, spatial_dropout)
-from .normalization import BatchNormLayer, LocalResponseNormalization2DLayer, batch_norm
-from .pool import (GlobalPoolLayer, MaxPool1DLayer, MaxPool2DLayer, Pool1DLayer, Pool2DLayer,
-                   Upscale2DLayer)
+from .normalization import (BatchNormLayer, LocalResponseNormalization2DLayer,
+                            StandardizationLayer, batch_norm, instance_norm, layer_norm)
+from .pool import (FeaturePoolLayer, FeatureWTALayer, GlobalPoolLayer, MaxPool1DLayer,
+                   MaxPool2DLayer, Pool1DLayer, Pool2DLayer, SpatialPyramidPoolingLayer,
+                   Upscale1DLayer, Upscale2DLayer, Upscale3DLayer)
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
                     flatten, pad, reshape)
 from .special import (BiasLayer, ExpressionLayer, NonlinearityLayer, ParametricRectifierLayer,
@@ -60,6 +62,9 @@ __all__ = [
     "Deconv2DLayer", "DilatedConv2DLayer", "EmbeddingLayer", "LocalResponseNormalization2DLayer",
     "BatchNormLayer", "batch_norm", "dropout_channels", "spatial_dropout", "dropout_locations",
     "standardize", "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu",
+    # issue 18's missing layers
+    "FeaturePoolLayer", "FeatureWTALayer", "StandardizationLayer", "instance_norm",
+    "layer_norm", "Upscale1DLayer", "Upscale3DLayer", "SpatialPyramidPoolingLayer",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

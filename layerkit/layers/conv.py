@@ -35,7 +35,7 @@ class BaseConvLayer(Layer):
 
     def __init__(self, incoming, num_filters, filter_size, stride=1, pad=0, untie_biases=False,
                  W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
-                 flip_filters=True, n=None, **kwargs):
+                 flip_filters=True, num_groups=1, n=None, **kwargs):
         super().__init__(incoming, **kwargs)
         if n is None:
             n = len(self.input_shape) - 2
@@ -62,6 +62,14 @@ class BaseConvLayer(Layer):
         if self.input_shape[1] is None:
             raise ValueError(f"{type(self).__name__}: the number of input channels must be known; "
                              f"got input shape {self.input_shape}")
+        if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+            raise ValueError(f"{type(self).__name__}: num_groups must be a positive integer, got "
+                             f"{num_groups!r}")
+        if self.input_shape[1] % num_groups or num_filters % num_groups:
+            raise ValueError(f"{type(self).__name__}: num_groups={num_groups} must divide both "
+                             f"the number of input channels ({self.input_shape[1]}) and "
+                             f"num_filters ({num_filters})")
+        self.num_groups = num_groups
         self.W = self.add_param(W, self.get_W_shape(), name="W")
         if b is None:
             self.b = None
@@ -71,7 +79,8 @@ class BaseConvLayer(Layer):
             self.b = self.add_param(b, shape, name="b", regularizable=False)
 
     def get_W_shape(self):
-        return (self.num_filters, self.input_shape[1]) + self.filter_size
+        """(num_filters, input channels // num_groups) + filter_size."""
+        return (self.num_filters, self.input_shape[1] // self.num_groups) + self.filter_size
 
     def get_output_shape_for(self, input_shape):
         pad = self.pad if isinstance(self.pad, tuple) else (self.pad,) * self.n
@@ -96,24 +105,48 @@ class BaseConvLayer(Layer):
 class Conv2DLayer(BaseConvLayer):
     """2-D convolution over (batch, channels, rows, columns) input.
 
+    ``num_groups`` > 1 (Lasagne's grouped convolution) splits the input
+    channels and the filters into that many groups, each group of filters
+    seeing only its group of channels; ``W`` is then (num_filters, input
+    channels // num_groups, rows, columns), as in Lasagne. A ``convolution``
+    hook gets ``num_groups=`` as a keyword when it is above 1.
+
     >>> from layerkit.layers import InputLayer, Conv2DLayer
     >>> Conv2DLayer(InputLayer((None, 3, 32, 32)), 16, 5, pad='same').output_shape
     (None, 16, 32, 32)
+    >>> Conv2DLayer(InputLayer((None, 4, 8, 8)), 6, 3, num_groups=2).W.get_value().shape
+    (6, 2, 3, 3)
     """
 
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad=0,
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
-                 nonlinearity=nonlinearities.rectify, flip_filters=True, convolution=None,
-                 **kwargs):
+                 nonlinearity=nonlinearities.rectify, flip_filters=True, num_groups=1,
+                 convolution=None, **kwargs):
         self.convolution = convolution or T.nnet.conv2d
         super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
-                         nonlinearity, flip_filters, n=2, **kwargs)
+                         nonlinearity, flip_filters, num_groups, n=2, **kwargs)
 
     def convolve(self, input, **kwargs):
         border_mode = "half" if self.pad == "same" else self.pad
+        if self.num_groups > 1 and self.convolution is T.nnet.conv2d:
+            return self._grouped_convolve(input, border_mode)
+        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
         return self.convolution(input, self.W, self.input_shape, self.get_W_shape(),
                                 subsample=self.stride, border_mode=border_mode,
-                                filter_flip=self.flip_filters)
+                                filter_flip=self.flip_filters, **extra)
+
+    def _grouped_convolve(self, input, border_mode):
+        """One convolution per group (its channels with its filters), concatenated."""
+        groups = self.num_groups
+        in_per, out_per = self.input_shape[1] // groups, self.num_filters // groups
+        w_shape = (out_per, in_per) + self.filter_size
+        in_shape = (self.input_shape[0], in_per) + tuple(self.input_shape[2:])
+        outs = [T.nnet.conv2d(input[:, g * in_per:(g + 1) * in_per],
+                              self.W[g * out_per:(g + 1) * out_per], in_shape, w_shape,
+                              subsample=self.stride, border_mode=border_mode,
+                              filter_flip=self.flip_filters)
+                for g in range(groups)]
+        return T.concatenate(outs, axis=1)
 
 
 class Conv1DLayer(BaseConvLayer):

@@ -1,5 +1,6 @@
 """Normalization layers (Lasagne's ``lasagne.layers.normalization``): local
-response normalization across channels and batch normalization.
+response normalization across channels, batch normalization, and standardization
+(instance and layer normalization).
 """
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from ..core import tensor as T
 from ..core.shared import SharedVariable
 from .base import Layer
 
-__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "batch_norm"]
+__all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "batch_norm",
+           "StandardizationLayer", "instance_norm", "layer_norm"]
 
 
 class LocalResponseNormalization2DLayer(Layer):
@@ -42,9 +44,11 @@ class LocalResponseNormalization2DLayer(Layer):
         self.alpha, self.k, self.beta, self.n = alpha, k, beta, n
 
     def get_output_for(self, input, **kwargs):
-        shape = [input.shape[i] if s is None else s for i, s in enumerate(self.input_shape)]
+        # the batch and spatial sizes come from the input itself, never from the
+        # declared shape, so any batch size works (the channels must be the declared ones)
+        shape = [input.shape[i] for i in range(4)]
         half = self.n // 2
-        channels = shape[1]
+        channels = shape[1] if self.input_shape[1] is None else self.input_shape[1]
         squares = T.sqr(input)
         # zero channels on both sides, so every window has n channels
         padded = T.zeros((shape[0], channels + 2 * half, shape[2], shape[3]), dtype=input.dtype)
@@ -182,3 +186,93 @@ def batch_norm(layer, **kwargs):
     if nonlinearity is not None:
         layer = NonlinearityLayer(layer, nonlinearity, name=bn_name and f"{bn_name}_nonlin")
     return layer
+
+
+class StandardizationLayer(Layer):
+    """Normalize each example to zero mean and unit variance over ``axes``:
+    ``(x - mean) / sqrt(var + epsilon)``, with the statistics of the input itself
+    (the same in training and testing; no parameters).
+
+    Parameters
+    ----------
+    axes : 'auto', 'spatial', 'features', an int or a tuple of ints
+        'auto' (the default) and 'spatial': every axis from the third on
+        (instance normalization of images); 'features': every axis but the
+        first (layer normalization).
+    epsilon : float
+        Added to the variance. Default 1e-4.
+
+    >>> from layerkit.layers import InputLayer, StandardizationLayer
+    >>> StandardizationLayer(InputLayer((None, 3, 8, 8))).axes
+    (2, 3)
+    """
+
+    def __init__(self, incoming, axes="auto", epsilon=1e-4, **kwargs):
+        super().__init__(incoming, **kwargs)
+        ndim = len(self.input_shape)
+        if axes in ("auto", "spatial"):
+            axes = tuple(range(2, ndim))
+        elif axes == "features":
+            axes = tuple(range(1, ndim))
+        elif isinstance(axes, int):
+            axes = (axes,)
+        self.axes = tuple(a % ndim for a in axes)
+        if not self.axes:
+            raise ValueError(f"{self!r}: no axes to normalize over for input shape "
+                             f"{self.input_shape} (axes='auto' means the spatial axes, from "
+                             "the third on); pass axes='features' or explicit axes")
+        self.epsilon = epsilon
+
+    def get_output_for(self, input, **kwargs):
+        mean = T.mean(input, axis=self.axes, keepdims=True)
+        std = T.sqrt(T.var(input, axis=self.axes, keepdims=True) + self.epsilon)
+        return (input - mean) / std
+
+
+def _standardize(layer, axes, suffix, learn_scale, learn_bias, kwargs):
+    """Insert a StandardizationLayer (+ ScaleLayer, BiasLayer) before ``layer``'s
+    nonlinearity, removing its bias."""
+    from .special import BiasLayer, NonlinearityLayer, ScaleLayer, _take_nonlinearity
+    nonlinearity = _take_nonlinearity(layer)
+    if getattr(layer, "b", None) is not None:
+        del layer.params[layer.b]
+        layer.b = None
+    name = kwargs.pop("name", None) or (layer.name and f"{layer.name}{suffix}")
+    layer = StandardizationLayer(layer, axes=axes, name=name, **kwargs)
+    if learn_scale:
+        layer = ScaleLayer(layer, shared_axes="auto", name=name and f"{name}_scale")
+    if learn_bias:
+        layer = BiasLayer(layer, shared_axes="auto", name=name and f"{name}_bias")
+    if nonlinearity is not None:
+        layer = NonlinearityLayer(layer, nonlinearity, name=name and f"{name}_nonlin")
+    return layer
+
+
+def instance_norm(layer, learn_scale=True, learn_bias=True, **kwargs):
+    """Put instance normalization into ``layer`` (Ulyanov et al., 2016), in place, and
+    return the new top layer: the layer's bias is removed, and a
+    :class:`StandardizationLayer` over the spatial axes, a per-channel
+    :class:`ScaleLayer` (``learn_scale``) and :class:`BiasLayer` (``learn_bias``)
+    and a :class:`NonlinearityLayer` with the layer's nonlinearity go on top.
+    Keyword arguments go to the :class:`StandardizationLayer`.
+
+    >>> from layerkit.layers import InputLayer, Conv2DLayer, instance_norm, get_all_layers
+    >>> top = instance_norm(Conv2DLayer(InputLayer((None, 3, 8, 8)), 4, 3))
+    >>> [type(lyr).__name__ for lyr in get_all_layers(top)][1:]
+    ['Conv2DLayer', 'StandardizationLayer', 'ScaleLayer', 'BiasLayer', 'NonlinearityLayer']
+    """
+    return _standardize(layer, "spatial", "_in", learn_scale, learn_bias, kwargs)
+
+
+def layer_norm(layer, **kwargs):
+    """Put layer normalization into ``layer`` (Ba et al., 2016), in place, and return
+    the new top layer: as :func:`instance_norm`, but normalizing each example over
+    all its features (every axis but the first). Keyword arguments go to the
+    :class:`StandardizationLayer`.
+
+    >>> from layerkit.layers import InputLayer, DenseLayer, layer_norm, get_all_layers
+    >>> top = layer_norm(DenseLayer(InputLayer((None, 10)), 5))
+    >>> [type(lyr).__name__ for lyr in get_all_layers(top)][1:]
+    ['DenseLayer', 'StandardizationLayer', 'ScaleLayer', 'BiasLayer', 'NonlinearityLayer']
+    """
+    return _standardize(layer, "features", "_ln", True, True, kwargs)

@@ -61,7 +61,8 @@ SIGNATURES = {
     layers.Conv2DLayer: [
         ("incoming", EMPTY), ("num_filters", EMPTY), ("filter_size", EMPTY), ("stride", (1, 1)),
         ("pad", 0), ("untie_biases", False), ("W", GLOROT), ("b", ZERO),
-        ("nonlinearity", RECTIFY), ("flip_filters", True), ("convolution", "any"), KW],
+        ("nonlinearity", RECTIFY), ("flip_filters", True), ("num_groups", 1),
+        ("convolution", "any"), KW],
     layers.Conv1DLayer: [
         ("incoming", EMPTY), ("num_filters", EMPTY), ("filter_size", EMPTY), ("stride", 1),
         ("pad", 0), ("untie_biases", False), ("W", GLOROT), ("b", ZERO),

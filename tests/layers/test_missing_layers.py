@@ -1,0 +1,347 @@
+"""Issue 18's missing Lasagne layers that are built from existing ops: each one's output
+against an independent numpy float64 reference, its gradient against finite differences
+(``verify_grad``), ``get_output_shape`` against the shape a compiled function returns, and
+its parameters' shapes and tags (Lasagne's)."""
+import numpy as np
+import pytest
+
+import layerkit.core as theano
+import layerkit.core.tensor as T
+from layerkit import nonlinearities
+from layerkit.layers import (BiasLayer, Conv2DLayer, DenseLayer, FeaturePoolLayer,
+                             FeatureWTALayer, InputLayer, LocalResponseNormalization2DLayer,
+                             NonlinearityLayer, ScaleLayer, SpatialPyramidPoolingLayer,
+                             StandardizationLayer, Upscale1DLayer, Upscale3DLayer,
+                             get_all_layers, get_all_params, get_output, get_output_shape,
+                             instance_norm, layer_norm)
+from layerkit.testing import verify_grad
+
+RNG = np.random.RandomState(42)
+
+
+def run(layer, x, backend, input_var=None):
+    """The layer's output for ``x``, checked against ``get_output_shape``."""
+    l_in = get_all_layers(layer)[0]
+    var = l_in.input_var if input_var is None else input_var
+    out = get_output(layer, var) if input_var is not None else get_output(layer)
+    y = theano.function([var], out, backend=backend.name)(x)
+    declared = get_output_shape(layer)
+    assert len(declared) == y.ndim
+    assert all(d is None or d == s for d, s in zip(declared, y.shape)), (declared, y.shape)
+    return y
+
+
+def check_grad(layer, x, backend):
+    """Finite differences of the layer's output w.r.t. its input (any input sizes)."""
+    verify_grad(lambda v: get_output(layer, v), [x], backend=backend.name)
+
+
+# -- FeaturePoolLayer, FeatureWTALayer ---------------------------------------------------
+
+@pytest.mark.parametrize("shape, axis, pool_size", [
+    ((3, 12), 1, 3), ((2, 6, 4, 5), 1, 2), ((2, 3, 8), -1, 4), ((2, 3, 8), 2, 2)])
+@pytest.mark.parametrize("func", ["max", "mean"])
+def test_feature_pool_values_and_grad(shape, axis, pool_size, func, backend, float64):
+    x = RNG.randn(*shape)
+    pool_function = {"max": T.max, "mean": T.mean}[func]
+    layer = FeaturePoolLayer(InputLayer((None,) + shape[1:]), pool_size, axis=axis,
+                             pool_function=pool_function)
+    ax = axis % len(shape)
+    grouped = x.reshape(shape[:ax] + (shape[ax] // pool_size, pool_size) + shape[ax + 1:])
+    ref = getattr(np, func)(grouped, axis=ax + 1)
+    y = run(layer, x, backend)
+    np.testing.assert_allclose(y, ref, rtol=1e-12)
+    assert layer.output_shape[ax] == shape[ax] // pool_size
+    check_grad(layer, x, backend)
+
+
+def test_feature_pool_defaults_and_errors():
+    layer = FeaturePoolLayer(InputLayer((None, 8)), 2)
+    assert layer.axis == 1 and layer.pool_function is T.max and not layer.get_params()
+    with pytest.raises(ValueError, match="not a multiple of pool_size=3"):
+        FeaturePoolLayer(InputLayer((None, 8)), 3)
+    with pytest.raises(ValueError, match="not a multiple"):
+        FeatureWTALayer(InputLayer((None, 8, 5)), 3)
+
+
+def wta_reference(x, pool_size, axis):
+    x = np.moveaxis(x, axis, -1)
+    g = x.reshape(x.shape[:-1] + (x.shape[-1] // pool_size, pool_size))
+    mask = np.zeros_like(g)
+    np.put_along_axis(mask, g.argmax(axis=-1)[..., None], 1.0, axis=-1)
+    return np.moveaxis((g * mask).reshape(x.shape), -1, axis)
+
+
+@pytest.mark.parametrize("shape, axis, pool_size", [
+    ((3, 12), 1, 3), ((2, 6, 4, 5), 1, 2), ((2, 3, 8), 2, 4)])
+def test_feature_wta_values_and_grad(shape, axis, pool_size, backend, float64):
+    x = RNG.randn(*shape)
+    layer = FeatureWTALayer(InputLayer((None,) + shape[1:]), pool_size, axis=axis)
+    y = run(layer, x, backend)
+    np.testing.assert_array_equal(y, wta_reference(x, pool_size, axis))
+    assert layer.output_shape == (None,) + shape[1:]
+    check_grad(layer, x, backend)
+
+
+def test_feature_wta_ties_keep_the_first(backend, float64):
+    x = np.array([[1.0, 3.0, 3.0, 0.5]])
+    layer = FeatureWTALayer(InputLayer((None, 4)), 4)
+    np.testing.assert_array_equal(run(layer, x, backend), [[0.0, 3.0, 0.0, 0.0]])
+
+
+# -- StandardizationLayer, instance_norm, layer_norm -------------------------------------
+
+def standardize_reference(x, axes, epsilon):
+    mean = x.mean(axis=axes, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=axes, keepdims=True) + epsilon)
+
+
+@pytest.mark.parametrize("shape, axes, expected", [
+    ((2, 3, 4, 5), "auto", (2, 3)), ((2, 3, 4, 5), "spatial", (2, 3)),
+    ((2, 3, 4, 5), "features", (1, 2, 3)), ((3, 7), "features", (1,)),
+    ((2, 3, 6), -1, (2,)), ((2, 3, 6), (0, 2), (0, 2))])
+def test_standardization_values_and_grad(shape, axes, expected, backend, float64):
+    x = RNG.randn(*shape) * 2 + 1
+    layer = StandardizationLayer(InputLayer((None,) + shape[1:]), axes=axes, epsilon=1e-3)
+    assert layer.axes == expected and not layer.get_params()
+    y = run(layer, x, backend)
+    np.testing.assert_allclose(y, standardize_reference(x, expected, 1e-3), rtol=1e-10,
+                               atol=1e-12)
+    check_grad(layer, x, backend)
+
+
+def test_standardization_defaults_and_errors():
+    layer = StandardizationLayer(InputLayer((None, 3, 4)))
+    assert layer.epsilon == 1e-4 and layer.axes == (2,)
+    with pytest.raises(ValueError, match="no axes to normalize"):
+        StandardizationLayer(InputLayer((None, 3)))
+
+
+def test_instance_norm_structure_params_and_values(backend, float64):
+    l_in = InputLayer((None, 2, 5, 5))
+    conv = Conv2DLayer(l_in, 3, 3, name="conv", nonlinearity=nonlinearities.tanh)
+    top = instance_norm(conv, epsilon=1e-3)
+    kinds = [type(lyr) for lyr in get_all_layers(top)]
+    assert kinds == [InputLayer, Conv2DLayer, StandardizationLayer, ScaleLayer, BiasLayer,
+                     NonlinearityLayer]
+    std, scale, bias = get_all_layers(top)[2:5]
+    assert conv.b is None and conv.nonlinearity is nonlinearities.identity
+    assert top.nonlinearity is nonlinearities.tanh and std.axes == (2, 3)
+    assert std.name == "conv_in" and std.epsilon == 1e-3
+    assert scale.scales.get_value().shape == (3,) and bias.b.get_value().shape == (3,)
+    assert get_all_params(top, regularizable=True) == [conv.W]
+    assert set(get_all_params(top, trainable=True)) == {conv.W, scale.scales, bias.b}
+    scale.scales.set_value(RNG.rand(3) + 0.5)
+    bias.b.set_value(RNG.randn(3))
+    x = RNG.randn(2, 2, 5, 5)
+    conv_out = theano.function([l_in.input_var], get_output(conv), backend=backend.name)(x)
+    ref = np.tanh(standardize_reference(conv_out, (2, 3), 1e-3)
+                  * scale.scales.get_value()[:, None, None] + bias.b.get_value()[:, None, None])
+    np.testing.assert_allclose(run(top, x, backend), ref, rtol=1e-10, atol=1e-12)
+    plain = instance_norm(Conv2DLayer(l_in, 3, 3), learn_scale=False, learn_bias=False)
+    assert [type(lyr) for lyr in get_all_layers(plain)][2:] == [StandardizationLayer,
+                                                                 NonlinearityLayer]
+
+
+def test_layer_norm_structure_params_and_values(backend, float64):
+    l_in = InputLayer((None, 6))
+    dense = DenseLayer(l_in, 4, name="fc")
+    top = layer_norm(dense)
+    std, scale, bias = get_all_layers(top)[2:5]
+    assert [type(lyr) for lyr in (std, scale, bias, top)] == [
+        StandardizationLayer, ScaleLayer, BiasLayer, NonlinearityLayer]
+    assert std.axes == (1,) and std.name == "fc_ln" and dense.b is None
+    assert scale.scales.get_value().shape == (4,) and bias.b.get_value().shape == (4,)
+    x = RNG.randn(5, 6)
+    scale.scales.set_value(RNG.rand(4) + 0.5)
+    bias.b.set_value(RNG.randn(4))
+    h = x @ dense.W.get_value()
+    ref = np.maximum(standardize_reference(h, (1,), 1e-4) * scale.scales.get_value()
+                     + bias.b.get_value(), 0)
+    np.testing.assert_allclose(run(top, x, backend), ref, rtol=1e-10, atol=1e-12)
+
+
+# -- LocalResponseNormalization2DLayer for any batch size ---------------------------------
+
+def lrn_reference(x, alpha, k, beta, n):
+    out = np.empty_like(x)
+    for c in range(x.shape[1]):
+        lo, hi = max(0, c - n // 2), min(x.shape[1], c + n // 2 + 1)
+        out[:, c] = x[:, c] / (k + alpha * (x[:, lo:hi] ** 2).sum(axis=1)) ** beta
+    return out
+
+
+@pytest.mark.parametrize("batch", [1, 3, 7])
+def test_lrn_any_batch_size(batch, backend, float64):
+    """Declared batch size 4 (and 5 x 6 images); fed other batch and image sizes."""
+    layer = LocalResponseNormalization2DLayer(InputLayer((4, 6, 5, 6)), alpha=0.2, k=1.5,
+                                              beta=0.6, n=3)
+    x = RNG.randn(batch, 6, 3, 2) * 2
+    var = T.tensor4("x")
+    y = theano.function([var], get_output(layer, var), backend=backend.name)(x)
+    np.testing.assert_allclose(y, lrn_reference(x, 0.2, 1.5, 0.6, 3), rtol=1e-12)
+    check_grad(layer, x, backend)
+
+
+# -- grouped convolution --------------------------------------------------------------
+
+def conv_reference(x, w, stride, pad, groups, flip):
+    """Direct float64 loops: (batch, c_in, h, w) * (c_out, c_in / groups, fh, fw)."""
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    n, c_in, h, wd = x.shape
+    c_out, per, fh, fw = w.shape
+    oh, ow = (h - fh) // stride[0] + 1, (wd - fw) // stride[1] + 1
+    out = np.zeros((n, c_out, oh, ow))
+    out_per = c_out // groups
+    for o in range(c_out):
+        g = o // out_per
+        xs = x[:, g * per:(g + 1) * per]
+        for i in range(oh):
+            for j in range(ow):
+                patch = xs[:, :, i * stride[0]:i * stride[0] + fh, j * stride[1]:j * stride[1] + fw]
+                out[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
+    return out
+
+
+@pytest.mark.parametrize("groups, c_in, c_out, stride, pad, flip", [
+    (2, 4, 6, (1, 1), 0, True), (3, 6, 3, (2, 1), 1, False), (4, 4, 8, (1, 1), "same", True),
+    (1, 3, 2, (1, 1), 0, True)])
+def test_grouped_conv_values_params_and_grad(groups, c_in, c_out, stride, pad, flip, backend,
+                                             float64):
+    l_in = InputLayer((None, c_in, 6, 5))
+    layer = Conv2DLayer(l_in, c_out, 3, stride=stride, pad=pad, num_groups=groups,
+                        flip_filters=flip, nonlinearity=None, name="gc")
+    assert layer.num_groups == groups
+    assert layer.W.get_value().shape == (c_out, c_in // groups, 3, 3)
+    assert layer.b.get_value().shape == (c_out,)
+    assert layer.get_params(regularizable=True) == [layer.W]
+    layer.b.set_value(RNG.randn(c_out))
+    x = RNG.randn(2, c_in, 6, 5)
+    p = (1, 1) if pad == "same" else (pad, pad)
+    ref = conv_reference(x, layer.W.get_value(), stride, p, groups, flip)
+    ref += layer.b.get_value()[:, None, None]
+    np.testing.assert_allclose(run(layer, x, backend), ref, rtol=1e-10, atol=1e-12)
+    check_grad(layer, x, backend)
+
+    def through_w(w):
+        lyr = Conv2DLayer(l_in, c_out, 3, stride=stride, pad=pad, num_groups=groups,
+                          flip_filters=flip, nonlinearity=None, W=w, b=None)
+        return get_output(lyr, T.constant(x))
+    verify_grad(through_w, [layer.W.get_value()], backend=backend.name)
+
+
+def test_grouped_conv_errors_and_hook():
+    l_in = InputLayer((None, 4, 6, 6))
+    with pytest.raises(ValueError, match="must divide"):
+        Conv2DLayer(l_in, 6, 3, num_groups=3)
+    with pytest.raises(ValueError, match="must divide"):
+        Conv2DLayer(l_in, 5, 3, num_groups=2)
+    with pytest.raises(ValueError, match="positive integer"):
+        Conv2DLayer(l_in, 4, 3, num_groups=0)
+    seen = {}
+
+    def hook(input, W, input_shape, W_shape, **kwargs):
+        seen.update(kwargs, W_shape=W_shape)
+        return T.zeros((input.shape[0], 6, 4, 4))
+    get_output(Conv2DLayer(l_in, 6, 3, num_groups=2, convolution=hook))
+    assert seen["num_groups"] == 2 and seen["W_shape"] == (6, 2, 3, 3)
+    seen.clear()
+    get_output(Conv2DLayer(l_in, 6, 3, convolution=hook))
+    assert "num_groups" not in seen
+
+
+# -- Upscale1DLayer, Upscale3DLayer ----------------------------------------------------
+
+def upscale_reference(x, factors, mode):
+    lead = x.ndim - len(factors)
+    if mode == "repeat":
+        for k, f in enumerate(factors):
+            x = np.repeat(x, f, axis=lead + k)
+        return x
+    out = np.zeros(x.shape[:lead] + tuple(s * f for s, f in zip(x.shape[lead:], factors)))
+    out[(slice(None),) * lead + tuple(slice(None, None, f) for f in factors)] = x
+    return out
+
+
+@pytest.mark.parametrize("mode", ["repeat", "dilate"])
+@pytest.mark.parametrize("cls, shape, factor, factors", [
+    (Upscale1DLayer, (2, 3, 5), 3, (3,)), (Upscale1DLayer, (2, 3, 5), (2,), (2,)),
+    (Upscale3DLayer, (2, 2, 3, 2, 4), 2, (2, 2, 2)),
+    (Upscale3DLayer, (1, 2, 2, 3, 2), (1, 3, 2), (1, 3, 2))])
+def test_upscale_values_and_grad(cls, shape, factor, factors, mode, backend, float64):
+    x = RNG.randn(*shape)
+    layer = cls(InputLayer((None,) + shape[1:]), factor, mode=mode)
+    assert layer.scale_factor == factors
+    y = run(layer, x, backend)
+    np.testing.assert_array_equal(y, upscale_reference(x, factors, mode))
+    assert layer.output_shape[2:] == tuple(s * f for s, f in zip(shape[2:], factors))
+    check_grad(layer, x, backend)
+
+
+def test_upscale_errors():
+    with pytest.raises(ValueError, match="integers >= 1"):
+        Upscale1DLayer(InputLayer((None, 3, 5)), 0)
+    with pytest.raises(ValueError, match="'repeat' or 'dilate'"):
+        Upscale3DLayer(InputLayer((None, 3, 5, 5, 5)), 2, mode="nearest")
+    with pytest.raises(ValueError, match="5-d input shape"):
+        Upscale3DLayer(InputLayer((None, 3, 5, 5)), 2)
+    assert Upscale1DLayer(InputLayer((None, 3, None)), 2).output_shape == (None, 3, None)
+
+
+# -- SpatialPyramidPoolingLayer -------------------------------------------------------
+
+def spp_reference(x, pool_dims, mode, implementation):
+    func = np.max if mode == "max" else np.mean
+    h, w = x.shape[2:]
+    cells = []
+    for n in pool_dims:
+        if implementation == "fast":
+            (wr, sr), (wc, sc) = (-(-h // n), h // n), (-(-w // n), w // n)
+            bounds = [((i * sr, i * sr + wr), (j * sc, j * sc + wc))
+                      for i in range(n) for j in range(n)]
+        else:
+            bounds = [((i * h // n, -(-(i + 1) * h // n)), (j * w // n, -(-(j + 1) * w // n)))
+                      for i in range(n) for j in range(n)]
+        for (r0, r1), (c0, c1) in bounds:
+            cells.append(func(x[:, :, r0:r1, c0:c1], axis=(2, 3)))
+    return np.stack(cells, axis=2)
+
+
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+@pytest.mark.parametrize("implementation, size, pool_dims", [
+    ("fast", (8, 8), [4, 2, 1]), ("fast", (9, 6), [3, 2, 1]),
+    ("kaiming", (7, 10), [4, 2, 1]), ("kaiming", (5, 5), [3, 1])])
+def test_spp_values_and_grad(implementation, size, pool_dims, mode, backend, float64):
+    x = RNG.randn(2, 3, *size)
+    layer = SpatialPyramidPoolingLayer(InputLayer((None, 3) + size), pool_dims, mode=mode,
+                                       implementation=implementation)
+    assert layer.output_shape == (None, 3, sum(n * n for n in pool_dims))
+    y = run(layer, x, backend)
+    np.testing.assert_allclose(y, spp_reference(x, pool_dims, mode, implementation),
+                               rtol=1e-12)
+    check_grad(layer, x, backend)
+
+
+def test_spp_kaiming_any_size(backend, float64):
+    layer = SpatialPyramidPoolingLayer(InputLayer((None, 2, None, None)), [3, 2, 1],
+                                       implementation="kaiming")
+    f = theano.function([get_all_layers(layer)[0].input_var], get_output(layer),
+                        backend=backend.name)
+    for size in [(6, 9), (11, 4)]:
+        x = RNG.randn(2, 2, *size)
+        np.testing.assert_allclose(f(x), spp_reference(x, [3, 2, 1], "max", "kaiming"))
+
+
+def test_spp_defaults_and_errors():
+    layer = SpatialPyramidPoolingLayer(InputLayer((None, 4, 16, 16)))
+    assert (layer.pool_dims, layer.mode, layer.implementation) == ([4, 2, 1], "max", "fast")
+    with pytest.raises(ValueError, match="known when the layer is built"):
+        SpatialPyramidPoolingLayer(InputLayer((None, 4, None, 16)))
+    with pytest.raises(ValueError, match="implementation='kaiming'"):
+        SpatialPyramidPoolingLayer(InputLayer((None, 4, 7, 7)), [4])
+    with pytest.raises(ValueError, match="mode"):
+        SpatialPyramidPoolingLayer(InputLayer((None, 4, 8, 8)), mode="sum")
+    with pytest.raises(ValueError, match="4-d input"):
+        SpatialPyramidPoolingLayer(InputLayer((None, 4, 8)))
