@@ -31,7 +31,33 @@ def _arg(name):
     return kernel
 
 
+def cumsum(x, axis=0):
+    """``cumsum(x, axis)``: running sums along ``axis`` (a non-negative int), the input's
+    dtype (the core casts narrow integers first); the standard's ``cumulative_sum``."""
+    xp = namespace(x)
+    return xp.cumulative_sum(x, axis=axis, dtype=x.dtype)
+
+
+def cumprod(x, axis=0):
+    """``cumprod(x, axis)``: running products along ``axis``, the input's dtype; the
+    standard's ``cumulative_prod`` (2024.12), else one product per position."""
+    xp = namespace(x)
+    if hasattr(xp, "cumulative_prod"):
+        return xp.cumulative_prod(x, axis=axis, dtype=x.dtype)
+    n = x.shape[axis]
+    if n == 0:
+        return xp.asarray(x, copy=True)
+    key = [slice(None)] * x.ndim
+    key[axis] = slice(0, 1)
+    parts = [x[tuple(key)]]
+    for i in range(1, n):
+        key[axis] = slice(i, i + 1)
+        parts.append(parts[-1] * x[tuple(key)])
+    return xp.concat(parts, axis=axis)
+
+
 REDUCE_KERNELS = {
+    "cumsum": cumsum, "cumprod": cumprod,
     **{n: _reduce(n) for n in ("sum", "prod", "max", "min", "mean", "any", "all")},
     "argmax": _arg("argmax"), "argmin": _arg("argmin"),
 }

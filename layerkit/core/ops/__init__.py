@@ -3,7 +3,8 @@ shape rule, gradient), the builders that make them, and the stable forms that
 produce them. From the bottom up (a module imports only those before it):
 
 ``basic`` (casts, dtype promotion) < ``shape`` < ``elemwise`` < ``reduce`` <
-``subtensor`` < ``linalg``, ``nnet``, ``pool`` < ``conv``; ``random``, ``fused``.
+``subtensor`` < ``linalg``, ``nnet``, ``pool``, ``extra_ops`` < ``conv``; ``random``,
+``fused``.
 
 A gradient that needs an op of a module above its own reaches it through the
 operators of variables (``g[i]``, ``g.sum()``): importing this package binds
@@ -14,10 +15,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ..graph import bind_operators
-from . import basic, conv, elemwise, fused, linalg, nnet, pool, random, reduce, shape, subtensor
+from . import (basic, conv, elemwise, extra_ops, fused, linalg, nnet, pool, random, reduce,
+               shape, subtensor)
 
-__all__ = ["basic", "conv", "elemwise", "fused", "linalg", "nnet", "pool", "random", "reduce",
-           "shape", "subtensor"]
+__all__ = ["basic", "conv", "elemwise", "extra_ops", "fused", "linalg", "nnet", "pool", "random",
+           "reduce", "shape", "subtensor"]
 
 bind_operators(SimpleNamespace(
     add=elemwise.add, sub=elemwise.sub, mul=elemwise.mul, true_div=elemwise.true_div,

@@ -6,10 +6,11 @@ from ...op import ShapeError
 from ...ops.nnet import check_class_labels
 from .. import basic as _T
 from ..basic import log_softmax, logsoftmax, relu, sigmoid, softmax, softplus
-from . import abstract_conv, conv
+from . import abstract_conv, conv, neighbours
 from .abstract_conv import conv2d
+from .neighbours import images2neibs, neibs2images
 
-__all__ = ["conv2d", "conv", "sigmoid", "softmax", "log_softmax", "logsoftmax", "relu", "softplus",
+__all__ = ["conv2d", "conv", "neighbours", "images2neibs", "neibs2images", "sigmoid", "softmax", "log_softmax", "logsoftmax", "relu", "softplus",
            "ultra_fast_sigmoid", "hard_sigmoid", "categorical_crossentropy",
            "binary_crossentropy", "sigmoid_binary_crossentropy", "elu", "selu"]
 
