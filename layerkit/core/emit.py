@@ -222,7 +222,9 @@ def _describe(node: Apply) -> str:
     if sep and line.isdigit():
         where = f"{os.path.basename(path)}:{line}"
     text = f"{node.op} at {where}"
-    return text.replace("\n", " ")
+    # a comment ends at a line break (\n, \r, ...) and compile() refuses NULs and
+    # lone surrogates (a file name that is not UTF-8): only printable characters
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 # -- binding a node to its kernel -------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 from ..backend import get_backend
 from .aliasing import storage_key
 from .compile import DebugMode, resolve_mode
+from .compile.debugmode import debug_call
 from .config import config
 from .errors import dtype_name
 from .graph import (Apply, Constant, Variable, ancestors, as_variable, bind_evaluator,
@@ -412,7 +413,6 @@ class Function:
                             f"({names}), got {len(args)}")
         values = [conv(a) for conv, a in zip(self._converters, args)]
         if self.debug is not None:
-            from .compile.debugmode import debug_call
             return debug_call(self, self._program, values)
         return self._program(values)
 

@@ -45,7 +45,7 @@ class Op:
     #: storage, destroying their values. Ops in user graphs destroy nothing; the
     #: linker's in-place phase asks ``destroy_thunk`` for a destroying variant.
     destroy_map: dict[int, list[int]] = {}
-    #: the op may not be merged with an equal-looking one or folded (random draws)
+    #: False: the op may not be merged with an equal-looking one or folded (random draws)
     pure = True
     #: constant folding may replace it by its value (False for ops whose value is
     #: much larger than their inputs: a folded broadcast would be stored whole)

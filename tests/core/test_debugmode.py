@@ -178,3 +178,20 @@ def test_debug_calls_from_several_threads_count_every_call():
         t.join()
     assert not errors
     assert float(c.get_value()) == 200.0
+
+
+def test_generated_code_survives_odd_file_names_and_reprs(tmp_path):
+    """The emitted lines end with '# op at file:line': a file name that is not
+    UTF-8, or a carriage return in it, must not break (or inject into) the code."""
+    import subprocess
+    import sys
+    import os
+    name = os.fsdecode(b"caf\xe9\rprint('injected').py")
+    script = tmp_path / name
+    script.write_text("import numpy as np\nimport layerkit.core as theano\n"
+                      "import layerkit.core.tensor as T\n"
+                      "x = T.dvector('x')\n"
+                      "print(theano.function([x], T.tanh(x) * 2 + 1)(np.zeros(2)).tolist())\n")
+    done = subprocess.run([sys.executable, os.fsencode(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1.0, 1.0]"

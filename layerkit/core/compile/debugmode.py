@@ -54,17 +54,36 @@ class DebugMode:
         return self.tolerances.get(dtype, (0.0, 0.0))
 
 
-def _kernel_names(node) -> str:
-    """The kernels a node runs, with their providers, as far as the op says."""
-    names = getattr(node.op, "kernel_names", None)
-    return ", ".join(names) if names else str(node.op)
+class _Recorder:
+    """A backend that notes the kernels asked of it (and otherwise is ``backend``)."""
+
+    def __init__(self, backend) -> None:
+        self._backend, self.names = backend, []
+
+    def kernel(self, name: str):
+        self.names.append(name)
+        return self._backend.kernel(name)
+
+    def __getattr__(self, attr):
+        return getattr(self._backend, attr)
+
+
+def _kernels_of(node, backend) -> str:
+    """The kernels the node's thunk looks up, each with the package providing it:
+    ``tanh (acme-kernels), add (layerkit (generic))``."""
+    recorder = _Recorder(backend)
+    try:
+        node.op.thunk(recorder, node)
+    except Exception:                # the op could not be bound again: say nothing
+        return ""
+    names = dict.fromkeys(recorder.names)
+    return ", ".join(f"{n} ({backend.kernel_providers.get(n, 'unknown provider')})"
+                     for n in names)
 
 
 def _blame(node, backend, what: str) -> DebugModeError:
-    providers = getattr(backend, "kernel_providers", {})
-    op_name = getattr(node.op, "name", None) or type(node.op).__name__
-    provider = providers.get(op_name) if isinstance(op_name, str) else None
-    source = f"backend {backend.name!r}" + (f", kernel from {provider}" if provider else "")
+    kernels = _kernels_of(node, backend)
+    source = f"backend {backend.name!r}" + (f", kernels {kernels}" if kernels else "")
     return DebugModeError(f"DebugMode: {node.op} ({source}): {what}\n"
                           f"  the node was built at {node.trace}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LocatedError, describe_args
+from ..ignored import warn_ignored
 
 __all__ = ["NanGuardMode", "NanGuardError"]
 
@@ -25,7 +26,6 @@ class NanGuardMode:
         self.big = big
         for arg, value in (("optimizer", optimizer), ("linker", linker)):
             if value is not None:
-                from ..ignored import warn_ignored
                 warn_ignored("NanGuardMode", arg, "NanGuardMode always checks the unfused "
                              "graph with layerkit's own linker")
 
