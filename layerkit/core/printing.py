@@ -9,7 +9,7 @@ from .function import Function
 from .graph import Constant, Variable, toposort
 from .shared import SharedVariable
 
-__all__ = ["debugprint", "dot_graph", "pprint"]
+__all__ = ["debugprint", "dot_graph", "pprint", "pydotprint"]
 
 
 def _outputs_of(obj) -> tuple[list[Variable], str]:
@@ -112,3 +112,47 @@ def dot_graph(obj) -> str:
             lines.append(f"  {nid} -> {vid(o)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def pydotprint(fct, outfile=None, compact=True, format="png", with_ids=False,
+               high_contrast=True, cond_highlight=None, colorCodes=None, max_label_size=70,
+               scan_graphs=False, var_with_name_simple=False, print_output_file=True,
+               return_image=False):
+    """Theano's ``theano.printing.pydotprint``: draw a graph (a variable, a list of them
+    or a compiled function) to ``outfile``.
+
+    ``format='dot'`` writes the Graphviz text of :func:`dot_graph` and needs
+    nothing. Any other format ('png', 'svg', 'pdf', ...) is drawn by the
+    optional package ``pydot`` (with Graphviz's ``dot`` program), which
+    layerkit does not ship: without it this raises ``ImportError`` saying so.
+    ``outfile`` defaults to ``layerkit.pydotprint.<format>`` in the current
+    directory; ``return_image=True`` returns the image's bytes (the text for
+    'dot') instead of writing a file. The layout options (``compact``,
+    ``with_ids``, ``high_contrast``, ``colorCodes``, ``max_label_size``,
+    ``var_with_name_simple``, ``cond_highlight``, ``scan_graphs``) only change
+    the drawing's looks and are not applied: the drawing is :func:`dot_graph`'s.
+    """
+    text = dot_graph(fct)
+    if format == "dot":
+        image = text.encode()
+    else:
+        try:
+            import pydot  # optional: only this drawing needs it
+        except ImportError:
+            raise ImportError(
+                f"pydotprint: drawing a {format!r} image needs the optional package pydot and "
+                "Graphviz's 'dot' program (pip install pydot; Graphviz from your system's "
+                "packages), which layerkit does not ship. pydotprint(..., format='dot') or "
+                "layerkit.core.printing.dot_graph(...) give the Graphviz text without "
+                "them.") from None
+        (graph,) = pydot.graph_from_dot_data(text)
+        image = graph.create(format=format)
+    if return_image:
+        return text if format == "dot" else image
+    if outfile is None:
+        outfile = f"layerkit.pydotprint.{format}"
+    with open(outfile, "wb") as fh:
+        fh.write(image)
+    if print_output_file:
+        print(f"The output file is available at {outfile}")
+    return None

@@ -1,11 +1,13 @@
-"""Compilation modes (Theano's ``theano.compile``)."""
+"""Compilation modes (Theano's ``theano.compile``), and the shared-variable names
+scripts reach through it (``theano.compile.SharedVariable``, ``theano.compile.shared``)."""
 from ..config import config
+from ..shared import SharedVariable, shared
 from . import debugmode, nanguardmode
 from .debugmode import DebugMode, DebugModeError
 from .nanguardmode import NanGuardError, NanGuardMode
 
 __all__ = ["NanGuardMode", "NanGuardError", "DebugMode", "DebugModeError", "nanguardmode",
-           "debugmode", "resolve_mode"]
+           "debugmode", "resolve_mode", "SharedVariable", "shared"]
 
 
 def resolve_mode(mode):
