@@ -20,7 +20,8 @@ from .shape import as_shape, reshape, shape_of, static_entries, to_int_tuple
 __all__ = ["Conv2D", "Conv2DGradInput", "Conv2DGradWeight", "conv_output_length",
            "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "resolve_padding",
            "BORDER_MODES",
-           # pooling moved to .pool; these names stay importable from here
+           # pooling moved to .pool; these names stay importable from here, which
+           # functions pickled before the move need (tests/core/test_old_pickles.py)
            "Pool2D", "Pool2DGrad", "pool_output_length", "POOL_MODES"]
 
 
