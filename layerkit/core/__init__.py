@@ -15,14 +15,15 @@ from .config import config
 from .function import Function, In, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
 from .graph import Apply, Constant, Variable, ancestors, clone_replace
+from .opfromgraph import OpFromGraph
 from .ops.basic import disconnected_grad
 from .random import MRG_RandomStreams, RandomStreams
 from .shared import SharedVariable, shared
 
-__all__ = ["function", "Function", "In", "shared", "SharedVariable", "grad", "config", "tensor",
+__all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config", "tensor",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
-           "DisconnectedInputError", "gradient", "compile", "NanGuardMode"]
+           "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph"]
 
 
 def clone(output, replace=None, share_inputs=True):
