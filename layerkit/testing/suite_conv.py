@@ -19,7 +19,12 @@ is checked against an independent float64 computation written here:
 * ``pool2d`` and ``pool2d_grad`` against plain Python loops that spell out
   Theano's rules, for every mode, with and without ``ignore_border``, padding
   and strides, on inputs full of ties; ``pool2d`` also against
-  ``scipy.ndimage`` filters, ``pool2d_grad`` also by finite differences.
+  ``scipy.ndimage`` filters, ``pool2d_grad`` also by finite differences. A
+  max window's gradient goes to its first maximum in window order (row-major
+  within the window), as PyTorch and cuDNN do (decision D62); chained max-pools
+  (a 3x3 stride-2 pool then another pool, GoogLeNet's inception block) check
+  that rule against finite differences, and against ``torch.autograd`` where
+  torch is importable.
 
 The grids are parametrised in full. The cases not marked representative carry
 the ``layerkit_full_grid`` mark: ``--layerkit-quick`` (and ``layerkit backends
@@ -49,7 +54,10 @@ __all__ = [
     "test_conv2d_grad_input_unreached_cells_are_zero", "test_conv2d_grads_finite_differences",
     "test_conv2d_results_are_fresh", "test_conv2d_errors",
     "test_pool2d", "test_pool2d_grad", "test_pool2d_against_ndimage", "test_pool2d_float32",
-    "test_pool2d_max_ties", "test_pool2d_grad_finite_differences",
+    "test_pool2d_max_ties", "test_pool2d_max_grad_padding_never_wins",
+    "test_pool2d_chain_gradient_finite_differences",
+    "test_pool2d_inception_block_gradient_finite_differences", "test_pool2d_chain_against_torch",
+    "test_pool2d_grad_finite_differences",
     "test_pool2d_results_are_fresh", "test_pool2d_errors",
 ]
 
@@ -447,10 +455,14 @@ def ref_pool2d(x, ws, stride, pad, mode, ignore_border, gout=None):
                 if gout is None:
                     continue
                 g = gout[b, ch, a, e]
+                if mode == "max":   # the first maximum in window order (row-major) takes it
+                    for (i, j), v in zip(cells, vals):
+                        if v == res:
+                            gx[b, ch, i, j] += g
+                            break
+                    continue
                 for (i, j), v in zip(cells, vals):
-                    if mode == "max":
-                        gx[b, ch, i, j] += g if v == res else 0.0
-                    elif mode == "sum":
+                    if mode == "sum":
                         gx[b, ch, i, j] += g
                     elif mode == "average_exc_pad":
                         gx[b, ch, i, j] += g / len(cells)
@@ -508,7 +520,8 @@ def test_pool2d(backend, shape, ws, stride, pad, ignore_border):
 
 @pytest.mark.parametrize("shape,ws,stride,pad,ignore_border", POOL_CASES)
 def test_pool2d_grad(backend, shape, ws, stride, pad, ignore_border):
-    """The max gradient goes to every cell equal to its window's max; the others spread."""
+    """The max gradient goes to its window's first maximum in window order; the others
+    spread."""
     rng = rng_for("poolgrad", shape, ws, stride, pad, ignore_border)
     for x in (_tied(shape, (shape, ws, stride, pad)), rng.standard_normal(shape)):
         for mode in MODES:
@@ -553,7 +566,8 @@ def test_pool2d_float32(backend, ignore_border):
 
 
 def test_pool2d_max_ties(backend):
-    """Theano's rule: a window with several maxima sends its gradient to each of them."""
+    """A window with several maxima sends its gradient to the first of them in window
+    order, row-major within the window (PyTorch's and cuDNN's rule, decision D62)."""
     x = np.array([[[[1., 3., 3., 0.],
                     [3., 2., 1., 3.],
                     [0., 0., 5., 5.],
@@ -563,17 +577,201 @@ def test_pool2d_max_ties(backend):
     check(out, [[[[3., 3.], [0., 5.]]]], "pool2d", "ties", exact=True)
     gout = np.array([[[[1., 10.], [100., 1000.]]]])
     want = np.array([[[[0., 1., 10., 0.],
-                       [1., 0., 0., 10.],
-                       [100., 100., 1000., 1000.],
-                       [100., 100., 1000., 1000.]]]])
-    check(call(backend, "pool2d_grad", x, out, gout, **p), want, "pool2d_grad", "ties",
-          exact=True)
+                       [0., 0., 0., 0.],
+                       [100., 0., 1000., 0.],
+                       [0., 0., 0., 0.]]]])
+    check(call(backend, "pool2d_grad", x, out, gout, **p), want, "pool2d_grad",
+          "ties: the first maximum in window order", exact=True)
     # overlapping windows: a cell that is the max of two windows collects both gradients
     p = dict(ws=(2, 2), stride=(1, 1), pad=(0, 0), mode="max", ignore_border=True)
     x = np.array([[[[0., 9., 0.], [0., 0., 0.]]]])
     out = call(backend, "pool2d", x, **p)
     got = call(backend, "pool2d_grad", x, out, np.array([[[[2., 3.]]]]), **p)
     check(got, [[[[0., 5., 0.], [0., 0., 0.]]]], "pool2d_grad", "overlapping max", exact=True)
+    # ignore_border=False: a partial window's first maximum; a stride larger than the window
+    x = np.array([[[[1., 2., 7.], [2., 2., 7.], [4., 4., 0.]]]])
+    p = dict(ws=(2, 2), stride=(2, 2), pad=(0, 0), mode="max", ignore_border=False)
+    out = call(backend, "pool2d", x, **p)
+    got = call(backend, "pool2d_grad", x, out, np.array([[[[1., 2.], [3., 4.]]]]), **p)
+    check(got, [[[[0., 1., 2.], [0., 0., 0.], [3., 0., 4.]]]], "pool2d_grad",
+          "partial windows (ignore_border=False)", exact=True)
+    p = dict(ws=(1, 2), stride=(2, 3), pad=(0, 0), mode="max", ignore_border=True)
+    x = np.array([[[[5., 5., 1., 3., 3.], [0., 0., 0., 0., 0.], [2., 2., 2., 9., 8.]]]])
+    out = call(backend, "pool2d", x, **p)
+    got = call(backend, "pool2d_grad", x, out, np.array([[[[1., 2.], [3., 4.]]]]), **p)
+    check(got, [[[[1., 0., 0., 2., 0.], [0.] * 5, [3., 0., 0., 4., 0.]]]], "pool2d_grad",
+          "stride larger than the window", exact=True)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32"])
+def test_pool2d_max_grad_padding_never_wins(backend, dtype):
+    """Windows whose real cells all hold the lowest value (-inf, or the integer minimum,
+    what the padding is filled with): the gradient still goes to a real cell, the first
+    one of the window."""
+    low = -np.inf if dtype.startswith("float") else np.iinfo(dtype).min
+    x = np.full((1, 2, 2, 3), low, dtype)
+    p = dict(ws=(3, 3), stride=(1, 1), pad=(1, 1), mode="max", ignore_border=True)
+    out = call(backend, "pool2d", x, **p)
+    check(out, np.full((1, 2, 2, 3), low), "pool2d", f"all cells {low}", dtype=dtype,
+          exact=True)
+    gout = np.arange(1, 13, dtype=dtype).reshape(1, 2, 2, 3)
+    got = call(backend, "pool2d_grad", x, out, gout, **p)
+    # window (a, b) covers input rows a-1..a+1 and columns b-1..b+1: its first real
+    # cell is (0, max(b - 1, 0))
+    want = np.zeros((1, 2, 2, 3))
+    for ch in range(2):
+        for a in range(2):
+            for b in range(3):
+                want[0, ch, 0, max(b - 1, 0)] += gout[0, ch, a, b]
+    check(got, want, "pool2d_grad", f"all cells {low} ({dtype}), padded", dtype=dtype,
+          exact=True)
+
+
+# -- chained max-pools: copies of one cell tie in the next pool ---------------------
+def _chain_input(shape=(2, 3, 7, 7), key="chain"):
+    """Distinct values 0.01 apart: only the copies a pool makes tie."""
+    n = math.prod(shape)
+    return (rng_for("poolchain", key).permutation(n) * 0.01 - n * 0.005).reshape(shape)
+
+
+#: the two-pool chain: an overlapping 3x3 stride-2 max-pool, then a 2x2 stride-1 one
+CHAIN = (dict(ws=(3, 3), stride=(2, 2), pad=(0, 0), mode="max", ignore_border=True),
+         dict(ws=(2, 2), stride=(1, 1), pad=(0, 0), mode="max", ignore_border=True))
+
+
+def _chain_forward(pool, x, pools):
+    for p in pools:
+        x = pool(x, **p)
+    return x
+
+
+def _chain_grad(backend, x, gout, pools):
+    """The chain's input gradient from the kernels, pool by pool backwards."""
+    xs = [x]
+    for p in pools:
+        xs.append(call(backend, "pool2d", xs[-1], **p))
+    g = gout
+    for p, xin, xout in reversed(list(zip(pools, xs[:-1], xs[1:]))):
+        g = call(backend, "pool2d_grad", xin, xout, g, **p)
+    return g
+
+
+def _per_cell_differences(f, x, eps=1e-6):
+    """d sum(f(x)[n, c] * ...) / dx per cell, by central differences: one perturbed
+    position of every (image, channel) plane at once (pooling keeps planes apart), so
+    ``2 * h * w`` calls give all ``n * c * h * w`` derivatives. ``f`` returns per-plane
+    costs of shape ``(n, c)``."""
+    num = np.zeros_like(x)
+    for i, j in itertools.product(range(x.shape[2]), range(x.shape[3])):
+        xp, xm = x.copy(), x.copy()
+        xp[:, :, i, j] += eps
+        xm[:, :, i, j] -= eps
+        num[:, :, i, j] = (f(xp) - f(xm)) / (2 * eps)
+    return num
+
+
+def test_pool2d_chain_gradient_finite_differences(backend):
+    """GoogLeNet's failing pattern: a 3x3 stride-2 max-pool outputs copies of one cell,
+    the next max-pool sees them tied; the cell must be counted once. Every cell's
+    gradient against central differences (float64) and against the loops of
+    ``ref_pool2d`` (first maximum in window order)."""
+    x = _chain_input()
+    first = call(backend, "pool2d", x, **CHAIN[0])
+    gout = rng_for("poolchain", "gout").standard_normal((2, 3, 2, 2))
+    # the case is about ties: some 2x2 window of the second pool holds its max twice
+    tied = [(first[b, c, a:a + 2, e:e + 2] == first[b, c, a:a + 2, e:e + 2].max()).sum() > 1
+            for b, c, a, e in itertools.product(range(2), range(3), range(2), range(2))]
+    assert any(tied), "the chain case lost its ties"
+    got = _chain_grad(backend, x, gout, CHAIN)
+
+    def cost(z):
+        return np.sum(_chain_forward(lambda a, **p: call(backend, "pool2d", a, **p), z, CHAIN)
+                      * gout, axis=(2, 3))
+    numeric = _per_cell_differences(cost, x)
+    bad = np.abs(got - numeric) > 1e-7 + 1e-6 * np.abs(numeric)
+    expect(not bad.any(), "pool2d_grad", f"two-pool chain {CHAIN}",
+           f"{int(bad.sum())} of {bad.size} cells disagree with central differences; "
+           f"worst {np.abs(got - numeric).max():.3g}")
+    want = ref_pool2d(x, **CHAIN[0], gout=ref_pool2d(ref_pool2d(x, **CHAIN[0]), **CHAIN[1],
+                                                     gout=gout))
+    check(got, want, "pool2d_grad", "two-pool chain against the loops of ref_pool2d")
+    check(numeric, want, "pool2d_grad", "central differences against ref_pool2d (the "
+          "reference itself)", rtol=1e-6, atol=1e-7)
+
+
+def _inception(backend, x, w1, w3):
+    """GoogLeNet's inception pattern, by kernels: a 1x1 conv, a 3x3 pad-1 conv and a
+    3x3 stride-1 pad-1 max-pool of ``x``, concatenated along channels, then a 3x3
+    stride-2 max-pool. Returns the output and the stage values the gradient needs."""
+    conv = dict(stride=(1, 1), dilation=(1, 1))
+    c1 = call(backend, "conv2d", x, w1, padding=(0, 0), **conv)
+    c3 = call(backend, "conv2d", x, w3, padding=(1, 1), **conv)
+    pb = call(backend, "pool2d", x, **INCEPTION_POOLS[0])
+    cat = np.concatenate([c1, c3, pb], axis=1)
+    return call(backend, "pool2d", cat, **INCEPTION_POOLS[1]), (c1, c3, pb, cat)
+
+
+INCEPTION_POOLS = (dict(ws=(3, 3), stride=(1, 1), pad=(1, 1), mode="max", ignore_border=True),
+                   dict(ws=(3, 3), stride=(2, 2), pad=(0, 0), mode="max", ignore_border=False))
+
+
+def test_pool2d_inception_block_gradient_finite_differences(backend):
+    """The inception block's gradient with respect to its input and both filters, by the
+    kernels (conv2d_grad_input/weight, pool2d_grad), against central differences."""
+    rng = rng_for("inception")
+    x = _chain_input((2, 2, 7, 7), key="inception")
+    w1 = rng.standard_normal((2, 2, 1, 1))
+    w3 = rng.standard_normal((3, 2, 3, 3)) * 0.5
+    out, (c1, c3, pb, cat) = _inception(backend, x, w1, w3)
+    gout = rng.standard_normal(out.shape)
+    conv = dict(stride=(1, 1), dilation=(1, 1))
+    gcat = call(backend, "pool2d_grad", cat, out, gout, **INCEPTION_POOLS[1])
+    g1, g3, gp = gcat[:, :2], gcat[:, 2:5], gcat[:, 5:]
+    gx = (call(backend, "conv2d_grad_input", g1, w1, x.shape, padding=(0, 0), **conv)
+          + call(backend, "conv2d_grad_input", g3, w3, x.shape, padding=(1, 1), **conv)
+          + call(backend, "pool2d_grad", x, pb, gp, **INCEPTION_POOLS[0]))
+    gw1 = call(backend, "conv2d_grad_weight", x, g1, w1.shape, padding=(0, 0), **conv)
+    gw3 = call(backend, "conv2d_grad_weight", x, g3, w3.shape, padding=(1, 1), **conv)
+
+    def total(x, w1, w3):
+        return float(np.sum(_inception(backend, x, w1, w3)[0] * gout))
+    eps = 1e-6
+    for name, value, grad in (("x", x, gx), ("w1", w1, gw1), ("w3", w3, gw3)):
+        numeric = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            args = {"x": x, "w1": w1, "w3": w3}
+            plus, minus = value.copy(), value.copy()
+            plus[idx] += eps
+            minus[idx] -= eps
+            numeric[idx] = (total(**{**args, name: plus}) - total(**{**args, name: minus})) \
+                / (2 * eps)
+        err = np.abs(grad - numeric)
+        bad = err > 1e-7 + 1e-6 * np.abs(numeric)
+        expect(not bad.any(), "pool2d_grad", f"inception block, gradient of {name}",
+               f"{int(bad.sum())} of {bad.size} elements disagree with central differences; "
+               f"worst {err.max():.3g}")
+
+
+def test_pool2d_chain_against_torch(backend):
+    """PyTorch's ``max_pool2d`` backward (first maximum in window order) on the two-pool
+    chain, a padded chain and tied inputs; skipped where torch is not importable."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    chains = [CHAIN,
+              (dict(ws=(3, 3), stride=(1, 1), pad=(1, 1), mode="max", ignore_border=True),
+               dict(ws=(3, 3), stride=(2, 2), pad=(1, 1), mode="max", ignore_border=True))]
+    for pools in chains:
+        for x in (_chain_input(), _tied((2, 3, 7, 7), ("torch", len(pools)))):
+            out = _chain_forward(lambda a, **p: call(backend, "pool2d", a, **p), x, pools)
+            gout = rng_for("torch", pools[0]["stride"]).standard_normal(out.shape)
+            t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+            y = t
+            for p in pools:
+                y = F.max_pool2d(y, p["ws"], p["stride"], p["pad"])
+            (y * torch.tensor(gout)).sum().backward()
+            check(out, y.detach().numpy(), "pool2d", f"chain {pools} against torch", exact=True)
+            check(_chain_grad(backend, x, gout, pools), t.grad.numpy(), "pool2d_grad",
+                  f"chain {pools} against torch.autograd")
 
 
 @pytest.mark.parametrize("ws,stride,pad,ignore_border", [

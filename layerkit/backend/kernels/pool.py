@@ -16,9 +16,14 @@ Pooling works on the last two axes of a 4-d input, with Theano's semantics:
 
 Each kernel is a loop over the ``ws[0] * ws[1]`` window taps: tap ``(i, j)``
 is a strided slice of the padded input, combined by ``maximum`` or ``+``.
-``pool2d_grad`` is the adjoint: the max gradient goes to every cell equal to
-its window's maximum (Theano's rule, ties included), sums and averages spread
-the output gradient over the window, divided as the forward divided.
+``pool2d_grad`` is the adjoint. The max gradient of a window goes to **one**
+cell: the first real cell, in window order (row-major within the window), equal
+to the window's maximum -- what PyTorch and cuDNN do, and the only rule under
+which overlapping pools compose: a 3x3 stride-2 max-pool outputs copies of one
+input cell, the next max-pool sees them tied, and sending the gradient to every
+tied element would count that cell twice (decision D62). Padding cells never
+receive it. Sums and averages spread the output gradient over the window,
+divided as the forward divided.
 """
 from __future__ import annotations
 
@@ -164,15 +169,23 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
     if out_hw[0] and out_hw[1]:
         if mode == "max":
             xbuf = _buffer(xp, x, pad, buf_hw, _lowest(xp, x.dtype))
+            # the real cells (padding and the cells past a clipped window's end never win)
+            real = None if buf_hw == (h, w) else _buffer(
+                xp, xp.ones(x.shape, dtype=xp.bool, device=_device(x)), pad, buf_hw, False)
+            free = xp.ones(gout.shape, dtype=xp.bool, device=_device(x))  # no max found yet
             zero = xp.zeros_like(gout)
         else:
             div = _divisor(xp, x.shape, ws, stride, pad, out_hw, mode, gout.dtype, _device(x))
             g = gout if div is None else gout / div
-        for i in range(ws[0]):
+        for i in range(ws[0]):             # taps in window order: row-major within the window
             for j in range(ws[1]):
                 rs, cs = _tap(i, j, out_hw, stride)
                 if mode == "max":
-                    g = xp.where(xbuf[:, :, rs, cs] == out, gout, zero)
+                    hit = (xbuf[:, :, rs, cs] == out) & free
+                    if real is not None:
+                        hit = hit & real[:, :, rs, cs]
+                    free = free & ~hit     # the window's first maximum takes its gradient
+                    g = xp.where(hit, gout, zero)
                 gbuf[:, :, rs, cs] = gbuf[:, :, rs, cs] + g
     if buf_hw == (h, w):
         return gbuf

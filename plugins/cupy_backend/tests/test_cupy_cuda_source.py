@@ -107,7 +107,9 @@ def test_pool_kernels_walk_windows_as_the_generic_kernel_adds_them():
     assert "acc = acc / (float)((yhi - ylo) * (xhi - xlo));" in fwd   # average_exc_pad
     _, bwd = pool.pool_bwd_source("float32", "int")
     assert "for (int a = ahi; a >= alo; --a)" in bwd and "for (int b = bhi; b >= blo; --b)" in bwd
-    assert "if (xv == out[o]) acc += gout[o];" in bwd
+    # max: the first maximum in window order takes the gradient (D62), not every tie
+    assert "if (xv == m) {" in bwd and "if (first) acc += gout[o];" in bwd
+    assert "if (p[(yy - ph) * W + (xx - pw)] == m) { first = false; break; }" in bwd
 
 
 @pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])

@@ -9,7 +9,9 @@ messages are the same.
   never wins a max; averages divide as decision D62 says).
 * ``pool2d_grad``: one thread per input cell gathers from the windows that
   contain it, in the order the generic kernel adds them, so sums and averages
-  agree with it bit for bit; max sends ``gout`` where ``x == out`` (ties included).
+  agree with it bit for bit; max sends a window's ``gout`` to its first maximum
+  in window order (row-major within the window, padding never; decision D62): a
+  cell equal to ``out`` takes it when no real cell before it in the window does.
 
 As in ``conv.py``, the index arithmetic is CUDA source text (``*_source``),
 compiled on the host by the tests and by NVRTC on a GPU.
@@ -101,7 +103,10 @@ def pool_bwd_source(dtype: str, itype: str) -> tuple[str, str]:
     The windows containing padded cell ``qy`` are ``a`` in
     ``[max(0, floor((qy - wh)/sh) + 1), min(oh - 1, floor(qy/sh))]``; they are
     visited from the last to the first (rows, then columns), which is the order in
-    which the generic kernel's tap loop adds them.
+    which the generic kernel's tap loop adds them. Max: a cell equal to a window's
+    maximum takes that window's gradient only if no real cell before it in window
+    order (row-major within the window) equals the maximum (the first maximum wins;
+    the scan runs only for cells equal to a maximum).
     """
     T, I = ctype(dtype), itype
     name = f"lk_pool_bwd_{suffix(dtype)}_{'i32' if I == 'int' else 'i64'}"
@@ -127,7 +132,23 @@ def pool_bwd_source(dtype: str, itype: str) -> tuple[str, str]:
             for (int b = bhi; b >= blo; --b) {{
                 const {I} o = base + ({I})a * ow + b;
                 if (mode == 0) {{
-                    if (xv == out[o]) acc += gout[o];
+                    const {T} m = out[o];
+                    if (xv == m) {{
+                        /* first maximum in window order: no real cell before (qy, qx) */
+                        const int y0 = a * sh, x0 = b * sw;
+                        const int ylo = y0 > ph ? y0 : ph;
+                        const int xlo = x0 > pw ? x0 : pw;
+                        const int xhi = (x0 + ww < pw + W) ? x0 + ww : pw + W;
+                        const {T}* p = x + plane * H * W;
+                        bool first = true;
+                        for (int yy = ylo; yy <= qy && first; ++yy) {{
+                            const int xe = yy < qy ? xhi : qx;
+                            for (int xx = xlo; xx < xe; ++xx) {{
+                                if (p[(yy - ph) * W + (xx - pw)] == m) {{ first = false; break; }}
+                            }}
+                        }}
+                        if (first) acc += gout[o];
+                    }}
                 }} else if (mode == 1) {{
                     acc += gout[o];
                 }} else {{

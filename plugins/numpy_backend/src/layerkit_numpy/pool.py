@@ -4,15 +4,22 @@ Semantics are those of the generic kernels (``layerkit.backend.kernels.pool``);
 only the speed differs (measured, see ``docs/decisions.md``):
 
 * **Max-pooling** is an elementwise ``np.maximum`` over the ``ws[0] * ws[1]``
-  strided views of the input (no reshape, no copy of the input); its gradient
-  is ``(view == out) * gout`` per view, assigned directly when windows do not
-  overlap.
+  strided views of the input (no reshape, no copy of the input). Its gradient
+  goes to the first maximum of each window in window order (decision D62): the
+  views are visited in that order, ``hit = (view == out) & free`` with ``free``
+  a boolean mask of the windows whose maximum is not found yet, and
+  ``hit * gout`` is assigned directly when windows do not overlap, added
+  otherwise. The boolean bookkeeping costs under 1 ms of ~60 ms on a 3x3
+  stride-2 pool of (32, 64, 56, 56) float32 (the strided views dominate).
+  The forward does not hand its argmax to the backward: recording it costs the
+  forward more (a comparison and a masked store per view, +55 ms there) than
+  it saves the backward (~30 ms), and inference would pay it too (measured, D62).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from layerkit.backend import check_pool_params, pool_divisors, pool_geometry
+from layerkit.backend import GENERIC_KERNELS, check_pool_params, pool_divisors, pool_geometry
 
 from ._buffers import filled, scratch
 
@@ -101,10 +108,26 @@ def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True
     return acc
 
 
+def _max_grad_source(x, pad):
+    """``x``, or (with padding) a padded copy whose border never equals any maximum:
+    NaN for floats; ``None`` for the other dtypes (their border, the dtype's lowest
+    value, may equal a window's maximum)."""
+    if not any(pad):
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        return None
+    n, c, h, w = x.shape
+    buf = filled(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype,
+                 np.nan)
+    buf[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
+    return buf
+
+
 def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
                 ignore_border=True):
-    """The gradient of ``pool2d``: max to every cell equal to its window's max (ties
-    included), sums and averages spread over the window as the forward divided."""
+    """The gradient of ``pool2d``: max to the first maximum of each window in window
+    order (row-major within the window; padding never), sums and averages spread over
+    the window as the forward divided."""
     x, out, gout = np.asarray(x), np.asarray(out), np.asarray(gout)
     ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
     n, c, h, w = x.shape
@@ -116,6 +139,11 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
     padded = any(pad)
     if out_hw[0] == 0 or out_hw[1] == 0:
         return np.zeros(x.shape, dtype)
+    if mode == "max":
+        src = _max_grad_source(x, pad)
+        if src is None:    # integers with padding: the generic kernel masks the border
+            return GENERIC_KERNELS["pool2d_grad"](x, out, gout, ws, stride, pad, mode,
+                                                  ignore_border)
     covers = (not padded and stride == ws and out_hw[0] * ws[0] == h
               and out_hw[1] * ws[1] == w)   # the windows tile the input exactly
     disjoint = stride[0] >= ws[0] and stride[1] >= ws[1]
@@ -125,17 +153,25 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
     else:
         gx = np.empty(x.shape, dtype) if covers else np.zeros(x.shape, dtype)
     if mode == "max":
-        src = _pool_source(x, pad, mode)
-        # the equality as 0/1 in the gradient's dtype (faster than a boolean mask times gout)
-        hits = scratch("poolhits", (n, c) + out_hw, dtype)
-        for i, j, (rs, cs), (ni, nj) in _pool_taps(src.shape[2:], ws, stride, out_hw):
-            hit = hits[:, :, :ni, :nj]
+        hits = scratch("poolhits", (n, c) + out_hw, np.bool_)
+        free = scratch("poolfree", (n, c) + out_hw, np.bool_)   # no maximum found yet
+        part = None if disjoint else scratch("poolpart", (n, c) + out_hw, dtype)
+        taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
+        for k, (i, j, (rs, cs), (ni, nj)) in enumerate(taps):   # in window order
+            hit, fr = hits[:, :, :ni, :nj], free[:, :, :ni, :nj]
             np.equal(src[:, :, rs, cs], out[:, :, :ni, :nj], out=hit)
+            if k == 0:                    # tap (0, 0) serves every window
+                np.logical_not(hit, out=fr)
+            else:
+                np.logical_and(hit, fr, out=hit)
+                if k < len(taps) - 1:
+                    np.logical_xor(fr, hit, out=fr)     # hit implies free: free & ~hit
             if disjoint:
                 np.multiply(hit, gout[:, :, :ni, :nj], out=gx[:, :, rs, cs])
             else:
-                np.multiply(hit, gout[:, :, :ni, :nj], out=hit)
-                gx[:, :, rs, cs] += hit
+                p = part[:, :, :ni, :nj]
+                np.multiply(hit, gout[:, :, :ni, :nj], out=p)
+                gx[:, :, rs, cs] += p
     else:
         div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
         g = gout if div is None else gout / div
