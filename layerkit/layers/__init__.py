@@ -33,8 +33,9 @@ from .pool import (FeaturePoolLayer, FeatureWTALayer, GlobalPoolLayer, MaxPool1D
                    Upscale1DLayer, Upscale2DLayer, Upscale3DLayer)
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
                     flatten, pad, reshape)
-from .special import (BiasLayer, ExpressionLayer, NonlinearityLayer, ParametricRectifierLayer,
-                      RandomizedRectifierLayer, ScaleLayer, prelu, rrelu, standardize)
+from .special import (BiasLayer, ExpressionLayer, InverseLayer, NonlinearityLayer,
+                      ParametricRectifierLayer, RandomizedRectifierLayer, ScaleLayer,
+                      TransformerLayer, prelu, rrelu, standardize)
 from .summary_table import summary
 
 # Lasagne's short names: the very same classes
@@ -65,6 +66,7 @@ __all__ = [
     # issue 18's missing layers
     "FeaturePoolLayer", "FeatureWTALayer", "StandardizationLayer", "instance_norm",
     "layer_norm", "Upscale1DLayer", "Upscale3DLayer", "SpatialPyramidPoolingLayer",
+    "InverseLayer", "TransformerLayer",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

@@ -1,4 +1,5 @@
-"""Small layers: nonlinearity, bias, scale, expressions."""
+"""Small layers: nonlinearity, bias, scale, expressions; the inverse of a layer and
+the affine spatial transformer."""
 from __future__ import annotations
 
 from .. import init, nonlinearities
@@ -6,10 +7,12 @@ from ..core import config
 from ..core import tensor as T
 from ..core.random import RandomStreams
 from ..random import get_rng
-from .base import Layer
+from ..utils import as_tuple
+from .base import Layer, MergeLayer
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "standardize", "ExpressionLayer",
-           "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu"]
+           "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu",
+           "InverseLayer", "TransformerLayer"]
 
 
 class NonlinearityLayer(Layer):
@@ -268,3 +271,124 @@ def rrelu(layer, **kwargs):
     on top of it (keyword arguments go to that layer), and return that layer."""
     _take_nonlinearity(layer)
     return RandomizedRectifierLayer(layer, **kwargs)
+
+
+class InverseLayer(MergeLayer):
+    """The "inverse" of ``layer``: its output for ``incoming`` is the gradient of
+    ``layer``'s output with respect to ``layer``'s input, with ``incoming``'s
+    output as the gradient arriving at ``layer``'s output (a vector-Jacobian
+    product). For a :class:`DenseLayer` without nonlinearity that is a product
+    with the transposed weights, for a :class:`Conv2DLayer` a transposed
+    convolution, for a max-pooling layer the "unpooling" that puts each value
+    where the maximum was. The output has ``layer``'s input shape.
+
+    >>> from layerkit.layers import InputLayer, DenseLayer, InverseLayer
+    >>> l_in = InputLayer((None, 10))
+    >>> l_hid = DenseLayer(l_in, 4)
+    >>> InverseLayer(DenseLayer(l_hid, 4), l_hid).output_shape
+    (None, 10)
+    """
+
+    def __init__(self, incoming, layer, **kwargs):
+        if getattr(layer, "input_layer", None) is None:
+            raise ValueError(f"InverseLayer: {layer!r} must be a one-input layer built on "
+                             "another layer (not on a shape tuple)")
+        super().__init__([incoming, layer, layer.input_layer], **kwargs)
+
+    def get_output_shape_for(self, input_shapes):
+        return input_shapes[2]
+
+    def get_output_for(self, inputs, **kwargs):
+        input, layer_out, layer_in = inputs
+        return T.grad(None, wrt=layer_in, known_grads={layer_out: input})
+
+
+def _border_index(i, size, border_mode):
+    """Integer positions ``i`` (floats) mapped into ``[0, size - 1]``."""
+    if border_mode == "nearest":
+        return T.clip(i, 0, size - 1)
+    if border_mode == "wrap":
+        return T.mod(i, size)
+    period = 2 * (size - 1)                         # 'mirror': reflect at the edges
+    return T.minimum(T.mod(i, period), T.mod(-i, period))
+
+
+class TransformerLayer(MergeLayer):
+    """The spatial transformer network layer (Jaderberg et al., 2015), affine: the
+    ``localization_network``'s output, (batch, 6), gives for each example the
+    matrix ``[[t0, t1, t2], [t3, t4, t5]]`` that maps each output pixel's
+    coordinates (``x`` and ``y`` from -1 to 1 over the output) to the input
+    position it samples, bilinearly.
+
+    Parameters
+    ----------
+    incoming : the (batch, channels, rows, columns) input layer
+    localization_network : a layer with output shape (batch, 6)
+    downsample_factor : float or pair of floats
+        The output is ``rows // factor`` by ``columns // factor``. Default 1.
+    border_mode : 'nearest' (default), 'mirror' or 'wrap'
+        How positions outside the input are read: the nearest edge pixel, the
+        input reflected at its edges, or the input repeated.
+
+    >>> from layerkit.layers import InputLayer, DenseLayer, TransformerLayer
+    >>> l_in = InputLayer((None, 3, 28, 28))
+    >>> l_loc = DenseLayer(l_in, 6, nonlinearity=None)
+    >>> TransformerLayer(l_in, l_loc, downsample_factor=2).output_shape
+    (None, 3, 14, 14)
+    """
+
+    def __init__(self, incoming, localization_network, downsample_factor=1,
+                 border_mode="nearest", **kwargs):
+        super().__init__([incoming, localization_network], **kwargs)
+        self.downsample_factor = as_tuple(downsample_factor, 2)
+        if border_mode not in ("nearest", "mirror", "wrap"):
+            raise ValueError(f"TransformerLayer: border_mode must be 'nearest', 'mirror' or "
+                             f"'wrap', got {border_mode!r}")
+        self.border_mode = border_mode
+        input_shp, loc_shp = self.input_shapes
+        if len(input_shp) != 4:
+            raise ValueError(f"TransformerLayer: the input must be 4-d (batch, channels, rows, "
+                             f"columns), got shape {input_shp}")
+        if len(loc_shp) != 2 or loc_shp[1] != 6:
+            raise ValueError(f"TransformerLayer: the localization network must have output "
+                             f"shape (batch_size, 6), got {loc_shp}")
+
+    def get_output_shape_for(self, input_shapes):
+        shape = list(input_shapes[0])
+        for k, factor in enumerate(self.downsample_factor):
+            if shape[2 + k] is not None:
+                shape[2 + k] = int(shape[2 + k] // factor)
+        return tuple(shape)
+
+    def get_output_for(self, inputs, **kwargs):
+        input, theta = inputs
+        static = self.input_shapes[0]
+        n, c, h, w = (input.shape[i] if static[i] is None else static[i] for i in range(4))
+        out_shape = self.get_output_shape_for([static, None])
+        oh, ow = (out_shape[2 + k] if out_shape[2 + k] is not None
+                  else T.cast(T.floor((h, w)[k] / self.downsample_factor[k]), "int64")
+                  for k in range(2))
+        dtype = input.dtype
+
+        def linspace(num):                          # num points from -1 to 1
+            return -1 + 2 * T.cast(T.arange(num), dtype) / T.maximum(num - 1, 1)
+        # every output pixel's (x, y), row-major: (1, oh * ow) each
+        x_t = T.flatten(T.ones((oh, 1), dtype=dtype) * linspace(ow).dimshuffle("x", 0))
+        y_t = T.flatten(linspace(oh).dimshuffle(0, "x") * T.ones((1, ow), dtype=dtype))
+        x_t, y_t = x_t.dimshuffle("x", 0), y_t.dimshuffle("x", 0)
+        t = [theta[:, k].dimshuffle(0, "x") for k in range(6)]
+        # the positions sampled, in input pixels: (n, oh * ow)
+        x = (t[0] * x_t + t[1] * y_t + t[2] + 1) / 2 * (w - 1)
+        y = (t[3] * x_t + t[4] * y_t + t[5] + 1) / 2 * (h - 1)
+        x0, y0 = T.floor(x), T.floor(y)
+        x1, y1 = x0 + 1, y0 + 1
+        cols = [T.cast(_border_index(v, w, self.border_mode), "int64") for v in (x0, x1)]
+        rows = [T.cast(_border_index(v, h, self.border_mode), "int64") for v in (y0, y1)]
+        flat = T.reshape(input.dimshuffle(0, 2, 3, 1), (-1, c))       # (n * h * w, c)
+        base = (T.arange(n) * (h * w)).dimshuffle(0, "x")
+        out = 0
+        for row, wy in ((rows[0], y1 - y), (rows[1], y - y0)):
+            for col, wx in ((cols[0], x1 - x), (cols[1], x - x0)):
+                pixels = flat[T.flatten(base + row * w + col)]        # (n * oh * ow, c)
+                out = out + pixels * T.flatten(wy * wx).dimshuffle(0, "x")
+        return T.reshape(out, (n, oh, ow, c)).dimshuffle(0, 3, 1, 2)

@@ -8,10 +8,10 @@ import pytest
 import layerkit.core as theano
 import layerkit.core.tensor as T
 from layerkit import nonlinearities
-from layerkit.layers import (BiasLayer, Conv2DLayer, DenseLayer, FeaturePoolLayer,
+from layerkit.layers import (BiasLayer, Conv2DLayer, DenseLayer, FeaturePoolLayer, InverseLayer,
                              FeatureWTALayer, InputLayer, LocalResponseNormalization2DLayer,
                              NonlinearityLayer, ScaleLayer, SpatialPyramidPoolingLayer,
-                             StandardizationLayer, Upscale1DLayer, Upscale3DLayer,
+                             StandardizationLayer, TransformerLayer, Upscale1DLayer, Upscale3DLayer,
                              get_all_layers, get_all_params, get_output, get_output_shape,
                              instance_norm, layer_norm)
 from layerkit.testing import verify_grad
@@ -345,3 +345,144 @@ def test_spp_defaults_and_errors():
         SpatialPyramidPoolingLayer(InputLayer((None, 4, 8, 8)), mode="sum")
     with pytest.raises(ValueError, match="4-d input"):
         SpatialPyramidPoolingLayer(InputLayer((None, 4, 8)))
+
+
+# -- InverseLayer ---------------------------------------------------------------------
+
+def test_inverse_of_dense_with_rectify(backend, float64):
+    l_in = InputLayer((None, 5))
+    l_hid = DenseLayer(l_in, 4)
+    l_hid.b.set_value(RNG.randn(4))
+    l_top = DenseLayer(l_hid, 3, nonlinearity=None)
+    inv = InverseLayer(l_top, l_top)
+    inv_hid = InverseLayer(inv, l_hid)
+    assert inv.output_shape == (None, 4) and inv_hid.output_shape == (None, 5)
+    assert not inv.get_params() and get_all_params(inv_hid) == get_all_params(l_top)
+    x = RNG.randn(6, 5)
+    W1, b1, W2 = l_hid.W.get_value(), l_hid.b.get_value(), l_top.W.get_value()
+    pre = x @ W1 + b1
+    out = np.maximum(pre, 0) @ W2
+    ref = ((out @ W2.T) * (pre > 0)) @ W1.T
+    np.testing.assert_allclose(run(inv_hid, x, backend), ref, rtol=1e-10)
+    # the gradient through it, w.r.t. the incoming and the network's input
+    l_g = InputLayer((None, 3))
+    inv_g = InverseLayer(InverseLayer(l_g, l_top), l_hid)
+    verify_grad(lambda g, v: get_output(inv_g, {l_g: g, l_in: v}), [RNG.randn(6, 3), x],
+                backend=backend.name)
+
+
+def test_inverse_of_conv_and_maxpool(backend, float64):
+    from layerkit.layers import MaxPool2DLayer
+    l_in = InputLayer((None, 2, 4, 4))
+    conv = Conv2DLayer(l_in, 3, 3, pad=1, nonlinearity=None, b=None)
+    pool = MaxPool2DLayer(conv, 2)
+    inv = InverseLayer(InverseLayer(pool, pool), conv)
+    assert get_output_shape(inv) == (None, 2, 4, 4)
+    x = RNG.randn(1, 2, 4, 4)
+    W = conv.W.get_value()
+    c = conv_reference(x, W, (1, 1), (1, 1), 1, True)
+    # unpool: each window's maximum back in its place, zeros elsewhere
+    up = np.zeros_like(c)
+    for i in range(2):
+        for j in range(2):
+            win = c[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].reshape(1, 3, 4)
+            k = win.argmax(axis=2)
+            for ch in range(3):
+                up[0, ch, 2 * i + k[0, ch] // 2, 2 * j + k[0, ch] % 2] = win[0, ch, k[0, ch]]
+    # the convolution's adjoint, column by column of its matrix
+    jac = np.stack([conv_reference(e.reshape(x.shape), W, (1, 1), (1, 1), 1, True).ravel()
+                    for e in np.eye(x.size)], axis=1)
+    ref = (jac.T @ up.ravel()).reshape(x.shape)
+    np.testing.assert_allclose(run(inv, x, backend), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_inverse_layer_errors():
+    with pytest.raises(ValueError, match="one-input layer"):
+        InverseLayer(InputLayer((None, 3)), DenseLayer((None, 3), 3))
+
+
+# -- TransformerLayer -----------------------------------------------------------------
+
+def transformer_reference(x, theta, ds, border_mode):
+    n, c, h, w = x.shape
+    oh, ow = int(h // ds[0]), int(w // ds[1])
+    out = np.zeros((n, c, oh, ow))
+
+    def index(i, size):
+        if border_mode == "nearest":
+            return min(max(i, 0), size - 1)
+        if border_mode == "wrap":
+            return i % size
+        i = abs(i) % (2 * (size - 1))
+        return min(i, 2 * (size - 1) - i)
+    ys = np.linspace(-1, 1, oh)
+    xs = np.linspace(-1, 1, ow)
+    for b in range(n):
+        t = theta[b].reshape(2, 3)
+        for r in range(oh):
+            for q in range(ow):
+                sx, sy = t @ [xs[q], ys[r], 1.0]
+                px, py = (sx + 1) / 2 * (w - 1), (sy + 1) / 2 * (h - 1)
+                fx, fy = int(np.floor(px)), int(np.floor(py))
+                ax, ay = px - fx, py - fy
+                for dy, wy in ((0, 1 - ay), (1, ay)):
+                    for dx, wx in ((0, 1 - ax), (1, ax)):
+                        out[b, :, r, q] += wy * wx * x[b, :, index(fy + dy, h),
+                                                       index(fx + dx, w)]
+    return out
+
+
+@pytest.mark.parametrize("border_mode", ["nearest", "mirror", "wrap"])
+@pytest.mark.parametrize("ds", [1, (2, 1.5)])
+def test_transformer_values_and_grad(border_mode, ds, backend, float64):
+    l_in = InputLayer((None, 2, 6, 7))
+    l_loc = InputLayer((None, 6))
+    layer = TransformerLayer(l_in, l_loc, downsample_factor=ds, border_mode=border_mode)
+    assert not layer.get_params()
+    x = RNG.randn(3, 2, 6, 7)
+    theta = np.array([1.0, 0, 0, 0, 1, 0]) + RNG.randn(3, 6) * 0.4
+    f = theano.function([l_in.input_var, l_loc.input_var], get_output(layer),
+                        backend=backend.name)
+    y = f(x, theta)
+    dsp = as_pair(ds)
+    assert y.shape == (3, 2, int(6 // dsp[0]), int(7 // dsp[1]))
+    assert layer.output_shape == (None,) + y.shape[1:]
+    np.testing.assert_allclose(y, transformer_reference(x, theta, dsp, border_mode),
+                               rtol=1e-10, atol=1e-12)
+    verify_grad(lambda a, b: get_output(layer, {l_in: a, l_loc: b}), [x, theta],
+                backend=backend.name)
+
+
+def as_pair(ds):
+    return ds if isinstance(ds, tuple) else (ds, ds)
+
+
+def test_transformer_identity_and_errors(backend, float64):
+    l_in = InputLayer((None, 3, 5, 4))
+    l_loc = DenseLayer(l_in, 6, W=np.zeros((60, 6)), b=np.array([1.0, 0, 0, 0, 1, 0]),
+                       nonlinearity=None)
+    layer = TransformerLayer(l_in, l_loc)
+    assert get_all_params(layer) == [l_loc.W, l_loc.b]
+    x = RNG.randn(2, 3, 5, 4)
+    np.testing.assert_allclose(run(layer, x, backend), x, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match=r"\(batch_size, 6\)"):
+        TransformerLayer(l_in, DenseLayer(l_in, 5))
+    with pytest.raises(ValueError, match="border_mode"):
+        TransformerLayer(l_in, l_loc, border_mode="reflect")
+    with pytest.raises(ValueError, match="4-d"):
+        TransformerLayer(InputLayer((None, 3, 5)), l_loc)
+
+
+def test_transformer_unknown_sizes(backend, float64):
+    l_in = InputLayer((None, 2, None, None))
+    l_loc = InputLayer((None, 6))
+    layer = TransformerLayer(l_in, l_loc, downsample_factor=2, border_mode="mirror")
+    assert layer.output_shape == (None, 2, None, None)
+    f = theano.function([l_in.input_var, l_loc.input_var], get_output(layer),
+                        backend=backend.name)
+    theta = np.array([[0.8, 0.3, 0.1, -0.2, 1.1, 0.05]])
+    for size in [(6, 9), (7, 4)]:
+        x = RNG.randn(1, 2, *size)
+        np.testing.assert_allclose(f(x, theta),
+                                   transformer_reference(x, theta, (2, 2), "mirror"),
+                                   rtol=1e-10, atol=1e-12)
