@@ -43,11 +43,12 @@ import numpy as np
 from . import graph
 from .graph import Constant, Variable, ancestors, as_variable, toposort
 from .graph import Apply as _Apply
+from .ignored import warn_ignored
 from .op import Op as _Op
 from .types import TensorType
 
 __all__ = ["Apply", "Op", "Variable", "Constant", "TensorType", "graph", "ancestors",
-           "toposort"]
+           "toposort", "local_optimizer"]
 
 
 class Apply(_Apply):
@@ -108,3 +109,15 @@ class Op(_Op):
             return results[0] if len(results) == 1 else tuple(results)
 
         return run
+
+
+def local_optimizer(tracks, inplace=False, requirements=()):
+    """Theano's decorator for a user graph rewrite: accepted, and the rewrite is not
+    run (layerkit's rewrites are its own; the graph is computed as written, which
+    a rewrite that keeps values, as Theano's must, does not change). Returns the
+    function, so ``register_*`` decorators stacked on it still get one."""
+    def decorate(fn):
+        warn_ignored("theano.gof.local_optimizer", getattr(fn, "__name__", "rewrite"),
+                     "user graph rewrites are not run; the graph is computed as written")
+        return fn
+    return decorate
