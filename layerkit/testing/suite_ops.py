@@ -33,8 +33,10 @@ family and both cross-entropies, basic and advanced indexing with
 (symbolic shapes included), ``flatten``, transposes, ``alloc``,
 concatenation, second derivatives, and conv2d (valid, full, half, strided,
 dilated, flipped or not, its transpose ``conv2d_grad_wrt_inputs`` and a
-gradient of its gradient) and pooling in every mode. Inputs are small (a
-gradient costs two calls per element), odd and non-square.
+gradient of its gradient), pooling in every mode, two chained max-pools and
+GoogLeNet's inception block (where max-pools see copies of one cell tied: the
+max gradient goes to the first maximum of a window, decision D62). Inputs are
+small (a gradient costs two calls per element), odd and non-square.
 """
 from __future__ import annotations
 
@@ -280,6 +282,23 @@ def _cases():
                              lambda a, b: np.broadcast_to(a, (3, 2)) + 2 * b,
                              [_any(2), _any(3, 2)], ("broadcast_to", "sum")),
     }
+    # theano.tensor.extra_ops and nnet.neighbours (issue 18)
+    cases.update({
+        "cumsum_axis1": (lambda a: T.extra_ops.cumsum(a, axis=1),
+                         lambda a: np.cumsum(a, axis=1), [_any(3, 5)], ("cumsum",)),
+        "cumprod_axis0": (lambda a: T.extra_ops.cumprod(a, axis=0),
+                          lambda a: np.cumprod(a, axis=0), [_pos(4, 3)], ("cumprod", "cumsum")),
+        "repeat_diff": (lambda a: T.extra_ops.diff(T.extra_ops.repeat(a, np.array([2, 0, 1, 3]),
+                                                                      axis=1), axis=1)
+                        + T.extra_ops.repeat(a, 2, axis=0)[:3, 0].dimshuffle(0, "x"),
+                        lambda a: np.diff(np.repeat(a, [2, 0, 1, 3], axis=1), axis=1)
+                        + np.repeat(a, 2, axis=0)[:3, :1],
+                        [_any(3, 4)], ("cumsum", "take", "scatter_add", "broadcast_to")),
+        "images2neibs_overlap": (
+            lambda a: T.nnet.neighbours.images2neibs(a, (2, 3), (1, 2), mode="ignore_borders"),
+            lambda a: _ref_images2neibs(a, (2, 3), (1, 2)), [_any(2, 2, 4, 7)],
+            ("getitem", "stack", "reshape")),
+    })
     for mode, ws, stride, pad, ib in (("max", (2, 2), (2, 2), (0, 0), False),
                                       ("max", (3, 2), (1, 2), (1, 1), True),
                                       ("sum", (2, 3), (2, 1), (0, 0), False),
@@ -289,7 +308,47 @@ def _cases():
         name = f"pool_{mode}_ws{ws[0]}{ws[1]}_st{stride[0]}{stride[1]}_pad{pad[0]}{pad[1]}" \
                f"{'_ib' if ib else ''}"
         cases[name] = (build, ref, [_distinct(1, 2, 7, 6)], ("pool2d", "pool2d_grad"))
+    # chained max-pools (issue 18, decision D62): an overlapping 3x3 stride-2 pool outputs
+    # copies of one cell that tie in the next pool; the cell must be counted once
+    cases["pool_max_chain_3x3s2_then_2x2s1"] = (
+        lambda a: _pool_build(_pool_build(a, *_CHAIN[0]), *_CHAIN[1]),
+        lambda a: _pool_ref(_pool_ref(a, *_CHAIN[0]), *_CHAIN[1]),
+        [_distinct(2, 3, 7, 7)], ("pool2d", "pool2d_grad"))
+    cases["inception_block_then_max_pool"] = (
+        _inception_build, _inception_ref,
+        [_distinct(1, 2, 7, 7), _any(2, 2, 1, 1, key=7), _any(3, 2, 3, 3, key=8) * 0.5],
+        ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "pool2d", "pool2d_grad",
+         "concatenate"))
     return cases
+
+
+#: (mode, ws, stride, pad, ignore_border) of the two-pool chain
+_CHAIN = (("max", (3, 3), (2, 2), (0, 0), True), ("max", (2, 2), (1, 1), (0, 0), True))
+#: the inception block's pools: its 3x3 stride-1 pad-1 branch, the 3x3 stride-2 pool after
+_INCEPTION_POOLS = (("max", (3, 3), (1, 1), (1, 1), True), ("max", (3, 3), (2, 2), (0, 0), False))
+
+
+def _pool_build(a, mode, ws, stride, pad, ignore_border):
+    return _pool(mode, ws, stride, pad, ignore_border)[0](a)
+
+
+def _pool_ref(a, mode, ws, stride, pad, ignore_border):
+    return ref_pool2d(a, ws, stride, pad, mode, ignore_border)
+
+
+def _inception_build(x, w1, w3):
+    """GoogLeNet's inception pattern: a 1x1 conv, a 3x3 'half' conv and a 3x3 stride-1
+    pad-1 max-pool of ``x``, concatenated along channels, then a 3x3 stride-2 max-pool."""
+    import layerkit.core.tensor as T
+    cat = T.concatenate([T.nnet.conv2d(x, w1), T.nnet.conv2d(x, w3, border_mode="half"),
+                         _pool_build(x, *_INCEPTION_POOLS[0])], axis=1)
+    return _pool_build(cat, *_INCEPTION_POOLS[1])
+
+
+def _inception_ref(x, w1, w3):
+    cat = np.concatenate([_conv_ref("valid")(x, w1), _conv_ref("half")(x, w3),
+                          _pool_ref(x, *_INCEPTION_POOLS[0])], axis=1)
+    return _pool_ref(cat, *_INCEPTION_POOLS[1])
 
 
 def _set_inc(a, b):
@@ -303,6 +362,16 @@ def _inc_repeated(a, b, idx):
     out = a.copy()
     np.add.at(out, idx, b)
     return out
+
+
+def _ref_images2neibs(a, shape, step):
+    """Theano's row order: image, channel, window row, window column; each window row-major."""
+    (nh, nw), (sh, sw) = shape, step
+    rows = (a.shape[2] - nh) // sh + 1
+    cols = (a.shape[3] - nw) // sw + 1
+    return np.array([a[n, c, r * sh:r * sh + nh, q * sw:q * sw + nw].ravel()
+                     for n in range(a.shape[0]) for c in range(a.shape[1])
+                     for r in range(rows) for q in range(cols)])
 
 
 CASES = _cases()
