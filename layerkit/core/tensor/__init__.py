@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..graph import Variable
 from ..ops.shape import shape_of as shape
 from ..types import TensorType
-from . import basic, nnet, signal
+from . import basic, extra_ops, nnet, signal
 from .basic import *  # noqa: F401,F403 - the builders listed in basic.__all__
 from .basic import __all__ as _basic_all
 from .basic import disconnected_grad
@@ -23,5 +23,5 @@ from .variable import TensorVariable
 consider_constant = disconnected_grad
 
 __all__ = ["Variable", "TensorVariable", "TensorType", "grad", "cast", "disconnected_grad",
-           "consider_constant", "dot", "tensordot", "shape", "nnet", "signal", *_basic_all,
+           "consider_constant", "dot", "tensordot", "shape", "nnet", "signal", "extra_ops", *_basic_all,
            *_constructors_all]
