@@ -156,9 +156,10 @@ def test_dnn_names_without_a_portable_layer_raise_at_construction(name, portable
         with pytest.raises(NotImplementedError, match=f"{portable}.*issue 18"):
             cls(InputLayer(shape), *rest)
     else:
+        portable_cls = getattr(importlib.import_module(f"layerkit.layers.{module}"), portable)
         layer = cls(InputLayer(shape), *rest)
-        assert isinstance(layer, getattr(importlib.import_module(
-            f"layerkit.layers.{module}"), portable))
+        assert isinstance(layer, portable_cls)
+        assert layer.output_shape == portable_cls(InputLayer(shape), *rest).output_shape
 
 
 # -- lasagne.layers.cuda_convnet --------------------------------------------------------
