@@ -299,23 +299,6 @@ def _cases():
             lambda a: _ref_images2neibs(a, (2, 3), (1, 2)), [_any(2, 2, 4, 7)],
             ("getitem", "stack", "reshape")),
     })
-    # theano.tensor.extra_ops and nnet.neighbours (issue 18)
-    cases.update({
-        "cumsum_axis1": (lambda a: T.extra_ops.cumsum(a, axis=1),
-                         lambda a: np.cumsum(a, axis=1), [_any(3, 5)], ("cumsum",)),
-        "cumprod_axis0": (lambda a: T.extra_ops.cumprod(a, axis=0),
-                          lambda a: np.cumprod(a, axis=0), [_pos(4, 3)], ("cumprod", "cumsum")),
-        "repeat_diff": (lambda a: T.extra_ops.diff(T.extra_ops.repeat(a, np.array([2, 0, 1, 3]),
-                                                                      axis=1), axis=1)
-                        + T.extra_ops.repeat(a, 2, axis=0)[:3, 0].dimshuffle(0, "x"),
-                        lambda a: np.diff(np.repeat(a, [2, 0, 1, 3], axis=1), axis=1)
-                        + np.repeat(a, 2, axis=0)[:3, :1],
-                        [_any(3, 4)], ("cumsum", "take", "scatter_add", "broadcast_to")),
-        "images2neibs_overlap": (
-            lambda a: T.nnet.neighbours.images2neibs(a, (2, 3), (1, 2), mode="ignore_borders"),
-            lambda a: _ref_images2neibs(a, (2, 3), (1, 2)), [_any(2, 2, 4, 7)],
-            ("getitem", "stack", "reshape")),
-    })
     for mode, ws, stride, pad, ib in (("max", (2, 2), (2, 2), (0, 0), False),
                                       ("max", (3, 2), (1, 2), (1, 1), True),
                                       ("sum", (2, 3), (2, 1), (0, 0), False),
@@ -379,16 +362,6 @@ def _inc_repeated(a, b, idx):
     out = a.copy()
     np.add.at(out, idx, b)
     return out
-
-
-def _ref_images2neibs(a, shape, step):
-    """Theano's row order: image, channel, window row, window column; each window row-major."""
-    (nh, nw), (sh, sw) = shape, step
-    rows = (a.shape[2] - nh) // sh + 1
-    cols = (a.shape[3] - nw) // sw + 1
-    return np.array([a[n, c, r * sh:r * sh + nh, q * sw:q * sw + nw].ravel()
-                     for n in range(a.shape[0]) for c in range(a.shape[1])
-                     for r in range(rows) for q in range(cols)])
 
 
 def _ref_images2neibs(a, shape, step):
