@@ -1,5 +1,13 @@
 """2-D pooling (max, sum, averages) over the last two dimensions: the ops, the
-gradient, and Theano's builders ``pool_2d`` and ``max_pool_2d``."""
+gradient, and Theano's builders ``pool_2d`` and ``max_pool_2d``.
+
+The max gradient differs from Theano's on purpose (decision D62): each window
+sends its output gradient to **one** input cell, the first real cell in window
+order (row-major within the window) equal to the window's maximum, as PyTorch
+and cuDNN do; padding never receives it. Theano sent it to every tied cell,
+which double-counts a cell when max-pools are chained (an overlapping pool
+outputs copies of one cell, the next pool sees them tied) and disagrees with
+finite differences. Sums and averages spread the gradient over the window."""
 from __future__ import annotations
 
 import warnings
@@ -70,7 +78,9 @@ class Pool2D(_PoolBase):
 
 
 class Pool2DGrad(_PoolBase):
-    """The gradient of pooling: to every maximum (Theano's rule) or spread over windows."""
+    """The gradient of pooling: for max, each window's gradient to its first maximum in
+    window order (row-major within the window, never padding; not every tie as in
+    Theano, see the module's docstring); sums and averages spread over the window."""
 
     def make_node(self, x, out, gout) -> Apply:
         x, out, gout = as_variable(x), as_variable(out), as_variable(gout)
@@ -102,7 +112,10 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     """Pool the last two dimensions of ``input`` over windows ``ws``.
 
     ``mode``: 'max', 'sum', 'average_inc_pad' or 'average_exc_pad'. An omitted
-    ``ignore_border`` means False, with Theano 1.0's warning.
+    ``ignore_border`` means False, with Theano 1.0's warning. The gradient of
+    'max' goes to one cell per window, the first maximum in window order
+    (row-major within the window; PyTorch's and cuDNN's rule), not to every tied
+    cell as in Theano: chained max-pools then agree with finite differences.
     """
     ws = _pair(ws if ws is not None else ds, "ws")
     if ws is None:
@@ -130,7 +143,8 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
 
 
 def max_pool_2d(input, ds, ignore_border=False, st=None, padding=(0, 0), mode="max"):
-    """The old interface: keywords ``ds``, ``st``, ``padding``; ``ignore_border=False``."""
+    """The old interface: keywords ``ds``, ``st``, ``padding``; ``ignore_border=False``.
+    As ``pool_2d``, the max gradient goes to each window's first maximum in window order."""
     return pool_2d(input, ws=ds, ignore_border=ignore_border, stride=st, pad=padding, mode=mode)
 
 
