@@ -10,17 +10,17 @@ or not checked; it exits with 1 when anything failed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Sequence
 
+from .backend.registry import GENERIC_PROVIDER, backend_status, plugin_errors
 from .tables import GENERIC_LABEL, format_table
 
 __all__ = ["main", "format_backends"]
 
 def format_backends(kernels: str = "all") -> str:
     """The text of ``layerkit backends``; ``kernels`` is 'all', 'overrides' or 'none'."""
-    from layerkit.backend.registry import GENERIC_PROVIDER, backend_status, plugin_errors
-
     records = backend_status()
     out: list[str] = []
     if not records:
@@ -80,6 +80,8 @@ def _backends(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     try:
+        # lazy: the kit needs pytest (the testing extra), and `layerkit backends` must run
+        # without it; layerkit.testing also loads layerkit.core (~70 ms)
         from layerkit.testing.check import check_backend, format_report
         report = check_backend(args.check, full=args.full,
                                pytest_args=["-k", args.k] if args.k else [])
@@ -97,9 +99,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(argv: Sequence[str]) -> int:
-    import importlib
-
     try:
+        # lazy: the demo needs its extra (scikit-learn, ...), and `layerkit backends` must
+        # run without it
         demo = importlib.import_module("layerkit.demo")
     except ModuleNotFoundError as err:
         if err.name == "layerkit.demo":

@@ -37,6 +37,8 @@ import zipfile
 
 import numpy as np
 
+from .layers import Layer, get_all_params
+
 __all__ = ["save_params", "load_params", "param_names", "ParamFileError"]
 
 
@@ -45,7 +47,6 @@ class ParamFileError(ValueError):
 
 
 def _params(layer, what):
-    from .layers import Layer, get_all_params
     layers = [layer] if isinstance(layer, Layer) else layer
     if not isinstance(layers, (list, tuple)) or not layers or \
             not all(isinstance(lyr, Layer) for lyr in layers):

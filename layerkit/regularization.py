@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from .core import tensor as T
 from .core.graph import Variable
+from .layers.base import Layer
+from .layers.helper import get_all_params
 
 __all__ = ["l1", "l2", "apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params"]
@@ -34,7 +36,6 @@ def apply_penalty(tensor_or_tensors, penalty, **kwargs):
 
 
 def _layer_list(layer):
-    from .layers.base import Layer
     return [layer] if isinstance(layer, Layer) else list(layer)
 
 
@@ -56,5 +57,4 @@ def regularize_layer_params_weighted(layers, penalty, tags={"regularizable": Tru
 
 def regularize_network_params(layer, penalty, tags={"regularizable": True}, **kwargs):  # noqa: B006
     """The penalty of every parameter (selected by ``tags``) of the network below ``layer``."""
-    from .layers.helper import get_all_params
     return apply_penalty(get_all_params(layer, **tags), penalty, **kwargs)

@@ -1,9 +1,11 @@
 """The :class:`Backend` base class: what a backend plugin provides."""
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
+from array_api_compat import array_namespace
 
 __all__ = ["Backend", "BackendUnavailable"]
 
@@ -62,8 +64,6 @@ class Backend:
 
     def is_array(self, x: Any) -> bool:
         """True when ``x`` is an array of this backend's namespace."""
-        from array_api_compat import array_namespace
-
         try:
             ns = array_namespace(x)
         except TypeError:
@@ -76,8 +76,6 @@ class Backend:
         try:
             return self.kernel_table[name]
         except KeyError:
-            from difflib import get_close_matches
-
             near = get_close_matches(name, self.kernel_table, n=3)
             hint = f" Did you mean {', '.join(near)}?" if near else ""
             raise KeyError(f"backend {self.name!r} has no kernel {name!r}.{hint}") from None

@@ -10,6 +10,7 @@ import functools
 import numpy as np
 
 from .base import Backend
+from .kernels import GENERIC_KERNELS
 
 __all__ = ["HostBackend", "host_backend"]
 
@@ -28,7 +29,6 @@ class HostBackend(Backend):
 
 @functools.cache
 def host_backend() -> HostBackend:
-    from .kernels import GENERIC_KERNELS
     backend = HostBackend()
     backend.kernel_table.update(GENERIC_KERNELS)
     backend.kernel_providers.update({k: "layerkit (generic)" for k in GENERIC_KERNELS})

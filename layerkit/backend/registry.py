@@ -26,6 +26,7 @@ import pluggy
 from ..flags import ENV_FLAGS, environment_flags
 from . import hookspecs
 from .base import Backend, BackendUnavailable
+from .kernels import GENERIC_KERNELS
 
 __all__ = [
     "get_backend", "use", "backend_names", "backend_status", "plugin_errors",
@@ -233,8 +234,6 @@ class _Registry:
                                  f"unavailable: {record.error}")
 
     def _fill_kernels(self, backend: Backend, record: BackendRecord) -> None:
-        from .kernels import GENERIC_KERNELS
-
         table: dict[str, Callable[..., Any]] = dict(GENERIC_KERNELS)
         providers = dict.fromkeys(GENERIC_KERNELS, GENERIC_PROVIDER)
         for kname, fn in type(backend).kernels.items():

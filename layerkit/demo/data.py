@@ -16,6 +16,7 @@ def load_digit_splits():
     pixels are 0-16), labels int32. The split is stratified and fixed: 20 %
     test (360 images), 10 % validation (180), the remaining 1257 training.
     """
+    # lazy: scikit-learn is the demo extra; main names it when missing, before any work
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 

@@ -10,6 +10,8 @@ def build_cnn(input_var=None):
     (Dropout after the dense layer too made the test accuracy worse and less
     steady across seeds: the shifted training images already regularize.)
     """
+    # lazy: layerkit.demo imports this module, and loads the layers (and core) only when the
+    # demo trains, not for `layerkit demo --help` (see main)
     from layerkit import layers
     from layerkit.nonlinearities import rectify, softmax
 

@@ -1,6 +1,8 @@
 """The demo's learning curve, drawn with matplotlib's Agg canvas (no display needed)."""
 from __future__ import annotations
 
+from layerkit.params import atomic_write
+
 __all__ = ["save_learning_curve"]
 
 
@@ -10,10 +12,9 @@ def save_learning_curve(history, path, title="layerkit demo") -> None:
     Written as parameter files are (:func:`layerkit.params.atomic_write`):
     through symbolic links, atomically, never into a FIFO or a device.
     """
+    # lazy: matplotlib is the demo extra; main names it when missing, before any work
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from layerkit.params import atomic_write
 
     h, epochs = history.history, history.epoch
     fig = Figure(figsize=(9, 3.6), dpi=100)

@@ -24,6 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from layerkit.backend import get_backend
+from layerkit.backend.kernels import KERNEL_NAMES
+from layerkit.backend.registry import GENERIC_PROVIDER, backend_status
+from layerkit.tables import GENERIC_LABEL, format_table
+from layerkit.testing.compare import KernelMismatch, blamed_kernels, is_direct
+from layerkit.testing.kit import suite_paths
+
 __all__ = ["KernelResult", "CheckReport", "check_backend", "format_report"]
 
 PASSED, FAILED, GENERIC, NOT_CHECKED = "passed", "failed", "generic fallback", "not checked"
@@ -42,7 +49,6 @@ class KernelResult:
 
     @property
     def generic(self) -> bool:
-        from layerkit.backend.registry import GENERIC_PROVIDER
         return self.provider == GENERIC_PROVIDER
 
     @property
@@ -97,7 +103,6 @@ class _Recorder:
 
 
 def _message(excinfo: Any) -> str:
-    from layerkit.testing.compare import KernelMismatch
     err = excinfo.value
     text = str(err) if isinstance(err, KernelMismatch) else f"{type(err).__name__}: {err}"
     return text.strip()
@@ -122,9 +127,7 @@ class _Collector:
         self.recorder.seen = set()
 
     def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
-        import pytest
-
-        from layerkit.testing.compare import blamed_kernels, is_direct
+        import pytest  # lazy: the testing extra; this module imports without it
         if call.excinfo is None or call.excinfo.errisinstance(pytest.skip.Exception):
             return
         test = item.name
@@ -167,12 +170,9 @@ def check_backend(name: str, *, full: bool = False, pytest_args: Sequence[str] =
     available here) before running anything, and ``ModuleNotFoundError``
     when pytest (the ``testing`` extra) is not installed.
     """
+    # lazy: pytest is the testing extra; without it this raises here, as documented above,
+    # while format_report and the report classes still work
     import pytest
-
-    from layerkit.backend import get_backend
-    from layerkit.backend.kernels import KERNEL_NAMES
-    from layerkit.backend.registry import backend_status
-    from layerkit.testing.kit import suite_paths
 
     backend = get_backend(name)
     record = next(r for r in backend_status(create=False) if r.name == name)
@@ -211,8 +211,6 @@ def _short(text: str, width: int) -> str:
 
 def format_report(report: CheckReport, detail_width: int = 100) -> str:
     """The text ``layerkit backends --check`` prints."""
-    from layerkit.tables import GENERIC_LABEL, format_table
-
     tests = ", ".join(f"{n} {k}" for k, n in sorted(report.tests.items()))
     out = [f"Kit run on backend {report.backend!r} ({report.distribution} {report.version}), "
            f"{'quick: representative conv/pool cases' if report.quick else 'full grids'}: "

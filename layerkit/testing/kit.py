@@ -42,7 +42,7 @@ def suite_paths() -> list[str]:
 
 
 def pytest_configure(config) -> None:
-    from _pytest.config import Config
+    from _pytest.config import Config  # lazy: pytest is optional; suite_paths works without it
 
     paths = suite_paths()
     # no paths on the command line: pytest would collect the current directory
@@ -56,7 +56,7 @@ def pytest_configure(config) -> None:
 def pytest_pycollect_makemodule(module_path, parent):
     """Name the suites ``layerkit/testing/suite_*.py`` in test ids when they lie outside
     the rootdir (an installed layerkit), where pytest would leave the file out of the id."""
-    import pytest
+    import pytest  # lazy: pytest is optional; suite_paths works without it
 
     if str(module_path) not in suite_paths():
         return None

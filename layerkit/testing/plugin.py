@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import pytest
 
+from layerkit.backend import NoBackendError, backend_names, get_backend, host_backend
+
 __all__ = ["pytest_addoption", "pytest_configure", "pytest_generate_tests",
            "pytest_collection_modifyitems", "selected_backends", "backend", "QUICK_BACKENDS"]
 
@@ -52,7 +54,6 @@ def selected_backends(config) -> list[str]:
               for n in opt.split(",") if n.strip()]
     if chosen:
         return list(dict.fromkeys(chosen))
-    from layerkit.backend import backend_names
     return backend_names()
 
 
@@ -80,9 +81,7 @@ def pytest_collection_modifyitems(config, items) -> None:
 @pytest.fixture
 def backend(request):
     """The backend under test, created on first use; unavailable ones are skipped."""
-    from layerkit.backend import NoBackendError, get_backend
     if request.param == HOST:
-        from layerkit.backend import host_backend
         return host_backend()
     try:
         return get_backend(request.param)

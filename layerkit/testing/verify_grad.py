@@ -9,6 +9,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+import layerkit.core as theano
+import layerkit.core.tensor as T
+
 __all__ = ["verify_grad", "GradientError"]
 
 
@@ -24,9 +27,6 @@ def verify_grad(fun: Callable, pt: Sequence, n_tests: int = 2, rng=None, eps: fl
     Raises :class:`GradientError` naming the input, the element and both
     values when ``|symbolic - numeric| > abs_tol + rel_tol * |numeric|``.
     """
-    import layerkit.core as theano
-    import layerkit.core.tensor as T
-
     rng = np.random.default_rng(0) if rng is None else rng
     if isinstance(rng, np.random.RandomState):
         rng = np.random.default_rng(rng.randint(2**31))

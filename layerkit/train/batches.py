@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..random import get_rng
+
 __all__ = ["iterate_minibatches", "as_arrays"]
 
 
@@ -40,7 +42,6 @@ def iterate_minibatches(*arrays, batch_size, shuffle=False, rng=None):
     n = len(arrays[0])
     if shuffle:
         if rng is None:
-            from ..random import get_rng
             rng = get_rng()
         order = rng.permutation(n)
         for start in range(0, n, batch_size):

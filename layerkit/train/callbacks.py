@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from ..core.shared import SharedVariable
+
 __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 
 
@@ -125,7 +127,8 @@ class EarlyStopping(Callback):
 
 
 def _shared_vars(spec):
-    from ..core.shared import SharedVariable
+    # lazy: fit runs over compiled functions alone (see layerkit.train); layerkit.layers
+    # (~20 ms on top of the core) loads only for restore_best
     from ..layers import Layer, get_all_params
     items = spec if isinstance(spec, (list, tuple)) else [spec]
     if items and all(isinstance(i, Layer) for i in items):

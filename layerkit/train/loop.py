@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..random import get_rng
 from .batches import as_arrays, iterate_minibatches
 from .callbacks import Callback, History, LambdaCallback
 from .progress import make_progress
@@ -100,7 +101,6 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
     if isinstance(rng, (int, np.integer)):
         rng = np.random.RandomState(rng)
     elif rng is None and shuffle:
-        from ..random import get_rng
         rng = get_rng()
 
     history = History()

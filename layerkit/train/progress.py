@@ -72,9 +72,9 @@ def make_progress(verbose, file=None, unit="ex"):
     if not verbose:
         return _Silent()
     if verbose == 1:
-        try:
+        try:  # lazy: the bar is optional, tqdm comes with layerkit[demo]
             from tqdm.auto import tqdm
-        except ImportError:  # the bar is optional: tqdm comes with layerkit[demo]
+        except ImportError:
             return _Lines(file, unit)
         return _Bar(tqdm, file, unit)
     return _Lines(file, unit)

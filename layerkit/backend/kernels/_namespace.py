@@ -17,6 +17,8 @@ def namespace(*xs):
     """
     if all(isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)) or x is None
            for x in xs):
+        # lazy: array_api_compat.numpy pulls in numpy.testing and numpy.f2py (~60 ms), kept
+        # off `import layerkit` until a kernel first runs
         import array_api_compat.numpy as np_compat
         return np_compat
     arrays = [x for x in xs if not isinstance(x, (bool, int, float, complex)) and x is not None]

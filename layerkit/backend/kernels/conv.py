@@ -13,6 +13,8 @@ tap's slice with the output gradient over the batch and output positions.
 """
 from __future__ import annotations
 
+from array_api_compat import device
+
 from ._namespace import namespace
 
 __all__ = ["CONV_KERNELS", "ConvGeometry", "conv_out_len", "conv2d", "conv2d_grad_input",
@@ -70,7 +72,6 @@ def _tap(i, j, out_hw, stride, dilation):
 
 
 def _device(xp, x):
-    from array_api_compat import device
     return device(x)
 
 
