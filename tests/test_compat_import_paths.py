@@ -240,3 +240,34 @@ def test_pydotprint_writes_dot_and_names_pydot(tmp_path, monkeypatch):
     png = tmp_path / "g.png"
     pydotprint(f, outfile=str(png), print_output_file=False)
     assert png.read_bytes().startswith(b"png:digraph")
+
+
+def test_module_paths_reached_as_attributes_without_importing_them_first():
+    """Old scripts write ``theano.sandbox.rng_mrg.MRG_RandomStreams`` after only
+    ``import theano``; ``theano.compile.function`` is the function."""
+    import layerkit as lasagne
+    import layerkit.core as theano
+    import layerkit.core.tensor as T
+    assert lasagne.layers.dnn.Conv2DDNNLayer is not None
+    assert lasagne.layers.cuda_convnet.Conv2DCCLayer is not None
+    assert lasagne.layers.corrmm.Conv2DMMLayer is not None
+    assert theano.sandbox.rng_mrg.MRG_RandomStreams is theano.RandomStreams
+    assert theano.sandbox.cuda.cuda_enabled is False
+    assert T.shared_randomstreams.RandomStreams is theano.RandomStreams
+    assert theano.compile.function is theano.function
+    assert theano.compile.debugmode.DebugMode is theano.compile.DebugMode
+    assert theano.gof.Apply is not None
+
+
+def test_tensor_opt_register_decorators_return_the_rewrite_and_say_it_is_not_run():
+    import warnings
+    from layerkit.core.ignored import IgnoredArgumentWarning
+    from layerkit.core.tensor.opt import register_canonicalize, register_specialize
+
+    def my_rewrite(node):
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert register_canonicalize(my_rewrite) is my_rewrite
+        assert register_specialize("fast_run", "my_tag")(my_rewrite) is my_rewrite
+    assert any(issubclass(w.category, IgnoredArgumentWarning) for w in caught)

@@ -9,11 +9,11 @@
 """
 from __future__ import annotations
 
-from . import compile, gradient, printing, tensor
-from .compile import NanGuardMode
+from . import compile, gof, gradient, printing, sandbox, tensor
 from .config import config
 from .function import Function, In, MissingInputError, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
+from .nanguardmode import NanGuardMode
 from .graph import Apply, Constant, Variable, ancestors, clone_replace
 from .opfromgraph import OpFromGraph
 from .ops.basic import disconnected_grad
@@ -23,7 +23,8 @@ from .shared import SharedVariable, shared
 __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config", "tensor",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
-           "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph"]
+           "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph",
+           "gof", "sandbox"]
 
 
 def clone(output, replace=None, share_inputs=True):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import host_backend
 from ..backend.fusion import broadcast_shape
-from .compile.debugmode import checked_thunk
+from .debugmode import checked_thunk
 from .graph import Apply, Constant, Variable
 from .schedule import Schedule
 from .shared import SharedVariable

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..backend import get_backend
 from .aliasing import storage_key
-from .compile import DebugMode, resolve_mode
-from .compile.debugmode import debug_call
+from .debugmode import DebugMode, debug_call
+from .modes import resolve_mode
 from .config import config
 from .errors import dtype_name
 from .graph import (Apply, Constant, Variable, ancestors, as_variable, bind_evaluator,

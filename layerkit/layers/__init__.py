@@ -37,6 +37,7 @@ from .special import (BiasLayer, ExpressionLayer, InverseLayer, NonlinearityLaye
                       ParametricRectifierLayer, RandomizedRectifierLayer, ScaleLayer,
                       TransformerLayer, prelu, rrelu, standardize)
 from .summary_table import summary
+from . import corrmm, cuda_convnet, dnn  # Lasagne's GPU layer modules, as portable layers
 
 # Lasagne's short names: the very same classes
 Input = InputLayer

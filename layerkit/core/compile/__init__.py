@@ -1,29 +1,15 @@
-"""Compilation modes (Theano's ``theano.compile``), and the shared-variable names
-scripts reach through it (``theano.compile.SharedVariable``, ``theano.compile.shared``)."""
-from ..config import config
+"""Theano's ``theano.compile``, as the names old scripts reach through it:
+``function``, ``In``, the modes (``NanGuardMode``, ``DebugMode``) and
+``SharedVariable``/``shared``. A re-export: the modes live in
+``layerkit.core.nanguardmode`` and ``layerkit.core.debugmode``, ``function`` in
+``layerkit.core.function``."""
+from ..debugmode import DebugMode, DebugModeError
+from ..function import Function, In, function
+from ..modes import resolve_mode
+from ..nanguardmode import NanGuardError, NanGuardMode
 from ..shared import SharedVariable, shared
 from . import debugmode, nanguardmode
-from .debugmode import DebugMode, DebugModeError
-from .nanguardmode import NanGuardError, NanGuardMode
 
-__all__ = ["NanGuardMode", "NanGuardError", "DebugMode", "DebugModeError", "nanguardmode",
-           "debugmode", "resolve_mode", "SharedVariable", "shared"]
-
-
-def resolve_mode(mode):
-    """``mode`` as given to ``function`` (None: ``config.mode``, which
-    ``LAYERKIT_FLAGS=mode=...`` sets): None for 'FAST_RUN' / 'FAST_COMPILE'
-    (one pipeline here), else a NanGuardMode or DebugMode object."""
-    where = "function"
-    if mode is None:
-        mode, where = config.mode, "config.mode (LAYERKIT_FLAGS=mode=...)"
-    if mode is None or mode in ("FAST_RUN", "FAST_COMPILE", "Mode"):
-        return None
-    if mode == "NanGuardMode":
-        return NanGuardMode()
-    if mode == "DebugMode":
-        return DebugMode()
-    if isinstance(mode, (NanGuardMode, DebugMode)):
-        return mode
-    raise ValueError(f"{where}: unknown mode {mode!r}; expected 'FAST_RUN', 'FAST_COMPILE', "
-                     "'NanGuardMode', 'DebugMode' or a NanGuardMode(...)/DebugMode(...) object")
+__all__ = ["function", "Function", "In", "NanGuardMode", "NanGuardError", "DebugMode",
+           "DebugModeError", "nanguardmode", "debugmode", "resolve_mode", "SharedVariable",
+           "shared"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..graph import Variable
 from ..ops.shape import shape_of as shape
 from ..types import TensorType
-from . import basic, extra_ops, nnet, signal
+from . import basic, extra_ops, nnet, opt, shared_randomstreams, signal
 from .basic import *  # noqa: F401,F403 - the builders listed in basic.__all__
 from .basic import __all__ as _basic_all
 from .basic import disconnected_grad
