@@ -15,6 +15,7 @@ from layerkit.layers import (BiasLayer, Conv2DLayer, DenseLayer, FeaturePoolLaye
                              get_all_layers, get_all_params, get_output, get_output_shape,
                              instance_norm, layer_norm)
 from layerkit.testing import verify_grad
+from layerkit.testing.plugin import QUICK_BACKENDS
 
 RNG = np.random.RandomState(42)
 
@@ -31,9 +32,18 @@ def run(layer, x, backend, input_var=None):
     return y
 
 
+def gradients_checked_on(backend) -> bool:
+    """Layers only build graphs: their gradients are the same graph on every backend,
+    and each backend's kernels (and their gradients) are checked by the kit. So the
+    finite-difference checks here run on numpy; on the quick generic backends
+    (array-api-strict, ~20x slower) the forward values are still compared."""
+    return backend.name not in QUICK_BACKENDS
+
+
 def check_grad(layer, x, backend):
     """Finite differences of the layer's output w.r.t. its input (any input sizes)."""
-    verify_grad(lambda v: get_output(layer, v), [x], backend=backend.name)
+    if gradients_checked_on(backend):
+        verify_grad(lambda v: get_output(layer, v), [x], backend=backend.name)
 
 
 # -- FeaturePoolLayer, FeatureWTALayer ---------------------------------------------------
@@ -229,7 +239,8 @@ def test_grouped_conv_values_params_and_grad(groups, c_in, c_out, stride, pad, f
         lyr = Conv2DLayer(l_in, c_out, 3, stride=stride, pad=pad, num_groups=groups,
                           flip_filters=flip, nonlinearity=None, W=w, b=None)
         return get_output(lyr, T.constant(x))
-    verify_grad(through_w, [layer.W.get_value()], backend=backend.name)
+    if gradients_checked_on(backend):
+        verify_grad(through_w, [layer.W.get_value()], backend=backend.name)
 
 
 def test_grouped_conv_errors_and_hook():
@@ -367,8 +378,9 @@ def test_inverse_of_dense_with_rectify(backend, float64):
     # the gradient through it, w.r.t. the incoming and the network's input
     l_g = InputLayer((None, 3))
     inv_g = InverseLayer(InverseLayer(l_g, l_top), l_hid)
-    verify_grad(lambda g, v: get_output(inv_g, {l_g: g, l_in: v}), [RNG.randn(6, 3), x],
-                backend=backend.name)
+    if gradients_checked_on(backend):
+        verify_grad(lambda g, v: get_output(inv_g, {l_g: g, l_in: v}), [RNG.randn(6, 3), x],
+                    backend=backend.name)
 
 
 def test_inverse_of_conv_and_maxpool(backend, float64):
@@ -449,8 +461,9 @@ def test_transformer_values_and_grad(border_mode, ds, backend, float64):
     assert layer.output_shape == (None,) + y.shape[1:]
     np.testing.assert_allclose(y, transformer_reference(x, theta, dsp, border_mode),
                                rtol=1e-10, atol=1e-12)
-    verify_grad(lambda a, b: get_output(layer, {l_in: a, l_loc: b}), [x, theta],
-                backend=backend.name)
+    if gradients_checked_on(backend):
+        verify_grad(lambda a, b: get_output(layer, {l_in: a, l_loc: b}), [x, theta],
+                    backend=backend.name)
 
 
 def as_pair(ds):
