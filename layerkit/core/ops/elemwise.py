@@ -37,7 +37,8 @@ __all__ = ["Elemwise", "SCALAR_OPS", "elemwise", "broadcast_shapes", "result_dty
            "maximum", "minimum", "arctan2", "eq", "neq", "lt", "le", "gt", "ge", "and_",
            "bitwise_and", "logical_and", "or_", "bitwise_or", "logical_or", "xor",
            "bitwise_xor", "logical_xor", "true_div", "divide", "switch", "where", "clip",
-           "relu", "GradClip", "grad_clip", "ZeroGrad", "zero_grad", "COMPARISONS"]
+           "relu", "hard_sigmoid", "elu", "selu", "GradClip", "grad_clip", "ZeroGrad",
+           "zero_grad", "COMPARISONS"]
 
 #: the scalar ops whose results are comparisons: such a variable has no truth value
 #: (``if a < b:`` raises, as in Theano; every other variable is true)
@@ -458,6 +459,23 @@ def relu(x, alpha=0):
     # slope the forward pass already computed, not a switch of the two branches
     slope = switch(ge(x, 0), np.asarray(1, dtype=x.dtype), alpha)
     return x * slope
+
+
+def hard_sigmoid(x):
+    """Theano's piecewise-linear sigmoid: clip(0.2 * x + 0.5, 0, 1)."""
+    return clip(0.2 * as_variable(x) + 0.5, 0, 1)
+
+
+def elu(x, alpha=1.0):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+    x = as_variable(x)
+    return switch(gt(x, 0), x, alpha * expm1(x))
+
+
+def selu(x):
+    """The self-normalizing ELU, with its fixed alpha and scale."""
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return scale * elu(x, alpha)
 
 
 class GradClip(ViewOp):

@@ -12,11 +12,14 @@ from ..graph import Apply, Constant, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float, is_int
 from .basic import cast
-from .elemwise import exp, scalar_name, stable_form
+from .elemwise import exp, log, scalar_name, softplus, stable_form
 from .reduce import Reduce
+from .reduce import sum as sum_
+from .shape import arange, flatten, reshape
 
 __all__ = ["Softmax", "LogSoftmax", "softmax", "log_softmax", "logsoftmax",
-           "normalize_softmax_axis", "CheckClassLabels", "check_class_labels"]
+           "normalize_softmax_axis", "CheckClassLabels", "check_class_labels",
+           "categorical_crossentropy", "binary_crossentropy", "sigmoid_binary_crossentropy"]
 
 
 def normalize_softmax_axis(axis, ndim: int, who: str = "softmax"):
@@ -259,3 +262,51 @@ class CheckClassLabels(Op):
 def check_class_labels(labels, predictions, who: str = "categorical_crossentropy"):
     """``labels`` checked against ``predictions`` (see :class:`CheckClassLabels`)."""
     return CheckClassLabels(who)(labels, predictions)
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """``-sum(true * log(coding), axis=-1)``; integer targets pick one class per row.
+
+    With ``coding_dist = softmax(z)`` (along any axis) the log is taken as
+    ``log_softmax(z)`` along the same axis, so logits of +-1000 give finite
+    losses and gradients.
+
+    Integer targets are class indices ``0 .. C-1`` for ``C = coding_dist.shape[-1]``,
+    one per row: their shape must be ``coding_dist.shape[:-1]``. A label outside
+    ``0 .. C-1`` (a negative one, or ``C`` from labels counted from 1) raises
+    ``IndexError`` naming the label, ``C`` and the row, and a shape mismatch raises
+    ``ValueError`` naming both shapes: at build time where the shapes or labels
+    are known, otherwise when the function runs (in the loss and in its gradient).
+    No label is ignored (there is no ``ignore_index``).
+    """
+    p = as_variable(coding_dist)
+    t = as_variable(true_dist)
+    if t.dtype.startswith(("int", "uint")):
+        logp = log(p)
+        # checked against log(p), which is computed anyway (p itself may be rewritten away)
+        t = check_class_labels(t, logp, "categorical_crossentropy")
+        if p.ndim == 2:
+            return -logp[arange(t.shape[0]), t]
+        flat = reshape(logp, (-1, p.shape[-1]))
+        ft = flatten(t)
+        return reshape(-flat[arange(ft.shape[0]), ft], t.shape)
+    if t.ndim != p.ndim:
+        raise ValueError(f"categorical_crossentropy: one-hot targets of shape {t.type.shape} "
+                         f"do not match predictions of shape {p.type.shape}")
+    for k, (a, b) in enumerate(zip(p.type.shape, t.type.shape)):
+        if a is not None and b is not None and a != b and 1 not in (a, b):
+            raise ShapeError(f"categorical_crossentropy: predictions of shape {p.type.shape} "
+                             f"and one-hot targets of shape {t.type.shape} differ in "
+                             f"dimension {k}")
+    return -sum_(t * log(p), axis=p.ndim - 1)
+
+
+def binary_crossentropy(output, target):
+    """``-(t * log(p) + (1 - t) * log(1 - p))``; stable when ``p`` is a sigmoid."""
+    p, t = as_variable(output), as_variable(target)
+    return -(t * log(p) + (1 - t) * log(1 - p))
+
+
+def sigmoid_binary_crossentropy(logits, target):
+    z, t = as_variable(logits), as_variable(target)
+    return t * softplus(-z) + (1 - t) * softplus(z)
