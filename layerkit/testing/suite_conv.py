@@ -565,6 +565,22 @@ def test_pool2d_float32(backend, ignore_border):
                   ref_pool2d(x, **p, gout=gout), "pool2d_grad", p, dtype="float32")
 
 
+def test_pool2d_max_grad_with_infinite_output_gradients(backend):
+    """Cells that are not a window's maximum get 0 even where the output gradient is
+    infinite (a mask applied by multiplying gives 0 * inf = NaN there)."""
+    x = np.array([[[[1., 3., 0., 2.], [0., 0., 5., 0.]]]])
+    p = dict(ws=(2, 2), stride=(2, 2), pad=(0, 0), mode="max", ignore_border=True)
+    out = call(backend, "pool2d", x, **p)
+    got = call(backend, "pool2d_grad", x, out, np.array([[[[np.inf, -np.inf]]]]), **p)
+    check(got, [[[[0., np.inf, 0., 0.], [0., 0., -np.inf, 0.]]]], "pool2d_grad",
+          "infinite output gradients", exact=True)
+    p = dict(ws=(2, 2), stride=(1, 1), pad=(0, 0), mode="max", ignore_border=True)
+    out = call(backend, "pool2d", x, **p)
+    got = call(backend, "pool2d_grad", x, out, np.array([[[[np.inf, 1., 1.]]]]), **p)
+    check(got, [[[[0., np.inf, 0., 0.], [0., 0., 2., 0.]]]], "pool2d_grad",
+          "infinite output gradients, overlapping windows", exact=True)
+
+
 def test_pool2d_max_ties(backend):
     """A window with several maxima sends its gradient to the first of them in window
     order, row-major within the window (PyTorch's and cuDNN's rule, decision D62)."""

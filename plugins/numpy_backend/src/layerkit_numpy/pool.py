@@ -156,6 +156,7 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
     else:
         gx = np.empty(x.shape, dtype) if covers else np.zeros(x.shape, dtype)
     if mode == "max":
+        finite = gout.dtype.kind not in "fc" or bool(np.isfinite(gout).all())
         hits = scratch("poolhits", (n, c) + out_hw, np.bool_)
         free = scratch("poolfree", (n, c) + out_hw, np.bool_)   # no maximum found yet
         part = None if disjoint else scratch("poolpart", (n, c) + out_hw, dtype)
@@ -169,12 +170,14 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
                 np.logical_and(hit, fr, out=hit)
                 if k < len(taps) - 1:
                     np.logical_xor(fr, hit, out=fr)     # hit implies free: free & ~hit
-            if disjoint:
-                np.multiply(hit, gout[:, :, :ni, :nj], out=gx[:, :, rs, cs])
-            else:
-                p = part[:, :, :ni, :nj]
-                np.multiply(hit, gout[:, :, :ni, :nj], out=p)
-                gx[:, :, rs, cs] += p
+            dst = gx[:, :, rs, cs] if disjoint else part[:, :, :ni, :nj]
+            if finite:
+                np.multiply(hit, gout[:, :, :ni, :nj], out=dst)
+            else:                         # 0 * inf is NaN: select instead of multiplying
+                dst.fill(0)
+                np.copyto(dst, gout[:, :, :ni, :nj], where=hit)
+            if not disjoint:
+                gx[:, :, rs, cs] += dst
     else:
         div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
         g = gout if div is None else gout / div
