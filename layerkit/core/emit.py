@@ -25,6 +25,7 @@ from ..backend import host_backend
 from ..backend.fusion import broadcast_shape
 from .debugmode import checked_thunk
 from .graph import Apply, Constant, Variable
+from .op import CheckedThunk
 from .schedule import Schedule
 from .shared import SharedVariable
 
@@ -132,7 +133,7 @@ class _Emitter:
         in_names = [self.ref(i, "h" if id(i) in plan.host_vars
                              and (on_host or node.op.host_input(k, node)) else "d")
                     for k, i in enumerate(node.inputs)]
-        risks = getattr(thunk, "risks", None)
+        risks = isinstance(thunk, CheckedThunk)
         if risks:
             self._check(thunk, kname, in_names, committing)
         out_names = [self._fresh("v") for _ in node.outputs]
@@ -277,7 +278,6 @@ def _timed(thunk, node: Apply, stats: dict):
             return out
         run.accepts_out = getattr(fn, "accepts_out", False)
         return run
-    run = timed(thunk)
-    if getattr(thunk, "risks", None):     # the emitter still writes the check inline
-        run.risks, run.check, run.unchecked = thunk.risks, thunk.check, timed(thunk.unchecked)
-    return run
+    if isinstance(thunk, CheckedThunk):   # the emitter still writes the check inline
+        return CheckedThunk(timed(thunk.unchecked), thunk.risks, thunk.check)
+    return timed(thunk)

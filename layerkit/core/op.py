@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 from .graph import Apply, Variable, user_line
 
-__all__ = ["Op", "ShapeError"]
+__all__ = ["Op", "ShapeError", "CheckedThunk"]
 
 
 class ShapeError(ValueError):
@@ -26,6 +26,28 @@ class ShapeError(ValueError):
         if line != "<unknown>" and "\n  at " not in message:
             message = f"{message}\n  at {line}"
         super().__init__(message, *args)
+
+
+class CheckedThunk:
+    """A thunk whose inputs' sizes must agree on some axes, which only the run-time
+    values can tell (Theano's rule: only dimensions known at build time to be 1
+    broadcast). The emitter writes the comparisons of ``risks`` inline before the
+    call of ``unchecked`` and calls ``check`` (which raises the op's message) only
+    on a mismatch; called directly, it checks and runs.
+
+    ``risks`` is ``[(axis, input positions that must agree on it), ...]``.
+    """
+
+    __slots__ = ("unchecked", "risks", "check", "accepts_out")
+
+    def __init__(self, unchecked, risks, check) -> None:
+        self.unchecked, self.risks, self.check = unchecked, risks, check
+        #: the backend contract's flag: the kernel honours ``out=``
+        self.accepts_out = getattr(unchecked, "accepts_out", False)
+
+    def __call__(self, *args, out=None):
+        self.check(args)
+        return self.unchecked(*args) if out is None else self.unchecked(*args, out=out)
 
 
 class Op:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import config
 from ..graph import Apply, Constant, Variable, as_variable
-from ..op import Op, ShapeError
+from ..op import CheckedThunk, Op, ShapeError
 from ..types import TensorType, is_float
 from .basic import ViewOp, cast, result_dtype
 from .shape import pad_left, sum_to, zeros_like
@@ -224,18 +224,13 @@ class Elemwise(Op):
 
 def with_broadcast_check(fn, node: Apply):
     """``fn`` checking Theano's broadcasting rule on its arguments first, or ``fn``
-    itself when the build-time check was enough. The wrapper carries ``unchecked``,
-    ``risks`` and ``check`` for the linker, which writes the comparisons inline."""
+    itself when the build-time check was enough: a
+    :class:`~layerkit.core.op.CheckedThunk`, whose comparisons the emitter
+    writes inline."""
     check = _broadcast_check(node)
     if check is None:
         return fn
-
-    def checked(*args, out=None):
-        check(args)
-        return fn(*args) if out is None else fn(*args, out=out)
-    checked.accepts_out = getattr(fn, "accepts_out", False)
-    checked.unchecked, checked.risks, checked.check = fn, check.risks, check
-    return checked
+    return CheckedThunk(fn, check.risks, check)
 
 
 def _broadcast_check(node: Apply):
