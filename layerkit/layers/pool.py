@@ -6,7 +6,7 @@ from ..core.tensor.signal.pool import pool_2d
 from ..utils import as_tuple
 from .base import Layer
 
-__all__ = ["Pool2DLayer", "MaxPool2DLayer", "Pool1DLayer", "MaxPool1DLayer", "GlobalPoolLayer",
+__all__ = ["Pool2DLayer", "MaxPool2DLayer", "Pool3DLayer", "MaxPool3DLayer", "Pool1DLayer", "MaxPool1DLayer", "GlobalPoolLayer",
            "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer", "FeaturePoolLayer",
            "FeatureWTALayer", "SpatialPyramidPoolingLayer", "pool_output_length"]
 
@@ -55,6 +55,74 @@ class Pool2DLayer(Layer):
 
 class MaxPool2DLayer(Pool2DLayer):
     def __init__(self, incoming, pool_size, stride=None, pad=(0, 0), ignore_border=True, **kwargs):
+        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
+
+
+class Pool3DLayer(Layer):
+    """Pool over the three trailing axes of (batch, channels, depth, rows, columns)
+    input: Lasagne's ``Pool3DLayer(incoming, pool_size, stride=None, pad=(0, 0, 0),
+    ignore_border=True, mode='max', **kwargs)``; ``pool_size``, ``stride``
+    (default: ``pool_size``) and ``pad`` are ints or triples; ``mode`` 'max',
+    'average_inc_pad', 'average_exc_pad' or 'sum', with :class:`Pool2DLayer`'s
+    rules (padding needs ``ignore_border=True``; without it a partial last
+    window counts).
+
+    There is no dedicated 3-D kernel yet: the layer is a composition, a 2-D
+    pooling over (rows, columns) with depth folded into the batch, then a 2-D
+    pooling of window (depth, 1) over (depth, rows * columns). Every mode is
+    separable this way (averages divide by the product of the per-axis
+    counts), and the max gradient still goes to each window's first maximum in
+    (depth, row, column) order, as the 2-D kernel's does. It is slower than a
+    2-D pooling of the same size.
+
+    >>> from layerkit.layers import InputLayer, Pool3DLayer
+    >>> Pool3DLayer(InputLayer((None, 3, 5, 8, 9)), 2).output_shape
+    (None, 3, 2, 4, 4)
+    >>> Pool3DLayer(InputLayer((None, 3, 5, 8, 9)), 2, ignore_border=False).output_shape
+    (None, 3, 3, 4, 5)
+    """
+
+    def __init__(self, incoming, pool_size, stride=None, pad=(0, 0, 0), ignore_border=True,
+                 mode="max", **kwargs):
+        super().__init__(incoming, **kwargs)
+        if len(self.input_shape) != 5:
+            raise ValueError(f"{type(self).__name__}: tried to create a 3D pooling layer with "
+                             f"input shape {self.input_shape}; expected 5 input dimensions "
+                             "(batchsize, channels, 3 spatial dimensions)")
+        self.pool_size = as_tuple(pool_size, 3)
+        self.stride = self.pool_size if stride is None else as_tuple(stride, 3)
+        self.pad = as_tuple(pad, 3)
+        self.ignore_border, self.mode = ignore_border, mode
+
+    def get_output_shape_for(self, input_shape):
+        shape = list(input_shape)
+        for k in range(3):
+            shape[2 + k] = pool_output_length(input_shape[2 + k], self.pool_size[k],
+                                              self.stride[k], self.pad[k], self.ignore_border)
+        return tuple(shape)
+
+    def get_output_for(self, input, **kwargs):
+        b, c, d, h, w = (input.shape[i] if s is None else s
+                         for i, s in enumerate(self.input_shape))
+        (kd, kh, kw), (sd, sh, sw), (pd, ph, pw) = self.pool_size, self.stride, self.pad
+        # rows and columns first, each depth slice an image: (b, c * d, h', w')
+        rows_cols = pool_2d(T.reshape(input, (b, c * d, h, w)), ws=(kh, kw), stride=(sh, sw),
+                            ignore_border=self.ignore_border, pad=(ph, pw), mode=self.mode)
+        h2, w2 = rows_cols.shape[2], rows_cols.shape[3]
+        # then depth: windows (kd, 1) over (d, h' * w')
+        depth = pool_2d(T.reshape(rows_cols, (b * c, 1, d, h2 * w2)), ws=(kd, 1),
+                        stride=(sd, 1), ignore_border=self.ignore_border, pad=(pd, 0),
+                        mode=self.mode)
+        return T.reshape(depth, (b, c, depth.shape[2], h2, w2))
+
+
+class MaxPool3DLayer(Pool3DLayer):
+    """Lasagne's ``MaxPool3DLayer(incoming, pool_size, stride=None, pad=(0, 0, 0),
+    ignore_border=True, **kwargs)``: :class:`Pool3DLayer` with ``mode='max'``
+    (a composition of 2-D poolings, as :class:`Pool3DLayer`)."""
+
+    def __init__(self, incoming, pool_size, stride=None, pad=(0, 0, 0), ignore_border=True,
+                 **kwargs):
         super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
 
 
