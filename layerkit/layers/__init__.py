@@ -15,13 +15,15 @@ parameters for an update rule.
 2
 """
 from .base import Layer, MergeLayer
-from .conv import (BaseConvLayer, Conv1DLayer, Conv2DLayer, Deconv2DLayer, DilatedConv2DLayer,
-                   TransposedConv2DLayer)
+from .conv import (BaseConvLayer, Conv1DLayer, Conv2DLayer, Conv3DLayer, Deconv2DLayer,
+                   Deconv3DLayer, DilatedConv2DLayer, TransposedConv2DLayer,
+                   TransposedConv3DLayer)
 from .dense import DenseLayer, NINLayer
 from .embedding import EmbeddingLayer
 from .helper import (count_params, get_all_layers, get_all_param_values, get_all_params,
                      get_output, get_output_shape, set_all_param_values)
 from .input import InputLayer
+from .local import LocallyConnected2DLayer
 from .merge import (ConcatLayer, ElemwiseMergeLayer, ElemwiseSumLayer, autocrop,
                     autocrop_array_shapes, concat)
 from .noise import (DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels,
@@ -29,8 +31,8 @@ from .noise import (DropoutLayer, GaussianNoiseLayer, dropout, dropout_channels,
 from .normalization import (BatchNormLayer, LocalResponseNormalization2DLayer,
                             StandardizationLayer, batch_norm, instance_norm, layer_norm)
 from .pool import (FeaturePoolLayer, FeatureWTALayer, GlobalPoolLayer, MaxPool1DLayer,
-                   MaxPool2DLayer, Pool1DLayer, Pool2DLayer, SpatialPyramidPoolingLayer,
-                   Upscale1DLayer, Upscale2DLayer, Upscale3DLayer)
+                   MaxPool2DLayer, MaxPool3DLayer, Pool1DLayer, Pool2DLayer, Pool3DLayer,
+                   SpatialPyramidPoolingLayer, Upscale1DLayer, Upscale2DLayer, Upscale3DLayer)
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
                     flatten, pad, reshape)
 from .special import (BiasLayer, ExpressionLayer, InverseLayer, NonlinearityLayer,
@@ -67,7 +69,8 @@ __all__ = [
     # issue 18's missing layers
     "FeaturePoolLayer", "FeatureWTALayer", "StandardizationLayer", "instance_norm",
     "layer_norm", "Upscale1DLayer", "Upscale3DLayer", "SpatialPyramidPoolingLayer",
-    "InverseLayer", "TransformerLayer",
+    "InverseLayer", "TransformerLayer", "Conv3DLayer", "TransposedConv3DLayer", "Deconv3DLayer",
+    "Pool3DLayer", "MaxPool3DLayer", "LocallyConnected2DLayer",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

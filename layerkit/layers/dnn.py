@@ -15,11 +15,13 @@ Lasagne's ``dnn`` layer did differently:
 - ``BatchNormDNNLayer`` only normalizes over the first axis or over every axis
   but the second (cuDNN's 'per-activation' and 'spatial' modes).
 
-The 3-D layers and spatial pyramid pooling map to portable layers
-(``Conv3DLayer``, ``Pool3DLayer``, ``MaxPool3DLayer``,
-``SpatialPyramidPoolingLayer``) that are tracked by issue 18: while one is
-missing, its ``dnn`` name exists (a script that only imports it works) and
-constructing it raises ``NotImplementedError`` naming the missing layer.
+The 3-D layers and spatial pyramid pooling map to the portable
+``Conv3DLayer`` (in ``conv.py``), ``Pool3DLayer``, ``MaxPool3DLayer`` and
+``SpatialPyramidPoolingLayer`` (in ``pool.py``), looked up when this module is
+imported; the portable 3-D layers are compositions of 2-D convolutions and
+poolings (no dedicated 3-D kernel yet). Were one of them missing, its ``dnn``
+name would still exist (a script that only imports it works) and constructing
+it would raise ``NotImplementedError`` naming the missing layer.
 
 >>> from layerkit.layers import InputLayer
 >>> from layerkit.layers.dnn import Conv2DDNNLayer, MaxPool2DDNNLayer
@@ -116,7 +118,8 @@ def _border(name: str, ignore_border) -> None:
     if not ignore_border:
         raise NotImplementedError(f"{name} does not support ignore_border=False (cuDNN's "
                                   "pooling always ignores the border, as in Lasagne); use "
-                                  "Pool2DLayer for partial windows")
+                                  f"{'Pool3DLayer' if '3D' in name else 'Pool2DLayer'} for "
+                                  "partial windows")
 
 
 class Pool2DDNNLayer(_pool.Pool2DLayer):
@@ -153,13 +156,17 @@ if _Pool3D is not None:
             super().__init__(incoming, pool_size, stride=stride, pad=pad, ignore_border=True,
                              mode=mode, **kwargs)
 
-    class MaxPool3DDNNLayer(Pool3DDNNLayer):
-        """Lasagne's ``MaxPool3DDNNLayer``: :class:`Pool3DDNNLayer` with ``mode='max'``."""
+    _MaxPool3D = getattr(_pool, "MaxPool3DLayer", _Pool3D)
+
+    class MaxPool3DDNNLayer(Pool3DDNNLayer, _MaxPool3D):
+        """Lasagne's ``MaxPool3DDNNLayer``: :class:`Pool3DDNNLayer` with ``mode='max'``
+        (also a :class:`MaxPool3DLayer`)."""
 
         def __init__(self, incoming, pool_size, stride=None, pad=(0, 0, 0), ignore_border=True,
                      **kwargs):
-            super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max",
-                             **kwargs)
+            _border(type(self).__name__, ignore_border)
+            _Pool3D.__init__(self, incoming, pool_size, stride=stride, pad=pad,
+                             ignore_border=True, mode="max", **kwargs)
 else:
     Pool3DDNNLayer = _not_yet("Pool3DDNNLayer", "Pool3DLayer", "pool",
                               "Lasagne's Pool3DDNNLayer; not available yet (issue 18).")
