@@ -490,8 +490,8 @@ class TransposedConv3DLayer(BaseConvLayer):
     int, a triple or a symbolic triple) picks among the output sizes a stride
     above 1 leaves possible (None: the smallest).
 
-    There is no dedicated 3-D kernel yet: this is one transposed 2-D
-    convolution giving every depth tap, with depth folded into the batch, and
+    There is no dedicated 3-D kernel yet: the layer is a composition, one
+    transposed 2-D convolution giving every depth tap, with depth folded into the batch, and
     the taps added into place, so it is slower than its 2-D counterpart.
 
     >>> from layerkit.layers import InputLayer, TransposedConv3DLayer

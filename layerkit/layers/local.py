@@ -31,7 +31,7 @@ class LocallyConnected2DLayer(Conv2DLayer):
     flip_filters : True (the default) flips the filters over rows and columns,
         as a convolution; False makes it a correlation.
 
-    Built from existing ops (no dedicated kernel): the input's zero-padded
+    A composition of existing ops (no dedicated kernel yet): the input's zero-padded
     ``filter_size`` patches (``images2neibs``), then one batched matrix product
     per output position (or an elementwise product and a sum, channelwise).
 
