@@ -120,13 +120,27 @@ class OpFromGraph(Op):
         return result + default[n:]
 
     def _default_grad(self, inputs, output_grads):
-        """The inner graph's gradient, built over the node's inputs."""
-        outs = clone_replace(self.inner_outputs, dict(zip(self.inner_inputs, inputs)))
-        known = {o: g for o, g in zip(outs, output_grads) if is_float(o.dtype)}
+        """The inner graph's gradient with respect to its own inputs (distinct free
+        variables), then the node's inputs and output gradients put in their place.
+
+        Differentiating the inner graph after substituting the node's inputs would
+        count twice an input given twice (``op(x, x)``) or built from another
+        (``op(x, 2 * x)``): each input's gradient would already hold the paths
+        through the others, and the outer gradient adds them up again."""
+        stand_ins, known = {}, {}
+        for o, g in zip(self.inner_outputs, output_grads):
+            if g is not None and is_float(o.dtype):
+                stand_in = Variable(g.type, name=g.name)
+                stand_ins[stand_in] = g
+                known[o] = stand_in
         if not known:
             return [None] * len(inputs)
-        return grad(None, list(inputs), known_grads=known, disconnected_inputs="ignore",
-                    return_disconnected="none")
+        inner = grad(None, list(self.inner_inputs), known_grads=known,
+                     disconnected_inputs="ignore", return_disconnected="none")
+        present = [g for g in inner if g is not None]
+        outer = iter(clone_replace(present, {**dict(zip(self.inner_inputs, inputs)),
+                                             **stand_ins}))
+        return [next(outer) if g is not None else None for g in inner]
 
     def thunk(self, backend, node):
         fn = self._fn.get(id(backend))

@@ -253,3 +253,18 @@ def test_images2neibs_modes_gradient_and_inverse():
                                rtol=1e-6, atol=1e-8)
     back = theano.function([x], neibs2images(images2neibs(x, (2, 3)), (2, 3), x.shape))(a)
     np.testing.assert_array_equal(back, a)
+
+
+def test_op_from_graph_gradient_with_linked_inputs():
+    """op(x, x), op(x, 2x) and a shared variable given as an input: each path is
+    counted once (the inner graph is differentiated w.r.t. its own inputs)."""
+    a, b = T.dvector("a"), T.dvector("b")
+    op = theano.OpFromGraph([a, b], [a * b])
+    x = T.dvector("x")
+    xv = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(theano.function([x], T.grad(op(x, x).sum(), x))(xv), 2 * xv)
+    np.testing.assert_allclose(theano.function([x], T.grad(op(x, 2 * x).sum(), x))(xv), 4 * xv)
+    w = theano.shared(np.array([1.0, 2.0, 3.0]), name="w")
+    op2 = theano.OpFromGraph([a], [a * w])
+    np.testing.assert_allclose(theano.function([], T.grad(op2(w).sum(), w))(),
+                               2 * w.get_value())
