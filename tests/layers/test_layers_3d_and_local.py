@@ -14,6 +14,7 @@ import scipy.signal
 import layerkit.core as theano
 import layerkit.core.tensor as T
 from layerkit import layers
+from layerkit.init import Normal
 from layerkit.layers import (Conv3DLayer, Deconv3DLayer, InputLayer, LocallyConnected2DLayer,
                              MaxPool3DLayer, Pool3DLayer, TransposedConv3DLayer, get_all_layers,
                              get_output, get_output_shape)
@@ -388,13 +389,8 @@ def test_locally_connected_values_and_grads(filter_size, flip, channelwise, back
         return LocallyConnected2DLayer(InputLayer((None,) + small[1:], v), num_filters,
                                        filter_size, flip_filters=flip, channelwise=channelwise,
                                        nonlinearity=None, W=wv, b=None)
-    ws = make(None, lasagne_init_normal()).W.get_value()
+    ws = make(None, Normal(1.0)).W.get_value()
     check_grads(make, RNG.randn(*small), ws, backend)
-
-
-def lasagne_init_normal():
-    from layerkit.init import Normal
-    return Normal(1.0)
 
 
 def test_locally_connected_untied_biases_and_nonlinearity(backend, float64):
