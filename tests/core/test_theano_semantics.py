@@ -240,16 +240,17 @@ def test_images2neibs_modes_gradient_and_inverse():
     np.testing.assert_array_equal(
         theano.function([x], images2neibs(x, (2, 2), mode="ignore_borders"))(b),
         _ref_neibs(b, 2, 2, 2, 2))
+    tiled = RNG.normal(size=(2, 1, 5, 8))          # (8 - 2) % 2 == 0: 'valid' tiles it
     np.testing.assert_array_equal(
-        theano.function([x], images2neibs(x, (3, 2), (1, 2), mode="valid"))(b),
-        _ref_neibs(b, 3, 2, 1, 2))
+        theano.function([x], images2neibs(x, (3, 2), (1, 2), mode="valid"))(tiled),
+        _ref_neibs(tiled, 3, 2, 1, 2))
     static = T.TensorType("float64", (1, 1, 5, 5))("s")
     with pytest.raises(ValueError, match="ignore_borders"):
         images2neibs(static, (2, 2))
     # overlapping windows: the gradient adds up, as finite differences say
-    wts = RNG.normal(size=_ref_neibs(b, 3, 2, 1, 2).shape)
-    g = theano.function([x], T.grad((images2neibs(x, (3, 2), (1, 2)) * wts).sum(), x))(b)
-    np.testing.assert_allclose(g, _fd(lambda v: (_ref_neibs(v, 3, 2, 1, 2) * wts).sum(), b),
+    wts = RNG.normal(size=_ref_neibs(tiled, 3, 2, 1, 2).shape)
+    g = theano.function([x], T.grad((images2neibs(x, (3, 2), (1, 2)) * wts).sum(), x))(tiled)
+    np.testing.assert_allclose(g, _fd(lambda v: (_ref_neibs(v, 3, 2, 1, 2) * wts).sum(), tiled),
                                rtol=1e-6, atol=1e-8)
     back = theano.function([x], neibs2images(images2neibs(x, (2, 3)), (2, 3), x.shape))(a)
     np.testing.assert_array_equal(back, a)
@@ -268,3 +269,35 @@ def test_op_from_graph_gradient_with_linked_inputs():
     op2 = theano.OpFromGraph([a], [a * w])
     np.testing.assert_allclose(theano.function([], T.grad(op2(w).sum(), w))(),
                                2 * w.get_value())
+
+
+def test_extra_ops_refuse_what_numpy_refuses():
+    """repeat, bincount, to_one_hot and images2neibs(mode='valid') check at run time
+    what only the values tell, as numpy does, instead of returning wrong numbers."""
+    x = T.dvector("x")
+    xv = np.array([1.0, 2.0, 3.0])
+    r = T.lvector("r")
+    f = theano.function([x, r], extra_ops.repeat(x, r))
+    np.testing.assert_array_equal(f(xv, np.array([2])), np.repeat(xv, [2]))      # one count
+    np.testing.assert_array_equal(f(xv, np.array([1, 0, 2])), np.repeat(xv, [1, 0, 2]))
+    with pytest.raises(ValueError, match="one count per element"):
+        f(xv, np.array([1, 1]))
+    with pytest.raises(ValueError, match="negative"):
+        f(xv, np.array([1, -1, 2]))
+    np.testing.assert_array_equal(
+        theano.function([x], extra_ops.repeat(x, np.array([2])))(xv), np.repeat(xv, 2))
+    i = T.lvector("i")
+    with pytest.raises(ValueError, match="negative"):
+        theano.function([i], extra_ops.bincount(i))(np.array([0, -1, 2]))
+    u = T.vector("u", dtype="uint8")
+    hot = theano.function([u], extra_ops.to_one_hot(u, 300))(np.array([0, 5], dtype="uint8"))
+    want = np.zeros((2, 300))
+    want[0, 0] = want[1, 5] = 1
+    np.testing.assert_array_equal(hot, want)
+    with pytest.raises(IndexError, match="outside 0 .. 300"):
+        theano.function([i], extra_ops.to_one_hot(i, 300))(np.array([300]))
+    img = T.tensor4("img", dtype="float64")
+    g = theano.function([img], images2neibs(img, (2, 2)))
+    with pytest.raises(ValueError, match="not tiled"):
+        g(np.zeros((1, 1, 5, 5)))
+    assert g(np.zeros((1, 1, 4, 4))).shape == (4, 4)

@@ -12,7 +12,7 @@ from ..op import Op
 from ..types import TensorType, as_dtype, is_float
 
 __all__ = ["Cast", "cast", "GradBlock", "disconnected_grad", "ViewOp", "result_dtype",
-           "positive_pair", "constant"]
+           "positive_pair", "constant", "Assert", "assert_op"]
 
 
 def constant(x, name=None, dtype=None) -> Variable:
@@ -90,6 +90,47 @@ class ViewOp(Op):
 
     def thunk(self, backend, node):
         return lambda x: x
+
+
+_ERRORS = {"ValueError": ValueError, "IndexError": IndexError}
+
+
+class Assert(Op):
+    """``x`` itself once every condition input holds everywhere; otherwise the call
+    raises ``error`` with ``message`` (Theano's ``Assert``). For checks that only
+    the run-time values can decide (a length, a range), so that a builder refuses
+    bad input instead of computing a wrong number."""
+
+    __props__ = ("message", "error")
+    view_map = {0: [0]}
+
+    def __init__(self, message: str, error: str = "ValueError") -> None:
+        if error not in _ERRORS:
+            raise ValueError(f"Assert: error must be one of {sorted(_ERRORS)}, got {error!r}")
+        self.message, self.error = message, error
+
+    def make_node(self, x, *conditions) -> Apply:
+        x = as_variable(x)
+        return Apply(self, [x] + [as_variable(c) for c in conditions], [x.type])
+
+    def grad(self, inputs, outputs, output_grads):
+        return [output_grads[0]] + [None] * (len(inputs) - 1)
+
+    def thunk(self, backend, node):
+        message, error, xp = self.message, _ERRORS[self.error], backend.xp
+
+        def check(x, *conditions):
+            for c in conditions:
+                host = isinstance(c, (np.ndarray, np.generic, bool, numbers.Integral))
+                if not bool(np.all(c) if host else xp.all(c)):
+                    raise error(message)
+            return x
+        return check
+
+
+def assert_op(x, *conditions, message: str, error: str = "ValueError") -> Variable:
+    """``x``, checked at run time: every condition (a bool scalar or array) must hold."""
+    return Assert(message, error)(x, *conditions)
 
 
 class GradBlock(ViewOp):

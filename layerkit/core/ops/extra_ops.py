@@ -13,8 +13,8 @@ from ..config import config
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_float
-from .basic import cast
-from .elemwise import eq, ge, maximum
+from .basic import assert_op, cast
+from .elemwise import and_, eq, ge, lt, maximum, or_
 from .reduce import max as max_
 from .reduce import normalize_axis
 from .reduce import sum as sum_
@@ -100,8 +100,10 @@ def repeat(x, repeats, axis=None) -> Variable:
         x, axis = flatten(x), 0
     else:
         (axis,) = normalize_axis(axis, x.ndim, "repeat")
-    if isinstance(repeats, (list, tuple, np.ndarray)) and np.ndim(repeats) == 0:
-        repeats = int(np.asarray(repeats))
+    if isinstance(repeats, (list, tuple, np.ndarray)) and np.size(repeats) == 1:
+        repeats = int(np.asarray(repeats).reshape(()))   # one count: numpy's scalar case
+    if isinstance(repeats, numbers.Integral) and repeats < 0:
+        raise ValueError(f"repeat: repeats must not be negative, got {repeats}")
     if _is_scalar(repeats):
         r = repeats if isinstance(repeats, numbers.Integral) else cast(repeats, "int64")
         # a new axis after ``axis``, broadcast to r, merged into ``axis``
@@ -112,7 +114,17 @@ def repeat(x, repeats, axis=None) -> Variable:
     reps = as_variable(repeats)
     if reps.ndim != 1 or reps.dtype.startswith("float"):
         raise TypeError(f"repeat: repeats must be an int or a vector of ints, got {reps.type}")
-    reps = cast(reps, "int64")
+    n = x.shape[axis]
+    if isinstance(reps, Constant) and reps.data.shape[0] != 1 and x.type.shape[axis] is not None \
+            and reps.data.shape[0] != x.type.shape[axis]:
+        raise ValueError(f"repeat: {reps.data.shape[0]} counts for {x.type.shape[axis]} "
+                         f"elements along axis {axis}")
+    reps = assert_op(cast(reps, "int64"),
+                     or_(eq(reps.shape[0], n), eq(reps.shape[0], 1)),
+                     message=f"repeat: repeats must hold one count per element along axis "
+                             f"{axis} (or a single count)")
+    reps = assert_op(alloc(reps, n), ge(reps, 0).all(),
+                     message="repeat: repeats must not be negative")
     ends = cumsum(reps)
     # output position k reads element i = the number of ends <= k
     k = arange(sum_(reps), dtype="int64")
@@ -137,7 +149,14 @@ def to_one_hot(y, nb_class, dtype=None) -> Variable:
     y = as_variable(y)
     if y.ndim != 1:
         raise TypeError(f"to_one_hot: y must be a vector of class indices, got {y.ndim}-d")
-    hot = eq(dimshuffle(y, (0, "x")), dimshuffle(arange(nb_class, dtype=y.dtype), ("x", 0)))
+    if not y.dtype.startswith(("int", "uint")):
+        raise TypeError(f"to_one_hot: y must hold integer class indices, got {y.dtype}")
+    # int64 columns: a narrow label dtype (uint8) would wrap them around
+    y = cast(y, "int64")
+    y = assert_op(y, and_(ge(y, 0), lt(y, nb_class)).all(),
+                  message=f"to_one_hot: a class index is outside 0 .. {nb_class} - 1",
+                  error="IndexError")
+    hot = eq(dimshuffle(y, (0, "x")), dimshuffle(arange(nb_class, dtype="int64"), ("x", 0)))
     return cast(hot, as_dtype(dtype) if dtype is not None else config.floatX)
 
 
@@ -151,6 +170,8 @@ def bincount(x, weights=None, minlength=None, assert_nonneg=False) -> Variable:
     x = cast(x, "int64")
     if isinstance(x, Constant) and (x.data < 0).any():
         raise ValueError("bincount: x holds negative values")
+    # numpy refuses negative values, with or without Theano's assert_nonneg
+    x = assert_op(x, ge(x, 0).all(), message="bincount: x holds negative values")
     bins = max_(x) + 1
     if minlength is not None:
         bins = maximum(bins, minlength)
@@ -206,6 +227,12 @@ def images2neibs(ten4, neib_shape, neib_step=None, mode="valid") -> Variable:
             if size is not None and (size < n or (size - n) % s):
                 raise ShapeError(f"images2neibs(mode='valid'): {size} {name} are not tiled "
                                  f"by windows of {n} every {s}; use mode='ignore_borders'")
+        # sizes known only when the function runs: checked then
+        rows_ok = and_(ge(x.shape[2], nh), eq((x.shape[2] - nh) % sh, 0))
+        cols_ok = and_(ge(x.shape[3], nw), eq((x.shape[3] - nw) % sw, 0))
+        x = assert_op(x, rows_ok, cols_ok,
+                      message=f"images2neibs(mode='valid'): the image is not tiled by windows "
+                              f"of {(nh, nw)} every {(sh, sw)}; use mode='ignore_borders'")
     elif mode != "ignore_borders":
         raise NotImplementedError(f"images2neibs: mode {mode!r} is not supported ('valid', "
                                   "'ignore_borders', 'half' and 'full' are)")
