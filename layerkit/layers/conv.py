@@ -167,6 +167,9 @@ class Conv1DLayer(BaseConvLayer):
     def __init__(self, incoming, num_filters, filter_size, stride=1, pad=0, untie_biases=False,
                  W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
                  flip_filters=True, convolution=None, **kwargs):
+        if kwargs.get("num_groups", 1) != 1:
+            raise ValueError(f"Conv1DLayer: num_groups={kwargs['num_groups']} is not supported "
+                             "(grouped convolution is Conv2DLayer's and Conv3DLayer's)")
         self.convolution = convolution
         super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                          nonlinearity, flip_filters, n=1, **kwargs)

@@ -499,3 +499,9 @@ def test_transformer_unknown_sizes(backend, float64):
         np.testing.assert_allclose(f(x, theta),
                                    transformer_reference(x, theta, (2, 2), "mirror"),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_conv1d_refuses_groups():
+    from layerkit.layers import Conv1DLayer
+    with pytest.raises(ValueError, match="num_groups=2 is not supported"):
+        Conv1DLayer(InputLayer((None, 4, 10)), 6, 3, num_groups=2)
