@@ -37,7 +37,7 @@ from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, Slice
                     flatten, pad, reshape)
 from .special import (BiasLayer, ExpressionLayer, InverseLayer, NonlinearityLayer,
                       ParametricRectifierLayer, RandomizedRectifierLayer, ScaleLayer,
-                      TransformerLayer, prelu, rrelu, standardize)
+                      TPSTransformerLayer, TransformerLayer, prelu, rrelu, standardize)
 from .summary_table import summary
 from . import corrmm, cuda_convnet, dnn  # Lasagne's GPU layer modules, as portable layers
 
@@ -70,7 +70,7 @@ __all__ = [
     "FeaturePoolLayer", "FeatureWTALayer", "StandardizationLayer", "instance_norm",
     "layer_norm", "Upscale1DLayer", "Upscale3DLayer", "SpatialPyramidPoolingLayer",
     "InverseLayer", "TransformerLayer", "Conv3DLayer", "TransposedConv3DLayer", "Deconv3DLayer",
-    "Pool3DLayer", "MaxPool3DLayer", "LocallyConnected2DLayer",
+    "Pool3DLayer", "MaxPool3DLayer", "LocallyConnected2DLayer", "TPSTransformerLayer",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]

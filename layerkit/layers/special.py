@@ -1,6 +1,8 @@
 """Small layers: nonlinearity, bias, scale, expressions; the inverse of a layer and
-the affine spatial transformer."""
+the spatial transformers (affine and thin-plate-spline)."""
 from __future__ import annotations
+
+import numpy as np
 
 from .. import init, nonlinearities
 from ..core import config
@@ -12,7 +14,7 @@ from .base import Layer, MergeLayer
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "standardize", "ExpressionLayer",
            "ParametricRectifierLayer", "prelu", "RandomizedRectifierLayer", "rrelu",
-           "InverseLayer", "TransformerLayer"]
+           "InverseLayer", "TransformerLayer", "TPSTransformerLayer"]
 
 
 class NonlinearityLayer(Layer):
@@ -362,33 +364,178 @@ class TransformerLayer(MergeLayer):
 
     def get_output_for(self, inputs, **kwargs):
         input, theta = inputs
-        static = self.input_shapes[0]
-        n, c, h, w = (input.shape[i] if static[i] is None else static[i] for i in range(4))
-        out_shape = self.get_output_shape_for([static, None])
-        oh, ow = (out_shape[2 + k] if out_shape[2 + k] is not None
-                  else T.cast(T.floor((h, w)[k] / self.downsample_factor[k]), "int64")
-                  for k in range(2))
-        dtype = input.dtype
-
-        def linspace(num):                          # num points from -1 to 1
-            return -1 + 2 * T.cast(T.arange(num), dtype) / T.maximum(num - 1, 1)
-        # every output pixel's (x, y), row-major: (1, oh * ow) each
-        x_t = T.flatten(T.ones((oh, 1), dtype=dtype) * linspace(ow).dimshuffle("x", 0))
-        y_t = T.flatten(linspace(oh).dimshuffle(0, "x") * T.ones((1, ow), dtype=dtype))
+        n, c, h, w, oh, ow = _sizes(input, self.input_shapes[0], self.downsample_factor)
+        x_t, y_t = _output_grid(oh, ow, input.dtype)
         x_t, y_t = x_t.dimshuffle("x", 0), y_t.dimshuffle("x", 0)
         t = [theta[:, k].dimshuffle(0, "x") for k in range(6)]
-        # the positions sampled, in input pixels: (n, oh * ow)
-        x = (t[0] * x_t + t[1] * y_t + t[2] + 1) / 2 * (w - 1)
-        y = (t[3] * x_t + t[4] * y_t + t[5] + 1) / 2 * (h - 1)
-        x0, y0 = T.floor(x), T.floor(y)
-        x1, y1 = x0 + 1, y0 + 1
-        cols = [T.cast(_border_index(v, w, self.border_mode), "int64") for v in (x0, x1)]
-        rows = [T.cast(_border_index(v, h, self.border_mode), "int64") for v in (y0, y1)]
-        flat = T.reshape(input.dimshuffle(0, 2, 3, 1), (-1, c))       # (n * h * w, c)
-        base = (T.arange(n) * (h * w)).dimshuffle(0, "x")
-        out = 0
-        for row, wy in ((rows[0], y1 - y), (rows[1], y - y0)):
-            for col, wx in ((cols[0], x1 - x), (cols[1], x - x0)):
-                pixels = flat[T.flatten(base + row * w + col)]        # (n * oh * ow, c)
-                out = out + pixels * T.flatten(wy * wx).dimshuffle(0, "x")
-        return T.reshape(out, (n, oh, ow, c)).dimshuffle(0, 3, 1, 2)
+        x = t[0] * x_t + t[1] * y_t + t[2]
+        y = t[3] * x_t + t[4] * y_t + t[5]
+        return _sample_bilinear(input, x, y, (n, c, h, w, oh, ow), self.border_mode)
+
+
+def _sizes(input, static, downsample_factor):
+    """(n, c, h, w, out rows, out columns): static ints where known, else symbolic."""
+    n, c, h, w = (input.shape[i] if static[i] is None else static[i] for i in range(4))
+    oh, ow = (int(static[2 + k] // downsample_factor[k]) if static[2 + k] is not None
+              else T.cast(T.floor((h, w)[k] / downsample_factor[k]), "int64")
+              for k in range(2))
+    return n, c, h, w, oh, ow
+
+
+def _output_grid(oh, ow, dtype):
+    """Every output pixel's (x, y), row-major, each from -1 to 1: two (oh * ow,) vectors."""
+    def linspace(num):                              # num points from -1 to 1
+        step = T.cast(T.maximum(num - 1, 1), dtype)
+        return -1 + 2 * T.cast(T.arange(num), dtype) / step
+    x_t = T.flatten(T.ones((oh, 1), dtype=dtype) * linspace(ow).dimshuffle("x", 0))
+    y_t = T.flatten(linspace(oh).dimshuffle(0, "x") * T.ones((1, ow), dtype=dtype))
+    return x_t, y_t
+
+
+def _sample_bilinear(input, x, y, sizes, border_mode):
+    """Sample ``input`` (n, c, h, w) bilinearly at (x, y), each (n, oh * ow) in the -1..1
+    coordinates of the input's columns and rows; returns (n, c, oh, ow)."""
+    n, c, h, w, oh, ow = sizes
+    def span(size):                                 # size - 1, in the positions' dtype
+        return size - 1 if isinstance(size, int) else T.cast(size - 1, x.dtype)
+    x = (x + 1) / 2 * span(w)                       # in input pixels
+    y = (y + 1) / 2 * span(h)
+    x0, y0 = T.floor(x), T.floor(y)
+    x1, y1 = x0 + 1, y0 + 1
+    cols = [T.cast(_border_index(v, w, border_mode), "int64") for v in (x0, x1)]
+    rows = [T.cast(_border_index(v, h, border_mode), "int64") for v in (y0, y1)]
+    flat = T.reshape(input.dimshuffle(0, 2, 3, 1), (-1, c))           # (n * h * w, c)
+    base = (T.arange(n) * (h * w)).dimshuffle(0, "x")
+    out = 0
+    for row, wy in ((rows[0], y1 - y), (rows[1], y - y0)):
+        for col, wx in ((cols[0], x1 - x), (cols[1], x - x0)):
+            pixels = flat[T.flatten(base + row * w + col)]            # (n * oh * ow, c)
+            out = out + pixels * T.flatten(wy * wx).dimshuffle(0, "x")
+    return T.reshape(out, (n, oh, ow, c)).dimshuffle(0, 3, 1, 2)
+
+
+class TPSTransformerLayer(MergeLayer):
+    """The spatial transformer network layer (Jaderberg et al., 2015) with a thin
+    plate spline (Bookstein, 1989): ``control_points`` source points sit on an
+    evenly spaced square grid over the image (``x`` and ``y`` from -1 to 1,
+    ``x`` varying fastest); the ``localization_network``'s output, (batch,
+    2 * control_points), gives for each example their offsets, first every
+    point's ``x`` offset then every point's ``y`` offset. The spline that maps
+    each source point onto its moved position maps each output pixel's
+    coordinates to the input position it samples, bilinearly. Zero offsets are
+    the identity. The layer has no parameters.
+
+    Parameters
+    ----------
+    incoming : the (batch, channels, rows, columns) input layer
+    localization_network : a layer with output shape (batch, 2 * control_points)
+    downsample_factor : float or pair of floats
+        The output is ``rows // factor`` by ``columns // factor``. Default 1.
+    control_points : int
+        A perfect square, at least 4. Default 16.
+    precompute_grid : 'auto' (default), True or False
+        True: the spline's kernel values at every output pixel are computed
+        once, in numpy, when the layer is built (needs the input's rows and
+        columns); False: they are part of the graph. 'auto': True when the
+        rows and columns are known. Both give the same values.
+    border_mode : 'nearest' (default), 'mirror' or 'wrap'
+        As for :class:`TransformerLayer`.
+
+    >>> from layerkit.layers import InputLayer, DenseLayer, TPSTransformerLayer
+    >>> l_in = InputLayer((None, 3, 28, 28))
+    >>> l_loc = DenseLayer(l_in, 2 * 16, W=np.zeros((3 * 28 * 28, 32)), nonlinearity=None)
+    >>> TPSTransformerLayer(l_in, l_loc, control_points=16).output_shape
+    (None, 3, 28, 28)
+    """
+
+    def __init__(self, incoming, localization_network, downsample_factor=1, control_points=16,
+                 precompute_grid="auto", border_mode="nearest", **kwargs):
+        super().__init__([incoming, localization_network], **kwargs)
+        self.downsample_factor = as_tuple(downsample_factor, 2)
+        if border_mode not in ("nearest", "mirror", "wrap"):
+            raise ValueError(f"TPSTransformerLayer: border_mode must be 'nearest', 'mirror' or "
+                             f"'wrap', got {border_mode!r}")
+        self.border_mode = border_mode
+        side = int(round(np.sqrt(control_points))) if isinstance(
+            control_points, (int, np.integer)) and control_points > 0 else 0
+        if side * side != control_points or side < 2:
+            raise ValueError(f"TPSTransformerLayer: the number of control points must be a "
+                             f"perfect square of at least 4, got {control_points!r}")
+        self.control_points = int(control_points)
+        input_shp, loc_shp = self.input_shapes
+        if len(input_shp) != 4:
+            raise ValueError(f"TPSTransformerLayer: the input must be 4-d (batch, channels, "
+                             f"rows, columns), got shape {input_shp}")
+        if len(loc_shp) != 2 or loc_shp[1] != 2 * self.control_points:
+            raise ValueError(f"TPSTransformerLayer: the localization network must have output "
+                             f"shape (batch_size, 2*control_points) = (batch_size, "
+                             f"{2 * self.control_points}), got {loc_shp}")
+        known = all(s is not None for s in input_shp[2:])
+        if precompute_grid == "auto":
+            precompute_grid = known
+        elif precompute_grid and not known:
+            raise ValueError(f"TPSTransformerLayer: the grid can only be precomputed when the "
+                             f"input's rows and columns are known, got shape {input_shp}")
+        self.precompute_grid = bool(precompute_grid)
+        # the source points, (2, k): x varies fastest
+        grid = np.linspace(-1.0, 1.0, side)
+        self.source_points = np.stack([np.tile(grid, side), np.repeat(grid, side)])
+        # Bookstein's system L [a1, ax, ay, w_1..w_k] = [0, 0, 0, targets]:
+        # L = [[0, P^T], [P, K]], P = [1, x, y] per point, K = U(|p_i - p_j|)
+        k = self.control_points
+        L = np.zeros((k + 3, k + 3))
+        P = np.concatenate([np.ones((1, k)), self.source_points])             # (3, k)
+        L[:3, 3:], L[3:, :3] = P, P.T
+        L[3:, 3:] = _tps_kernel(self.source_points, self.source_points)
+        self.L_inv = np.linalg.inv(L)
+        # the coefficients of one coordinate are targets @ coef_map, (k, k + 3)
+        self._coef_map = self.L_inv[:, 3:].T
+        if self.precompute_grid:
+            self.out_height, self.out_width = self.get_output_shape_for(self.input_shapes)[2:]
+            ys, xs = (np.linspace(-1.0, 1.0, m) if m > 1 else -np.ones(m)
+                      for m in (self.out_height, self.out_width))
+            points = np.stack([np.tile(xs, len(ys)), np.repeat(ys, len(xs))])  # (2, oh * ow)
+            # rows [1, x, y, U(point - source_j)...]: (k + 3, oh * ow)
+            self.right_mat = np.concatenate([np.ones((1, points.shape[1])), points,
+                                             _tps_kernel(self.source_points, points)])
+        else:
+            self.out_height = self.out_width = self.right_mat = None
+
+    def get_output_shape_for(self, input_shapes):
+        shape = list(input_shapes[0])
+        for k, factor in enumerate(self.downsample_factor):
+            if shape[2 + k] is not None:
+                shape[2 + k] = int(shape[2 + k] // factor)
+        return tuple(shape)
+
+    def get_output_for(self, inputs, **kwargs):
+        input, offsets = inputs
+        sizes = _sizes(input, self.input_shapes[0], self.downsample_factor)
+        dtype = np.result_type(input.dtype, offsets.dtype).name
+        k = self.control_points
+
+        def const(array):
+            return T.constant(np.asarray(array, dtype=dtype))
+        # each example's moved control points, (n, k) per coordinate
+        targets = [const(self.source_points[d]).dimshuffle("x", 0) + offsets[:, d * k:(d + 1) * k]
+                   for d in range(2)]
+        if self.precompute_grid:
+            # the whole map from targets to sampled positions is one constant (k, oh * ow)
+            x, y = (T.dot(t, const(self._coef_map @ self.right_mat)) for t in targets)
+        else:
+            x_t, y_t = _output_grid(sizes[4], sizes[5], dtype)             # (oh * ow,) each
+            sx, sy = (const(self.source_points[d]).dimshuffle(0, "x") for d in range(2))
+            r2 = (x_t.dimshuffle("x", 0) - sx) ** 2 + (y_t.dimshuffle("x", 0) - sy) ** 2
+            kernel = r2 * T.log(T.switch(T.gt(r2, 0), r2, 1))               # U, 0 at r = 0
+            right_mat = T.concatenate([T.ones_like(x_t).dimshuffle("x", 0),
+                                       x_t.dimshuffle("x", 0), y_t.dimshuffle("x", 0), kernel],
+                                      axis=0)                              # (k + 3, oh * ow)
+            x, y = (T.dot(T.dot(t, const(self._coef_map)), right_mat) for t in targets)
+        return _sample_bilinear(input, x, y, sizes, self.border_mode)
+
+
+def _tps_kernel(a, b):
+    """Bookstein's U(r) = r^2 log r^2 (0 at r = 0) between the points ``a`` (2, p) and
+    ``b`` (2, q): (p, q)."""
+    r2 = ((a[:, :, None] - b[:, None, :]) ** 2).sum(axis=0)
+    return r2 * np.log(np.where(r2 > 0, r2, 1.0))
