@@ -272,7 +272,7 @@ class Variable(_TensorOperators):
         """Theano's rule: every variable is true (``if not W:`` asks whether one was
         given) except the result of a comparison, whose truth is only known when the
         function runs (``if a < b:`` and ``a < b < c`` raise)."""
-        if self.owner is not None and getattr(self.owner.op, "is_comparison", False):
+        if self.owner is not None and self.owner.op.is_comparison:
             raise TypeError("Variables do not support boolean operations: the result of "
                             f"the comparison {self} is symbolic; use T.switch, T.and_ or "
                             "T.or_ on it instead")

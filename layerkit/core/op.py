@@ -77,6 +77,9 @@ class Op:
     host = False
     #: the op's random stream (a ``RandomState`` whose counter a call advances), or None
     state = None
+    #: its result is a comparison's (``a < b``), which has no truth value in Python
+    #: (Theano's rule: ``if a < b:`` raises; every other variable is true)
+    is_comparison = False
 
     # -- identity -----------------------------------------------------
     def _props(self) -> tuple:
