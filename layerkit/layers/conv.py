@@ -1,12 +1,13 @@
 """Convolution layers: one base class over the number of spatial dimensions, plus the
 transposed and the dilated 2-D convolution, and the 3-D convolution and its transpose
-(compositions of 2-D convolutions: see :class:`Conv3DLayer`)."""
+(the core's ``conv3d`` builders, compositions of 2-D convolutions)."""
 from __future__ import annotations
 
 from .. import init, nonlinearities
 from ..core import tensor as T
 from ..core.graph import Variable
-from ..core.tensor.nnet.abstract_conv import conv2d_grad_wrt_inputs
+from ..core.tensor.nnet.abstract_conv import (conv2d_grad_wrt_inputs, conv3d,
+                                              conv3d_grad_wrt_inputs)
 from ..utils import as_tuple
 from .base import Layer
 
@@ -338,86 +339,7 @@ class DilatedConv2DLayer(BaseConvLayer):
                              filter_flip=False, filter_dilation=self.dilation)
 
 
-# -- 3-D convolutions, composed from 2-D ones ----------------------------------------------
-
-def _int_pad(pad, filter_size):
-    """A layer's ``pad`` ('full', 'same' or a tuple of ints) as one int per axis."""
-    if pad == "full":
-        return tuple(f - 1 for f in filter_size)
-    if pad == "same":
-        return tuple(f // 2 for f in filter_size)
-    return tuple(pad)
-
-
-def _sizes(x, static):
-    """The sizes of ``x``: the static ones where known, symbolic ones elsewhere."""
-    return [x.shape[i] if s is None else s for i, s in enumerate(static)]
-
-
-def _depth_taps(x, sizes, kd, sd, pd):
-    """The depth taps of a 3-D correlation, folded for one 2-D convolution.
-
-    ``x`` is (batch, channels, depth, rows, columns). It is zero-padded by
-    ``pd`` in depth; tap ``t`` of output depth ``o`` reads padded depth
-    ``o * sd + t``. Returns ``(taps, out_depth)`` with ``taps`` of shape
-    (batch * out_depth, channels * kd, rows, columns), channel ``c * kd + t``.
-    """
-    b, c, d, h, w = sizes
-    if pd:
-        padded = T.zeros((b, c, d + 2 * pd, h, w), dtype=x.dtype)
-        x = T.set_subtensor(padded[:, :, pd:pd + d], x)
-    out_d = (d + 2 * pd - kd) // sd + 1
-    stop = (out_d - 1) * sd + 1
-    taps = T.stack([x[:, :, t:t + stop:sd] for t in range(kd)], axis=2)  # b, c, kd, od, h, w
-    taps = taps.dimshuffle(0, 3, 1, 2, 4, 5)
-    return T.reshape(taps, (b * out_d, c * kd, h, w)), out_d
-
-
-def conv3d_from_2d(x, w, x_sizes, w_shape, stride, pad, flip):
-    """A 3-D convolution of ``x`` (batch, channels, depth, rows, columns) with
-    ``w`` (filters, channels, depth, rows, columns), as one 2-D convolution over
-    the depth taps stacked as channels (depth folded into the batch).
-
-    ``pad`` is one int per axis; ``flip`` flips the filters in all three axes
-    (a true convolution, Theano's ``conv3d`` default), else cross-correlation.
-    """
-    f, c, kd, kh, kw = w_shape
-    if flip:
-        w = w[:, :, ::-1, ::-1, ::-1]
-    taps, out_d = _depth_taps(x, x_sizes, kd, stride[0], pad[0])
-    conved = T.nnet.conv2d(taps, T.reshape(w, (f, c * kd, kh, kw)), border_mode=tuple(pad[1:]),
-                           subsample=tuple(stride[1:]), filter_flip=False)
-    conved = T.reshape(conved, (x_sizes[0], out_d, f, conved.shape[2], conved.shape[3]))
-    return conved.dimshuffle(0, 2, 1, 3, 4)
-
-
-def conv3d_transpose_from_2d(u, w, u_sizes, w_shape, out_size, stride, crop, flip):
-    """The gradient of :func:`conv3d_from_2d` with respect to its input: ``u``
-    (batch, filters, depth, rows, columns) is the convolution's output, ``w``
-    (filters, channels, kd, kh, kw) its filters, ``out_size`` the (depth, rows,
-    columns) of the result (batch, channels, ...). One transposed 2-D
-    convolution gives every depth tap; tap ``t`` of input depth ``i`` adds to
-    padded output depth ``i * stride + t``, and the padding ``crop`` is cut off.
-    """
-    f, c, kd, kh, kw = w_shape
-    b, _, di = u_sizes[:3]
-    sd = stride[0]
-    if flip:
-        w = w[:, :, ::-1, ::-1, ::-1]
-    folded = T.reshape(u.dimshuffle(0, 2, 1, 3, 4), (b * di, f, u_sizes[3], u_sizes[4]))
-    out_d, out_h, out_w = out_size
-    taps = conv2d_grad_wrt_inputs(folded, T.reshape(w, (f, c * kd, kh, kw)),
-                                  [None, c * kd, out_h, out_w], filter_shape=(f, c * kd, kh, kw),
-                                  border_mode=tuple(crop[1:]), subsample=tuple(stride[1:]),
-                                  filter_flip=False)
-    taps = T.reshape(taps, (b, di, c, kd, out_h, out_w)).dimshuffle(0, 2, 3, 1, 4, 5)
-    # every valid output depth fits: out_d + 2 * crop <= (di - 1) * sd + kd + sd - 1
-    stop = (di - 1) * sd + 1
-    full = T.zeros((b, c, stop + kd - 1 + sd - 1, out_h, out_w), dtype=taps.dtype)
-    for t in range(kd):
-        full = T.inc_subtensor(full[:, :, t:t + stop:sd], taps[:, :, t])
-    return full[:, :, crop[0]:crop[0] + out_d]
-
+# -- 3-D convolutions: graphs of the core's conv3d builders ------------------------------
 
 class Conv3DLayer(BaseConvLayer):
     """3-D convolution over (batch, channels, depth, rows, columns) input.
@@ -432,13 +354,16 @@ class Conv3DLayer(BaseConvLayer):
     as Theano's ``conv3d``) flips the filters in all three axes; the
     :mod:`layerkit.layers.dnn` ``Conv3DDNNLayer`` defaults to False.
 
-    There is no dedicated 3-D kernel yet: the convolution is a composition,
-    one 2-D convolution of the depth taps stacked as channels with depth
-    folded into the batch (it copies the input ``filter depth`` times), so it
-    is slower than a 2-D convolution of the same size. ``convolution`` (Lasagne's
-    hook, ``T.nnet.conv3d`` there) is None for this composition, or a function
-    called as Lasagne calls it: ``convolution(input, W, input_shape, W_shape,
-    subsample=stride, border_mode=pad ('half' for 'same'), filter_flip=flip_filters)``.
+    The convolution is the core's ``T.nnet.conv3d``, which has no dedicated 3-D
+    kernel yet: it is a composition, one 2-D convolution of the depth taps
+    stacked as channels with depth folded into the batch (it copies the input
+    ``filter depth`` times), so it is slower than a 2-D convolution of the
+    same size.
+    ``convolution`` (Lasagne's hook, ``T.nnet.conv3d`` there) is None for
+    ``T.nnet.conv3d``, or a function called as Lasagne calls it:
+    ``convolution(input, W, input_shape, W_shape, subsample=stride,
+    border_mode=pad ('half' for 'same'), filter_flip=flip_filters)`` (and
+    ``num_groups=`` when it is above 1).
 
     >>> from layerkit.layers import InputLayer, Conv3DLayer
     >>> layer = Conv3DLayer(InputLayer((None, 3, 8, 16, 16)), 8, 3, pad='same', stride=(1, 2, 2))
@@ -455,26 +380,11 @@ class Conv3DLayer(BaseConvLayer):
                          nonlinearity, flip_filters, num_groups, n=3, **kwargs)
 
     def convolve(self, input, **kwargs):
-        if self.convolution is not None:
-            border_mode = "half" if self.pad == "same" else self.pad
-            extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
-            return self.convolution(input, self.W, self.input_shape, self.get_W_shape(),
-                                    subsample=self.stride, border_mode=border_mode,
-                                    filter_flip=self.flip_filters, **extra)
-        pad = _int_pad(self.pad, self.filter_size)
-        sizes = _sizes(input, self.input_shape)
-        groups = self.num_groups
-        if groups == 1:
-            return conv3d_from_2d(input, self.W, sizes, self.get_W_shape(), self.stride, pad,
-                                  self.flip_filters)
-        in_per, out_per = self.input_shape[1] // groups, self.num_filters // groups
-        w_shape = (out_per, in_per) + self.filter_size
-        outs = [conv3d_from_2d(input[:, g * in_per:(g + 1) * in_per],
-                               self.W[g * out_per:(g + 1) * out_per],
-                               [sizes[0], in_per] + sizes[2:], w_shape, self.stride, pad,
-                               self.flip_filters)
-                for g in range(groups)]
-        return T.concatenate(outs, axis=1)
+        border_mode = "half" if self.pad == "same" else self.pad
+        extra = {"num_groups": self.num_groups} if self.num_groups > 1 else {}
+        return (self.convolution or conv3d)(input, self.W, self.input_shape, self.get_W_shape(),
+                                            subsample=self.stride, border_mode=border_mode,
+                                            filter_flip=self.flip_filters, **extra)
 
 
 class TransposedConv3DLayer(BaseConvLayer):
@@ -493,9 +403,10 @@ class TransposedConv3DLayer(BaseConvLayer):
     int, a triple or a symbolic triple) picks among the output sizes a stride
     above 1 leaves possible (None: the smallest).
 
-    There is no dedicated 3-D kernel yet: the layer is a composition, one
-    transposed 2-D convolution giving every depth tap, with depth folded into the batch, and
-    the taps added into place, so it is slower than its 2-D counterpart.
+    The layer is the core's ``conv3d_grad_wrt_inputs``, which has no dedicated
+    3-D kernel yet: a composition, one transposed 2-D convolution giving every
+    depth tap, with depth folded into the batch, and the taps added into
+    place, so it is slower than its 2-D counterpart.
 
     >>> from layerkit.layers import InputLayer, TransposedConv3DLayer
     >>> l_in = InputLayer((None, 8, 3, 5, 6))
@@ -529,18 +440,20 @@ class TransposedConv3DLayer(BaseConvLayer):
             for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop))
 
     def convolve(self, input, **kwargs):
-        sizes = _sizes(input, self.input_shape)
         if isinstance(self.output_size, Variable):
             size = [self.output_size[k] for k in range(3)]
         else:
             size = list(self.output_shape[2:])
             if any(s is None for s in size):
-                size = list(self.get_output_shape_for(tuple(sizes))[2:])
-        crop = _int_pad(self.crop, self.filter_size)
-        # the transposed convolution maps num_filters channels to the input's channels
-        # with W (input channels, num_filters, ...) and flips when this layer does not
-        return conv3d_transpose_from_2d(input, self.W, sizes, self.get_W_shape(), size,
-                                        self.stride, crop, not self.flip_filters)
+                shape = tuple(input.shape[i] if s is None else s
+                              for i, s in enumerate(self.input_shape))
+                size = list(self.get_output_shape_for(shape)[2:])
+        border_mode = "half" if self.crop == "same" else self.crop
+        # the transpose of a conv3d mapping num_filters channels to the input's, with W
+        # (input channels, num_filters, ...), flipping when this layer does not
+        return conv3d_grad_wrt_inputs(input, self.W, [None, self.num_filters] + size,
+                                      filter_shape=self.get_W_shape(), border_mode=border_mode,
+                                      subsample=self.stride, filter_flip=not self.flip_filters)
 
 
 Deconv3DLayer = TransposedConv3DLayer

@@ -1,6 +1,7 @@
 """2-D convolution (NCHW images, OIHW filters): the ops, their gradients, and the
 builders with Theano's semantics (``conv2d``, ``conv2d_grad_wrt_inputs``,
-``conv2d_grad_wrt_weights``: border modes, subsampling, dilation, flips).
+``conv2d_grad_wrt_weights``: border modes, subsampling, dilation, flips); and the
+3-D builders (``conv3d`` and its gradients), graphs of the 2-D ops.
 
 Kernels compute cross-correlation with padding already resolved to integer
 pairs; ``filter_flip=True`` (true convolution, Theano's default) is a flip of
@@ -9,17 +10,21 @@ the filters in the graph, so its gradient comes for free. Pooling is in
 """
 from __future__ import annotations
 
+import numbers
+
 from ..graph import Apply, as_variable
 from ..ignored import warn_ignored
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
 from .basic import cast, positive_pair, result_dtype
 from .pool import POOL_MODES, Pool2D, Pool2DGrad, pool_output_length
-from .shape import as_shape, reshape, shape_of, static_entries, to_int_tuple
+from .shape import (as_shape, concatenate, dimshuffle, reshape, shape_of, stack, static_entries,
+                    to_int_tuple, zeros)
+from .subtensor import inc_subtensor, set_subtensor
 
 __all__ = ["Conv2D", "Conv2DGradInput", "Conv2DGradWeight", "conv_output_length",
            "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights", "resolve_padding",
-           "BORDER_MODES",
+           "BORDER_MODES", "conv3d", "conv3d_grad_wrt_inputs", "conv3d_grad_wrt_weights",
            # pooling moved to .pool; these names stay importable from here, which
            # functions pickled before the move need (tests/core/test_old_pickles.py)
            "Pool2D", "Pool2DGrad", "pool_output_length", "POOL_MODES"]
@@ -225,17 +230,17 @@ def _extra_kwargs(func, kwargs):
                      "such arguments only for compatibility)", stacklevel=4)
 
 
-def _with_static_shape(x, shape, what):
+def _with_static_shape(x, shape, what, func="conv2d"):
     """Check a declared shape against the variable's and record its known sizes."""
     shape = tuple(shape)
     if len(shape) != x.ndim:
-        raise ShapeError(f"conv2d: {what}={shape} has {len(shape)} entries for a {x.ndim}-d variable")
+        raise ShapeError(f"{func}: {what}={shape} has {len(shape)} entries for a {x.ndim}-d variable")
     known = list(x.type.shape)
     for i, (s, k) in enumerate(zip(shape, known)):
         if s is None:
             continue
         if k is not None and k != s:
-            raise ShapeError(f"conv2d: {what}={shape} disagrees with the variable's shape {x.type.shape}")
+            raise ShapeError(f"{func}: {what}={shape} disagrees with the variable's shape {x.type.shape}")
         known[i] = int(s)
     if tuple(known) == x.type.shape:
         return x
@@ -278,3 +283,237 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
     pad = resolve_padding(border_mode, tuple(filter_shape)[2:], dilation)
     gw = Conv2DGradWeight(_pair(subsample, "subsample"), pad, dilation)(x, gy, list(filter_shape))
     return gw[:, :, ::-1, ::-1] if filter_flip else gw
+
+
+# -- 3-D convolution (Theano's T.nnet.conv3d and its gradients), composed from 2-D ------
+#
+# There is no 3-D op or kernel yet: a 3-D correlation of x (batch, channels, depth,
+# rows, cols) with w (filters, channels, kd, kh, kw) is one 2-D correlation of the
+# depth taps of x stacked as channels (channel c * kd + t holds tap t of channel c),
+# with the output depth folded into the batch, and w reshaped to (filters,
+# channels * kd, kh, kw). Its gradients are the 2-D ones of the same fold.
+
+def _triple(v, what, func="conv3d", minimum=None):
+    """``v`` (an int or three) as a triple of ints, each >= ``minimum`` when given."""
+    v = (v, v, v) if isinstance(v, int) else tuple(v)
+    if len(v) != 3 or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                              for a in v):
+        raise ValueError(f"{func}: {what} must be an int or a triple of ints, got {v}")
+    v = tuple(int(a) for a in v)
+    if minimum is not None and any(a < minimum for a in v):
+        raise ValueError(f"{func}: {what} must be >= {minimum}, got {v}")
+    return v
+
+
+def _sizes_of(x):
+    """The sizes of ``x``: the static ones where known, symbolic ones elsewhere."""
+    return [x.shape[i] if s is None else s for i, s in enumerate(x.type.shape)]
+
+
+def _padding3d(func, border_mode, kernel_dhw, dilation):
+    """``(depth padding, rows/cols padding)``: an int, and a pair of ints or a border
+    mode name that :class:`Conv2D` resolves from the filters at run time."""
+    kd = kernel_dhw[0]
+    if kd is None:
+        raise ShapeError(f"{func}: the filters' depth must be known when the graph is built "
+                         "(pass filter_shape=...); the filters' shape is "
+                         f"(..., {', '.join(str(k) for k in kernel_dhw)})")
+    if isinstance(border_mode, str):
+        hw = resolve_padding(border_mode, kernel_dhw[1:], dilation[1:])
+        return resolve_padding(border_mode, (kd, kd), (dilation[0],) * 2)[0], hw
+    pad = _triple(border_mode, "border_mode", func, minimum=0)
+    return pad[0], pad[1:]
+
+
+def _check_groups3d(func, num_groups, x_channels, w_shape):
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+        raise ValueError(f"{func}: num_groups must be a positive integer, got {num_groups!r}")
+    f, c = w_shape[:2]
+    if f is not None and f % num_groups:
+        raise ShapeError(f"{func}: num_groups={num_groups} must divide the number of "
+                         f"filters ({f})")
+    if x_channels is not None and c is not None and x_channels != c * num_groups:
+        raise ShapeError(f"{func}: the input has {x_channels} channels but the filters "
+                         f"(shape {tuple(w_shape)}) expect {c} per group, {num_groups} "
+                         f"group(s)")
+
+
+def _five_d(func, *named):
+    for name, v in named:
+        if v.ndim != 5:
+            raise ShapeError(f"{func} expects a 5-d {name} (batch, channels, depth, rows, "
+                             f"cols for images; out, in, depth, rows, cols for filters); "
+                             f"got shape {v.type.shape}")
+
+
+def _depth_taps(x, kd, sd, pd, dd):
+    """The depth taps of ``x`` folded for one 2-D correlation: ``(taps, out_depth)``,
+    ``taps`` of shape (batch * out_depth, channels * kd, rows, cols). ``x`` is padded
+    with ``pd`` zeros in depth; tap ``t`` of output depth ``o`` reads padded depth
+    ``o * sd + t * dd``."""
+    b, c, d, h, w = _sizes_of(x)
+    if pd:
+        x = set_subtensor(zeros((b, c, d + 2 * pd, h, w), dtype=x.dtype)[:, :, pd:pd + d], x)
+    out_d = (d + 2 * pd - dd * (kd - 1) - 1) // sd + 1
+    if isinstance(out_d, int) and out_d < 1:
+        raise ShapeError(f"conv3d: filters of depth {kd} (dilation {dd}) do not fit an input "
+                         f"of depth {d} with padding {pd}")
+    stop = (out_d - 1) * sd + 1
+    taps = stack([x[:, :, t * dd:t * dd + stop:sd] for t in range(kd)], axis=2)
+    taps = dimshuffle(taps, (0, 3, 1, 2, 4, 5))            # b, od, c, kd, h, w
+    return reshape(taps, (b * out_d, c * kd, h, w)), out_d
+
+
+def _fold_filters(w):
+    f, c, kd, kh, kw = _sizes_of(w)
+    return reshape(w, (f, c * kd, kh, kw))
+
+
+def _conv3d_one_group(x, w, stride, pads, dilation):
+    """Correlation of 5-d ``x`` with 5-d ``w`` (no flip) through one 2-D convolution."""
+    kd = w.type.shape[2]
+    taps, out_d = _depth_taps(x, kd, stride[0], pads[0], dilation[0])
+    conved = conv2d(taps, _fold_filters(w), border_mode=pads[1], subsample=stride[1:],
+                    filter_flip=False, filter_dilation=dilation[1:])
+    f = _sizes_of(w)[0]
+    conved = reshape(conved, (_sizes_of(x)[0], out_d, f, conved.shape[2], conved.shape[3]))
+    return dimshuffle(conved, (0, 2, 1, 3, 4))
+
+
+def _group_slices(size, num_groups):
+    per = size // num_groups
+    return [slice(g * per, (g + 1) * per) for g in range(num_groups)]
+
+
+def conv3d(input, filters, input_shape=None, filter_shape=None, border_mode="valid",
+           subsample=(1, 1, 1), filter_flip=True, filter_dilation=(1, 1, 1), num_groups=1):
+    """3-D convolution of a 5-d ``input`` (batch, channels, depth, rows, cols) with
+    5-d ``filters`` (out channels, in channels // num_groups, depth, rows, cols),
+    Theano's ``T.nnet.conv3d``.
+
+    ``border_mode`` is 'valid', 'full', 'half', an int or a triple;
+    ``filter_flip=True`` (the default) flips the filters in all three axes (a true
+    convolution), ``False`` gives cross-correlation. The filters' depth must be
+    known when the graph is built (from their type or ``filter_shape``).
+
+    There is no 3-D kernel yet: the result is one 2-D convolution of the input's
+    depth taps stacked as channels, the output depth folded into the batch (a copy
+    of the input per filter depth tap).
+    """
+    x, w = as_variable(input), as_variable(filters)
+    _five_d("conv3d", ("input", x), ("filters", w))
+    if input_shape is not None:
+        x = _with_static_shape(x, input_shape, "input_shape", "conv3d")
+    if filter_shape is not None:
+        w = _with_static_shape(w, filter_shape, "filter_shape", "conv3d")
+    stride = _triple(subsample, "subsample", minimum=1)
+    dilation = _triple(filter_dilation, "filter_dilation", minimum=1)
+    pads = _padding3d("conv3d", border_mode, w.type.shape[2:], dilation)
+    _check_groups3d("conv3d", num_groups, x.type.shape[1], w.type.shape)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1, ::-1]
+    if num_groups == 1:
+        return _conv3d_one_group(x, w, stride, pads, dilation)
+    xs = _group_slices(_sizes_of(x)[1], num_groups)
+    ws = _group_slices(_sizes_of(w)[0], num_groups)
+    return concatenate([_conv3d_one_group(x[:, xg], w[wg], stride, pads, dilation)
+                        for xg, wg in zip(xs, ws)], axis=1)
+
+
+def _fold_output_depth(gy):
+    """(batch, filters, depth, rows, cols) to (batch * depth, filters, rows, cols)."""
+    b, f, d, h, w = _sizes_of(gy)
+    return reshape(dimshuffle(gy, (0, 2, 1, 3, 4)), (b * d, f, h, w))
+
+
+def _conv3d_grad_input_one_group(gy, w, out_dhw, stride, pads, dilation):
+    """The transpose of :func:`_conv3d_one_group`: one transposed 2-D convolution
+    gives every depth tap, and tap ``t`` of ``gy``'s depth ``i`` is added at padded
+    depth ``i * stride + t * dilation``; the depth padding is then cut off."""
+    f, c, kd, kh, kw = _sizes_of(w)
+    b, _, di = _sizes_of(gy)[:3]
+    (sd, dd), pd = (stride[0], dilation[0]), pads[0]
+    out_d, out_h, out_w = out_dhw
+    taps = conv2d_grad_wrt_inputs(_fold_output_depth(gy), _fold_filters(w),
+                                  [None, c * kd, out_h, out_w], border_mode=pads[1],
+                                  subsample=stride[1:], filter_flip=False,
+                                  filter_dilation=dilation[1:])
+    taps = dimshuffle(reshape(taps, (b, di, c, kd, out_h, out_w)), (0, 2, 3, 1, 4, 5))
+    stop = (di - 1) * sd + 1
+    length = stop + dd * (kd - 1) + sd - 1      # every depth a stride allows
+    if all(isinstance(v, int) for v in (length, out_d)) and pd + out_d > length:
+        raise ShapeError(f"conv3d_grad_wrt_inputs: an input depth of {out_d} cannot give "
+                         f"an output depth of {di} (filter depth {kd}, stride {sd}, "
+                         f"padding {pd}, dilation {dd})")
+    full = zeros((b, c, length, out_h, out_w), dtype=taps.dtype)
+    for t in range(kd):
+        full = inc_subtensor(full[:, :, t * dd:t * dd + stop:sd], taps[:, :, t])
+    return full[:, :, pd:pd + out_d]
+
+
+def conv3d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None,
+                           border_mode="valid", subsample=(1, 1, 1), filter_flip=True,
+                           filter_dilation=(1, 1, 1), num_groups=1):
+    """The gradient of :func:`conv3d` with respect to its input: a transposed 3-D
+    convolution (Lasagne's ``TransposedConv3DLayer`` is built on it).
+
+    ``input_shape`` is the shape of the result, five entries: the batch size and
+    the channels may be None (taken from ``output_grad`` and the filters); depth,
+    rows and columns are ints or symbolic scalars.
+    """
+    gy, w = as_variable(output_grad), as_variable(filters)
+    _five_d("conv3d_grad_wrt_inputs", ("output_grad", gy), ("filters", w))
+    if filter_shape is not None:
+        w = _with_static_shape(w, filter_shape, "filter_shape", "conv3d_grad_wrt_inputs")
+    input_shape = list(input_shape)
+    if len(input_shape) != 5 or any(s is None for s in input_shape[2:]):
+        raise ShapeError(f"conv3d_grad_wrt_inputs: input_shape {tuple(input_shape)} must "
+                         "have five entries and give the depth, rows and columns")
+    stride = _triple(subsample, "subsample", "conv3d_grad_wrt_inputs", minimum=1)
+    dilation = _triple(filter_dilation, "filter_dilation", "conv3d_grad_wrt_inputs", minimum=1)
+    pads = _padding3d("conv3d_grad_wrt_inputs", border_mode, w.type.shape[2:], dilation)
+    channels = input_shape[1] if isinstance(input_shape[1], int) else None
+    _check_groups3d("conv3d_grad_wrt_inputs", num_groups, channels, w.type.shape)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1, ::-1]
+    if num_groups == 1:
+        return _conv3d_grad_input_one_group(gy, w, input_shape[2:], stride, pads, dilation)
+    fs = _group_slices(_sizes_of(w)[0], num_groups)
+    return concatenate([_conv3d_grad_input_one_group(gy[:, g], w[g], input_shape[2:], stride,
+                                                     pads, dilation) for g in fs], axis=1)
+
+
+def _conv3d_grad_weight_one_group(x, gy, filter_shape, stride, pads, dilation):
+    f, c, kd, kh, kw = filter_shape
+    taps, _ = _depth_taps(x, kd, stride[0], pads[0], dilation[0])
+    gw = conv2d_grad_wrt_weights(taps, _fold_output_depth(gy), (f, c * kd, kh, kw),
+                                 border_mode=pads[1], subsample=stride[1:], filter_flip=False,
+                                 filter_dilation=dilation[1:])
+    return reshape(gw, (f, c, kd, kh, kw))
+
+
+def conv3d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
+                            border_mode="valid", subsample=(1, 1, 1), filter_flip=True,
+                            filter_dilation=(1, 1, 1), num_groups=1):
+    """The gradient of :func:`conv3d` with respect to its filters; ``filter_shape``
+    gives all five sizes of the result (the depth as an int)."""
+    func = "conv3d_grad_wrt_weights"
+    x, gy = as_variable(input), as_variable(output_grad)
+    _five_d(func, ("input", x), ("output_grad", gy))
+    if input_shape is not None:
+        x = _with_static_shape(x, input_shape, "input_shape", func)
+    filter_shape = tuple(filter_shape)
+    if len(filter_shape) != 5 or any(s is None for s in filter_shape):
+        raise ShapeError(f"{func}: filter_shape {filter_shape} must give all five sizes")
+    stride = _triple(subsample, "subsample", func, minimum=1)
+    dilation = _triple(filter_dilation, "filter_dilation", func, minimum=1)
+    static = tuple(s if isinstance(s, int) else None for s in filter_shape)
+    pads = _padding3d(func, border_mode, static[2:], dilation)
+    _check_groups3d(func, num_groups, x.type.shape[1], static)
+    per = (filter_shape[0] // num_groups,) + filter_shape[1:]
+    xs = _group_slices(_sizes_of(x)[1], num_groups)
+    gs = _group_slices(filter_shape[0], num_groups)
+    gws = [_conv3d_grad_weight_one_group(x[:, xg], gy[:, g], per, stride, pads, dilation)
+           for xg, g in zip(xs, gs)]
+    gw = gws[0] if num_groups == 1 else concatenate(gws, axis=0)
+    return gw[:, :, ::-1, ::-1, ::-1] if filter_flip else gw
