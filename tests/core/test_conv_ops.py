@@ -7,6 +7,7 @@ order and the transposed convolution) are checked on every backend by the kit:
 ``layerkit.testing.suite_ops`` compiles conv2d and pooling graphs
 (``tests/backend/test_ops_suite.py`` runs it here).
 """
+import numpy as np
 import pytest
 
 import layerkit.core.tensor as T
@@ -27,3 +28,20 @@ def test_theano_tutorials_shapes_with_the_old_default():
 def test_pool_2d_warns_when_ignore_border_is_omitted():
     with pytest.warns(UserWarning, match="ignore_border"):
         pool_2d(T.dtensor4(), (2, 2))
+
+
+def test_half_padding_of_an_even_dilated_filter_is_theanos():
+    """'half' pads ((k - 1) * d + 1) // 2 per side, half the dilated filter's extent:
+    for k = 2, d = 2 (extent 3) that is 1, so the output keeps the input's size."""
+    from scipy.signal import correlate
+    import layerkit.core as theano
+    from layerkit.core.tensor.nnet import conv2d
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((1, 1, 5, 6)), rng.standard_normal((1, 1, 2, 2))
+    X, W = T.dtensor4("x"), T.dtensor4("w")
+    got = theano.function([X, W], conv2d(X, W, border_mode="half", filter_dilation=(2, 2)))(x, w)
+    dilated = np.zeros((3, 3))
+    dilated[::2, ::2] = w[0, 0][::-1, ::-1]          # conv2d flips the filter
+    want = correlate(np.pad(x[0, 0], 1), dilated, mode="valid")
+    assert got.shape == (1, 1, 5, 6)
+    np.testing.assert_allclose(got[0, 0], want, rtol=1e-12)

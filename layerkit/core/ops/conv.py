@@ -57,7 +57,7 @@ class _ConvBase(Op):
             return (None, None)
         if self.padding == "full":
             return tuple(d * (k - 1) for k, d in zip(kernel_hw, self.dilation))
-        return tuple(d * (k // 2) for k, d in zip(kernel_hw, self.dilation))
+        return tuple(_half(k, d) for k, d in zip(kernel_hw, self.dilation))
 
     def _call(self, fn, *args, kernel_hw):
         return fn(*args, stride=self.stride, padding=self.pad_for(kernel_hw),
@@ -168,8 +168,15 @@ def _pair(v, what):
     return v
 
 
+def _half(k: int, d: int) -> int:
+    """'half' padding: half the dilated filter's extent, ``((k - 1) * d + 1) // 2``
+    (Theano's; ``d * (k // 2)`` agrees for odd k or d = 1, not for even k dilated)."""
+    return ((k - 1) * d + 1) // 2
+
+
 def resolve_padding(border_mode, filter_rows_cols, dilation):
-    """Theano's border modes as integer padding per side: valid 0, full k-1, half k//2."""
+    """Theano's border modes as integer padding per side: valid 0, full (k-1)*d, half
+    ((k-1)*d+1)//2."""
     if isinstance(border_mode, str):
         if border_mode not in BORDER_MODES:
             raise ValueError(f"conv2d: border_mode must be one of {BORDER_MODES}, an int or a "
@@ -180,7 +187,7 @@ def resolve_padding(border_mode, filter_rows_cols, dilation):
             return border_mode  # resolved from the filters' size at run time
         if border_mode == "full":
             return tuple(d * (k - 1) for k, d in zip(filter_rows_cols, dilation))
-        return tuple(d * (k // 2) for k, d in zip(filter_rows_cols, dilation))
+        return tuple(_half(k, d) for k, d in zip(filter_rows_cols, dilation))
     pad = _pair(border_mode, "border_mode")
     if any(p < 0 for p in pad):
         raise ValueError(f"conv2d: padding must be >= 0, got {pad}")
