@@ -286,3 +286,18 @@ def test_transposed_conv3d_layer_is_conv3d_grad_wrt_inputs(float64):
                         flip=True)
     got = theano.function([l_in.input_var], get_output(layer), backend="numpy")(u)
     np.testing.assert_allclose(got, ref, **TOL)
+
+
+def test_grad_wrt_inputs_refuses_an_impossible_symbolic_depth():
+    """With the depth known only at run time, a depth output_grad cannot come from
+    raises instead of being cut short."""
+    import layerkit.core as theano
+    from layerkit.core.ops.conv import conv3d_grad_wrt_inputs
+    gy = T.TensorType("float64", (None,) * 5)("gy")
+    w = T.TensorType("float64", (2, 3, 3, 3, 3))("w")
+    d = T.lscalar("d")
+    f = theano.function([gy, w, d], conv3d_grad_wrt_inputs(gy, w, [None, 3, d, 6, 6]))
+    g, k = np.ones((1, 2, 2, 4, 4)), np.ones((2, 3, 3, 3, 3))
+    assert f(g, k, 4).shape == (1, 3, 4, 6, 6)
+    with pytest.raises(ValueError, match="cannot give output_grad's depth"):
+        f(g, k, 9)

@@ -16,7 +16,8 @@ from ..graph import Apply, as_variable
 from ..ignored import warn_ignored
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
-from .basic import cast, positive_pair, result_dtype
+from .basic import assert_op, cast, positive_pair, result_dtype
+from .elemwise import le
 from .pool import POOL_MODES, Pool2D, Pool2DGrad, pool_output_length
 from .shape import (as_shape, concatenate, dimshuffle, reshape, shape_of, stack, static_entries,
                     to_int_tuple, zeros)
@@ -455,6 +456,13 @@ def _conv3d_grad_input_one_group(gy, w, out_dhw, stride, pads, dilation):
     full = zeros((b, c, length, out_h, out_w), dtype=taps.dtype)
     for t in range(kd):
         full = inc_subtensor(full[:, :, t * dd:t * dd + stop:sd], taps[:, :, t])
+    if not all(isinstance(v, int) for v in (length, out_d)):
+        # sizes known only at run time: a depth the gradient cannot come from would be
+        # cut short silently by the slice below
+        full = assert_op(full, le(pd + out_d, length),
+                         message=f"conv3d_grad_wrt_inputs: the requested input depth cannot "
+                                 f"give output_grad's depth (filter depth {kd}, stride {sd}, "
+                                 f"padding {pd}, dilation {dd})")
     return full[:, :, pd:pd + out_d]
 
 
