@@ -271,3 +271,12 @@ def test_tensor_opt_register_decorators_return_the_rewrite_and_say_it_is_not_run
         assert register_canonicalize(my_rewrite) is my_rewrite
         assert register_specialize("fast_run", "my_tag")(my_rewrite) is my_rewrite
     assert any(issubclass(w.category, IgnoredArgumentWarning) for w in caught)
+
+
+def test_tensor_type_takes_theanos_broadcastable_pattern_positionally():
+    """Theano's ``TensorType(dtype, broadcastable)``: a tuple of bools is a pattern
+    (True: a size-1 axis), not a list of sizes."""
+    import layerkit.core.tensor as T
+    t = T.TensorType("float64", (False, True, False))
+    assert t.shape == (None, 1, None) and t.broadcastable == (False, True, False)
+    assert T.TensorType("float64", (None, 3)).shape == (None, 3)

@@ -50,6 +50,10 @@ class TensorType:
     def __init__(self, dtype, shape: Sequence[int | None] | None = None,
                  broadcastable: Iterable[bool] | None = None) -> None:
         self.dtype = as_dtype(dtype)
+        if shape is not None and broadcastable is None and len(tuple(shape)) > 0 and \
+                all(isinstance(s, (bool, np.bool_)) for s in shape):
+            # Theano's TensorType(dtype, broadcastable): a pattern of bools, not sizes
+            shape, broadcastable = None, shape
         if shape is None:
             if broadcastable is None:
                 raise TypeError("TensorType needs a shape or a broadcastable pattern")

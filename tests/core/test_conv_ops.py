@@ -45,3 +45,24 @@ def test_half_padding_of_an_even_dilated_filter_is_theanos():
     want = correlate(np.pad(x[0, 0], 1), dilated, mode="valid")
     assert got.shape == (1, 1, 5, 6)
     np.testing.assert_allclose(got[0, 0], want, rtol=1e-12)
+
+
+def test_input_shape_is_a_hint_not_a_promise():
+    """Lasagne passes the InputLayer's declared sizes as conv2d's input_shape; a
+    script may feed smaller images (the model zoo's fully convolutional use), as
+    Theano allowed. A hint that contradicts the variable's static shape is refused."""
+    from scipy.signal import correlate
+    import layerkit.core as theano
+    from layerkit.core.op import ShapeError
+    from layerkit.core.tensor.nnet import conv2d
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((1, 2, 7, 6)), rng.standard_normal((3, 2, 3, 3))
+    X, W = T.dtensor4("x"), T.dtensor4("w")
+    out = conv2d(X, W, input_shape=(None, 2, 224, 224), filter_shape=(3, 2, 3, 3))
+    got = theano.function([X, W], out)(x, w)
+    want = np.stack([sum(correlate(x[0, c], w[o, c][::-1, ::-1], mode="valid")
+                         for c in range(2)) for o in range(3)])[None]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    fixed = T.tensor("float64", shape=(1, 2, 7, 6))
+    with pytest.raises(ShapeError, match="disagrees"):
+        conv2d(fixed, W, input_shape=(1, 2, 224, 224))

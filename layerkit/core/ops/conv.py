@@ -209,7 +209,7 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     x, w = as_variable(input), as_variable(filters)
     input_shape = input_shape or image_shape
     if input_shape is not None:
-        x = _with_static_shape(x, input_shape, "input_shape")
+        _check_hint(x, input_shape, "input_shape")
     if filter_shape is not None:
         w = _with_static_shape(w, filter_shape, "filter_shape")
     dilation = _pair(filter_dilation, "filter_dilation")
@@ -236,6 +236,19 @@ def _extra_kwargs(func, kwargs):
     for name in sorted(kwargs):
         warn_ignored(func, name, "not an argument layerkit's convolution knows (Theano kept "
                      "such arguments only for compatibility)", stacklevel=4)
+
+
+def _check_hint(x, shape, what, func="conv2d") -> None:
+    """``input_shape`` is Theano's hint, not a promise: Lasagne passes the sizes its
+    InputLayer declared, and a script may feed smaller images (fully convolutional
+    use). Its length must match and its sizes must not contradict the variable's
+    static shape; the run-time sizes are not forced to it."""
+    shape = tuple(shape)
+    if len(shape) != x.ndim:
+        raise ShapeError(f"{func}: {what}={shape} has {len(shape)} entries for a {x.ndim}-d variable")
+    for s, k in zip(shape, x.type.shape):
+        if s is not None and k is not None and k != s:
+            raise ShapeError(f"{func}: {what}={shape} disagrees with the variable's shape {x.type.shape}")
 
 
 def _with_static_shape(x, shape, what, func="conv2d"):
@@ -411,7 +424,7 @@ def conv3d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     x, w = as_variable(input), as_variable(filters)
     _five_d("conv3d", ("input", x), ("filters", w))
     if input_shape is not None:
-        x = _with_static_shape(x, input_shape, "input_shape", "conv3d")
+        _check_hint(x, input_shape, "input_shape", "conv3d")
     if filter_shape is not None:
         w = _with_static_shape(w, filter_shape, "filter_shape", "conv3d")
     stride = _triple(subsample, "subsample", minimum=1)
