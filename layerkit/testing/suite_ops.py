@@ -201,6 +201,13 @@ def _cases():
         "conv2d_second_order": (lambda a, w: T.grad(T.sqr(conv2d(a, w)).sum(), w),
                                 _conv_second_order_ref, [_any(1, 2, 4, 5), _any(2, 2, 2, 2)],
                                 ("conv2d", "conv2d_grad_weight", "conv2d_grad_input")),
+        # composed from 2-D convolutions (the filters' depth must be declared)
+        "conv3d_strided_half": (lambda a, w: T.nnet.conv3d(a, w, filter_shape=(2, 2, 3, 3, 3),
+                                                           border_mode="half",
+                                                           subsample=(1, 2, 1)),
+                                lambda a, w: _conv3d_ref(a, w, pad=1, stride=(1, 2, 1)),
+                                [_any(1, 2, 4, 5, 3), _any(2, 2, 3, 3, 3)],
+                                ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")),
         "conv2d_transposed": (lambda g, w: conv2d_transposed(g, w, (None, 2, 6, 5)),
                               lambda g, w: _conv_transposed_ref(g, w, (6, 5)),
                               [_any(1, 2, 4, 3), _any(2, 2, 3, 3)],
@@ -372,6 +379,22 @@ def _ref_images2neibs(a, shape, step):
     return np.array([a[n, c, r * sh:r * sh + nh, q * sw:q * sw + nw].ravel()
                      for n in range(a.shape[0]) for c in range(a.shape[1])
                      for r in range(rows) for q in range(cols)])
+
+
+def _conv3d_ref(x, w, pad, stride):
+    """Theano's conv3d (a true convolution: the filters flipped) by loops, float64."""
+    x = np.pad(x, ((0, 0), (0, 0)) + ((pad, pad),) * 3)
+    flipped = w[:, :, ::-1, ::-1, ::-1]
+    kd, kh, kw = w.shape[2:]
+    sizes = [(x.shape[2 + a] - k) // s + 1 for a, (k, s) in enumerate(zip((kd, kh, kw), stride))]
+    out = np.zeros((x.shape[0], w.shape[0], *sizes))
+    for d in range(sizes[0]):
+        for i in range(sizes[1]):
+            for j in range(sizes[2]):
+                a, b, c = d * stride[0], i * stride[1], j * stride[2]
+                out[:, :, d, i, j] = np.einsum(
+                    "ncdhw,ocdhw->no", x[:, :, a:a + kd, b:b + kh, c:c + kw], flipped)
+    return out
 
 
 CASES = _cases()
