@@ -301,3 +301,11 @@ def test_extra_ops_refuse_what_numpy_refuses():
     with pytest.raises(ValueError, match="not tiled"):
         g(np.zeros((1, 1, 5, 5)))
     assert g(np.zeros((1, 1, 4, 4))).shape == (4, 4)
+
+
+def test_argmax_of_a_list_stacks_it_like_the_other_reductions():
+    a, b = T.dvector("a"), T.dvector("b")
+    av, bv = np.array([1.0, 5.0, 2.0]), np.array([3.0, 0.0, 2.5])
+    got = theano.function([a, b], [T.argmax([a, b], axis=0), T.argmin([a, b], axis=0)])(av, bv)
+    np.testing.assert_array_equal(got[0], np.argmax(np.stack([av, bv]), axis=0))
+    np.testing.assert_array_equal(got[1], np.argmin(np.stack([av, bv]), axis=0))

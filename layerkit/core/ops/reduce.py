@@ -260,7 +260,7 @@ def all(x, axis=None, keepdims=False):
 
 
 def _arg(name, x, axis, keepdims):
-    x = as_variable(x)
+    x = as_stacked(x)          # a list of variables is stacked, as for the other reductions
     axes = normalize_axis(axis, x.ndim, name)
     if axes is not None and len(axes) > 1:
         raise ValueError(f"{name} takes one axis or None, got {axis}")
