@@ -212,7 +212,57 @@ def conv_input_length(output_length, filter_size, stride, pad=0):
     return (output_length - 1) * stride - 2 * pad + filter_size
 
 
-class TransposedConv2DLayer(BaseConvLayer):
+class _TransposedConvNDLayer(BaseConvLayer):
+    """What :class:`TransposedConv2DLayer` and :class:`TransposedConv3DLayer` share:
+    ``W`` of shape (input channels, num_filters, ...), the output shape from
+    ``crop`` (the padding of the convolution this transposes) or ``output_size``,
+    and the core's transposed convolution of ``n`` dimensions (``_transpose``)."""
+
+    _transpose = None
+
+    def __init__(self, incoming, num_filters, filter_size, stride, crop, untie_biases, W, b,
+                 nonlinearity, flip_filters, output_size, n, **kwargs):
+        # read by get_output_shape_for, which the base constructor calls
+        if output_size is not None and not isinstance(output_size, Variable):
+            output_size = as_tuple(output_size, n, int)
+        self.output_size = output_size
+        super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b,
+                         nonlinearity, flip_filters, n=n, **kwargs)
+        self.crop = self.pad     # the padding of the convolution this transposes
+        del self.pad
+
+    def get_W_shape(self):
+        return (self.input_shape[1], self.num_filters) + self.filter_size
+
+    def get_output_shape_for(self, input_shape):
+        if self.output_size is not None:
+            size = (None,) * self.n if isinstance(self.output_size, Variable) else self.output_size
+            return (input_shape[0], self.num_filters) + tuple(size)
+        # the constructor computes shapes before self.pad is renamed to self.crop
+        crop = getattr(self, "crop", getattr(self, "pad", None))
+        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
+        return (input_shape[0], self.num_filters) + tuple(
+            conv_input_length(i, f, s, c)
+            for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop))
+
+    def convolve(self, input, **kwargs):
+        if isinstance(self.output_size, Variable):
+            size = [self.output_size[k] for k in range(self.n)]
+        else:
+            size = list(self.output_shape[2:])
+            if any(s is None for s in size):
+                shape = tuple(input.shape[i] if s is None else s
+                              for i, s in enumerate(self.input_shape))
+                size = list(self.get_output_shape_for(shape)[2:])
+        border_mode = "half" if self.crop == "same" else self.crop
+        # the transpose of a convolution mapping num_filters channels to the input's,
+        # with W (input channels, num_filters, ...), flipping when this layer does not
+        return type(self)._transpose(input, self.W, [None, self.num_filters] + size,
+                                     filter_shape=self.get_W_shape(), border_mode=border_mode,
+                                     subsample=self.stride, filter_flip=not self.flip_filters)
+
+
+class TransposedConv2DLayer(_TransposedConvNDLayer):
     """A 2-D transposed convolution (also called deconvolution or fractionally
     strided convolution): the gradient of a :class:`Conv2DLayer`'s convolution
     with respect to its input, which maps each input position to a
@@ -248,45 +298,14 @@ class TransposedConv2DLayer(BaseConvLayer):
     (None, 3, 11, 13)
     """
 
+    _transpose = staticmethod(conv2d_grad_wrt_inputs)
+
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), crop=0,
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, flip_filters=False, output_size=None,
                  **kwargs):
-        # read by get_output_shape_for, which the base constructor calls
-        if output_size is not None and not isinstance(output_size, Variable):
-            output_size = as_tuple(output_size, 2, int)
-        self.output_size = output_size
         super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b,
-                         nonlinearity, flip_filters, n=2, **kwargs)
-        self.crop = self.pad     # the padding of the convolution this transposes
-        del self.pad
-
-    def get_W_shape(self):
-        return (self.input_shape[1], self.num_filters) + self.filter_size
-
-    def get_output_shape_for(self, input_shape):
-        if self.output_size is not None:
-            size = (None, None) if isinstance(self.output_size, Variable) else self.output_size
-            return (input_shape[0], self.num_filters) + tuple(size)
-        # the constructor computes shapes before self.pad is renamed to self.crop
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, c)
-            for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop))
-
-    def convolve(self, input, **kwargs):
-        if isinstance(self.output_size, Variable):
-            size = [self.output_size[0], self.output_size[1]]
-        else:
-            size = list(self.output_shape[2:])
-            if any(s is None for s in size):
-                shape = tuple(input.shape[i] for i in range(4))
-                size = list(self.get_output_shape_for(shape)[2:])
-        border_mode = "half" if self.crop == "same" else self.crop
-        return conv2d_grad_wrt_inputs(input, self.W, [None, self.num_filters] + size,
-                                      filter_shape=self.get_W_shape(), border_mode=border_mode,
-                                      subsample=self.stride, filter_flip=not self.flip_filters)
+                         nonlinearity, flip_filters, output_size, n=2, **kwargs)
 
 
 Deconv2DLayer = TransposedConv2DLayer
@@ -387,7 +406,7 @@ class Conv3DLayer(BaseConvLayer):
                                             filter_flip=self.flip_filters, **extra)
 
 
-class TransposedConv3DLayer(BaseConvLayer):
+class TransposedConv3DLayer(_TransposedConvNDLayer):
     """A 3-D transposed convolution (deconvolution): the gradient of a
     :class:`Conv3DLayer`'s convolution with respect to its input, as
     :class:`TransposedConv2DLayer` is for 2-D.
@@ -414,46 +433,14 @@ class TransposedConv3DLayer(BaseConvLayer):
     (None, 3, 6, 10, 12)
     """
 
+    _transpose = staticmethod(conv3d_grad_wrt_inputs)
+
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1, 1), crop=0,
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, flip_filters=False, output_size=None,
                  **kwargs):
-        if output_size is not None and not isinstance(output_size, Variable):
-            output_size = as_tuple(output_size, 3, int)
-        self.output_size = output_size
         super().__init__(incoming, num_filters, filter_size, stride, crop, untie_biases, W, b,
-                         nonlinearity, flip_filters, n=3, **kwargs)
-        self.crop = self.pad     # the padding of the convolution this transposes
-        del self.pad
-
-    def get_W_shape(self):
-        return (self.input_shape[1], self.num_filters) + self.filter_size
-
-    def get_output_shape_for(self, input_shape):
-        if self.output_size is not None:
-            size = (None,) * 3 if isinstance(self.output_size, Variable) else self.output_size
-            return (input_shape[0], self.num_filters) + tuple(size)
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, c)
-            for i, f, s, c in zip(input_shape[2:], self.filter_size, self.stride, crop))
-
-    def convolve(self, input, **kwargs):
-        if isinstance(self.output_size, Variable):
-            size = [self.output_size[k] for k in range(3)]
-        else:
-            size = list(self.output_shape[2:])
-            if any(s is None for s in size):
-                shape = tuple(input.shape[i] if s is None else s
-                              for i, s in enumerate(self.input_shape))
-                size = list(self.get_output_shape_for(shape)[2:])
-        border_mode = "half" if self.crop == "same" else self.crop
-        # the transpose of a conv3d mapping num_filters channels to the input's, with W
-        # (input channels, num_filters, ...), flipping when this layer does not
-        return conv3d_grad_wrt_inputs(input, self.W, [None, self.num_filters] + size,
-                                      filter_shape=self.get_W_shape(), border_mode=border_mode,
-                                      subsample=self.stride, filter_flip=not self.flip_filters)
+                         nonlinearity, flip_filters, output_size, n=3, **kwargs)
 
 
 Deconv3DLayer = TransposedConv3DLayer

@@ -25,28 +25,39 @@ def pool_output_length(input_length, pool_size, stride, pad, ignore_border):
     return max(0, (input_length - pool_size + stride - 1) // stride) + 1
 
 
-class Pool2DLayer(Layer):
+class _PoolNDLayer(Layer):
+    """Pooling over the ``n`` trailing axes: the arguments' checks and the output
+    shape, shared by :class:`Pool2DLayer` and :class:`Pool3DLayer`."""
+
+    n = 2
+
+    def __init__(self, incoming, pool_size, stride, pad, ignore_border, mode, **kwargs):
+        super().__init__(incoming, **kwargs)
+        n = self.n
+        if len(self.input_shape) != n + 2:
+            raise ValueError(f"{type(self).__name__}: tried to create a {n}D pooling layer with "
+                             f"input shape {self.input_shape}; expected {n + 2} input dimensions "
+                             f"(batchsize, channels, {n} spatial dimensions)")
+        self.pool_size = as_tuple(pool_size, n)
+        self.stride = self.pool_size if stride is None else as_tuple(stride, n)
+        self.pad = as_tuple(pad, n)
+        self.ignore_border, self.mode = ignore_border, mode
+
+    def get_output_shape_for(self, input_shape):
+        shape = list(input_shape)
+        for k in range(self.n):
+            shape[2 + k] = pool_output_length(input_shape[2 + k], self.pool_size[k],
+                                              self.stride[k], self.pad[k], self.ignore_border)
+        return tuple(shape)
+
+
+class Pool2DLayer(_PoolNDLayer):
     """Pool over the two trailing axes; ``mode`` 'max', 'average_inc_pad',
     'average_exc_pad' or 'sum'."""
 
     def __init__(self, incoming, pool_size, stride=None, pad=(0, 0), ignore_border=True,
                  mode="max", **kwargs):
-        super().__init__(incoming, **kwargs)
-        if len(self.input_shape) != 4:
-            raise ValueError(f"{type(self).__name__}: tried to create a 2D pooling layer with "
-                             f"input shape {self.input_shape}; expected 4 input dimensions "
-                             "(batchsize, channels, 2 spatial dimensions)")
-        self.pool_size = as_tuple(pool_size, 2)
-        self.stride = self.pool_size if stride is None else as_tuple(stride, 2)
-        self.pad = as_tuple(pad, 2)
-        self.ignore_border, self.mode = ignore_border, mode
-
-    def get_output_shape_for(self, input_shape):
-        shape = list(input_shape)
-        for k in (0, 1):
-            shape[2 + k] = pool_output_length(input_shape[2 + k], self.pool_size[k],
-                                              self.stride[k], self.pad[k], self.ignore_border)
-        return tuple(shape)
+        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
 
     def get_output_for(self, input, **kwargs):
         return pool_2d(input, ws=self.pool_size, stride=self.stride,
@@ -58,7 +69,7 @@ class MaxPool2DLayer(Pool2DLayer):
         super().__init__(incoming, pool_size, stride, pad, ignore_border, mode="max", **kwargs)
 
 
-class Pool3DLayer(Layer):
+class Pool3DLayer(_PoolNDLayer):
     """Pool over the three trailing axes of (batch, channels, depth, rows, columns)
     input: Lasagne's ``Pool3DLayer(incoming, pool_size, stride=None, pad=(0, 0, 0),
     ignore_border=True, mode='max', **kwargs)``; ``pool_size``, ``stride``
@@ -82,24 +93,11 @@ class Pool3DLayer(Layer):
     (None, 3, 3, 4, 5)
     """
 
+    n = 3
+
     def __init__(self, incoming, pool_size, stride=None, pad=(0, 0, 0), ignore_border=True,
                  mode="max", **kwargs):
-        super().__init__(incoming, **kwargs)
-        if len(self.input_shape) != 5:
-            raise ValueError(f"{type(self).__name__}: tried to create a 3D pooling layer with "
-                             f"input shape {self.input_shape}; expected 5 input dimensions "
-                             "(batchsize, channels, 3 spatial dimensions)")
-        self.pool_size = as_tuple(pool_size, 3)
-        self.stride = self.pool_size if stride is None else as_tuple(stride, 3)
-        self.pad = as_tuple(pad, 3)
-        self.ignore_border, self.mode = ignore_border, mode
-
-    def get_output_shape_for(self, input_shape):
-        shape = list(input_shape)
-        for k in range(3):
-            shape[2 + k] = pool_output_length(input_shape[2 + k], self.pool_size[k],
-                                              self.stride[k], self.pad[k], self.ignore_border)
-        return tuple(shape)
+        super().__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
 
     def get_output_for(self, input, **kwargs):
         b, c, d, h, w = (input.shape[i] if s is None else s
