@@ -36,6 +36,9 @@ def conv_output_length(input_length, filter_size, stride, pad=0):
 class BaseConvLayer(Layer):
     """An ``n``-dimensional convolution; subclasses implement :meth:`convolve`."""
 
+    #: the subclass's convolve honours ``num_groups`` (others refuse a value above 1)
+    groups_supported = False
+
     def __init__(self, incoming, num_filters, filter_size, stride=1, pad=0, untie_biases=False,
                  W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
                  flip_filters=True, num_groups=1, n=None, **kwargs):
@@ -68,6 +71,9 @@ class BaseConvLayer(Layer):
         if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
             raise ValueError(f"{type(self).__name__}: num_groups must be a positive integer, got "
                              f"{num_groups!r}")
+        if num_groups != 1 and not self.groups_supported:
+            raise ValueError(f"{type(self).__name__}: num_groups={num_groups} is not supported "
+                             "(grouped convolution is Conv2DLayer's and Conv3DLayer's)")
         if self.input_shape[1] % num_groups or num_filters % num_groups:
             raise ValueError(f"{type(self).__name__}: num_groups={num_groups} must divide both "
                              f"the number of input channels ({self.input_shape[1]}) and "
@@ -121,6 +127,8 @@ class Conv2DLayer(BaseConvLayer):
     (6, 2, 3, 3)
     """
 
+    groups_supported = True
+
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad=0,
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, flip_filters=True, num_groups=1,
@@ -168,9 +176,6 @@ class Conv1DLayer(BaseConvLayer):
     def __init__(self, incoming, num_filters, filter_size, stride=1, pad=0, untie_biases=False,
                  W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
                  flip_filters=True, convolution=None, **kwargs):
-        if kwargs.get("num_groups", 1) != 1:
-            raise ValueError(f"Conv1DLayer: num_groups={kwargs['num_groups']} is not supported "
-                             "(grouped convolution is Conv2DLayer's and Conv3DLayer's)")
         self.convolution = convolution
         super().__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                          nonlinearity, flip_filters, n=1, **kwargs)
@@ -389,6 +394,8 @@ class Conv3DLayer(BaseConvLayer):
     >>> layer.output_shape, layer.W.get_value().shape
     ((None, 8, 8, 8, 8), (8, 3, 3, 3, 3))
     """
+
+    groups_supported = True
 
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1, 1), pad=0,
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),

@@ -62,6 +62,8 @@ class Conv2DCCLayer(Conv2DLayer, CCLayer):
     kernel and does not change a result: it is accepted and ignored.
     """
 
+    groups_supported = False          # its convolution has no groups
+
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad=0,
                  untie_biases=False, W=None, b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, dimshuffle=True, flip_filters=False,

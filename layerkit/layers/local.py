@@ -41,6 +41,8 @@ class LocallyConnected2DLayer(Conv2DLayer):
     ((None, 4, 6, 5), (4, 3, 3, 3, 6, 5))
     """
 
+    groups_supported = False          # its convolution has no groups
+
     def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad="same",
                  untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
                  nonlinearity=nonlinearities.rectify, flip_filters=True, channelwise=False,

@@ -505,3 +505,22 @@ def test_conv1d_refuses_groups():
     from layerkit.layers import Conv1DLayer
     with pytest.raises(ValueError, match="num_groups=2 is not supported"):
         Conv1DLayer(InputLayer((None, 4, 10)), 6, 3, num_groups=2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("layerkit.layers", fromlist=["x"]).TransposedConv2DLayer(
+        InputLayer((None, 4, 5, 5)), 4, 3, num_groups=2),
+    lambda: __import__("layerkit.layers", fromlist=["x"]).DilatedConv2DLayer(
+        InputLayer((None, 4, 5, 5)), 4, 3, num_groups=2),
+    lambda: __import__("layerkit.layers", fromlist=["x"]).LocallyConnected2DLayer(
+        InputLayer((2, 4, 5, 5)), 4, 3, num_groups=2),
+    lambda: __import__("layerkit.layers", fromlist=["x"]).TransposedConv3DLayer(
+        InputLayer((None, 4, 3, 5, 5)), 4, 3, num_groups=2),
+    lambda: __import__("layerkit.layers.cuda_convnet", fromlist=["x"]).Conv2DCCLayer(
+        InputLayer((None, 4, 5, 5)), 4, 3, num_groups=2),
+])
+def test_layers_without_groups_refuse_num_groups(make):
+    """num_groups lives on the base class; a layer whose convolution has no groups must
+    refuse it (it was accepted and ignored: the ungrouped result, no warning)."""
+    with pytest.raises(ValueError, match="num_groups=2 is not supported"):
+        make()
