@@ -38,7 +38,9 @@ class Program:
                                            fn.update_values)
         self.states = list({id(n.op.state): n.op.state for n in nodes
                             if n.op.state is not None}.values())
-        locks = {id(lk): lk for lk in [storage_lock(v) for v in code.shared] +
+        # every storage a call reads or writes: an update target need not be read
+        touched = list(code.shared) + list(fn.update_targets)
+        locks = {id(lk): lk for lk in [storage_lock(v) for v in touched] +
                  [st.lock for st in self.states]}
         #: every storage and random-stream lock a call holds, in the order taken
         self.locks = sorted(locks.values(), key=id)
@@ -146,23 +148,25 @@ def _errstate_getter():
 
 
 _errstate = _errstate_getter()
-_FP_STATE: list = [None, None, 0, False]   # numpy's error state, the filters, their count, verdict
+_FP_STATE: list = [None, None, False]     # numpy's error state, the warning filters, verdict
 
 
 def fp_errors_raise() -> bool:
     """Whether a floating-point error in a numpy kernel would raise now: numpy's
     error state says 'raise' or 'call', or it says 'warn' and the warning filters
     turn RuntimeWarning into an error (pytest's ``-W error``). Cached on the
-    identity of numpy's error state and of the filter list: ~0.1 us a call."""
-    filters, seen = warnings.filters, _FP_STATE
+    identity of numpy's error state and the filters' contents: ~0.1 us a call."""
+    # the filters' contents, not the list's identity: simplefilter() of a filter
+    # already present moves it to the front without changing the list's length
+    filters, seen = tuple(warnings.filters), _FP_STATE
     errstate = _errstate()
-    if seen[0] is errstate and seen[1] is filters and seen[2] == len(filters):
-        return seen[3]
+    if seen[0] is errstate and seen[1] == filters:
+        return seen[2]
     modes = np.geterr()
     verdict = any(m in ("raise", "call") for m in modes.values())
     if not verdict and "warn" in modes.values():
         verdict = _runtime_warning_is_error(filters)
-    seen[:] = [errstate, filters, len(filters), verdict]
+    seen[:] = [errstate, filters, verdict]
     return verdict
 
 

@@ -235,3 +235,22 @@ def test_updates_given_as_a_one_shot_iterator_survive_pickling_and_debugmode():
     np.testing.assert_array_equal(w.get_value(), np.full(3, 2.0))
     g = pickle.loads(pickle.dumps(f))
     assert len(g.update_targets) == 1
+
+
+def test_a_filter_moved_back_to_the_front_is_seen():
+    """simplefilter() of a filter already present only reorders the list: the cached
+    'does numpy raise?' verdict must notice, or a failing call writes in place."""
+    import warnings
+    a = theano.shared(np.ones(3), name="a")
+    b = theano.shared(np.ones(3), name="b")
+    z = theano.shared(np.zeros(3), name="z")
+    f = theano.function([], [], updates=[(a, a * 2 + 1), (b, b / z + 1)])
+    with warnings.catch_warnings(), np.errstate(all="warn"):
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f()
+        b.set_value(np.ones(3))
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning):
+            f()
+    np.testing.assert_array_equal(a.get_value(), np.full(3, 3.0))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import layerkit.core as theano
+import layerkit.core.tensor as T
 from layerkit.core.config import config
 from layerkit.core.random import RandomStreams
 
@@ -90,3 +91,13 @@ def test_set_value_from_another_thread_is_atomic_with_calls(backend):
     finally:
         stop.set()
         t.join()
+
+
+def test_an_update_target_the_function_does_not_read_is_locked_too():
+    """``updates=[(w, x)]`` reads nothing of w, but writes it: a call must hold w's lock,
+    or a concurrent in-place step of w can be lost."""
+    x = T.dscalar("x")
+    w = theano.shared(np.float64(0.0), name="w")
+    f = theano.function([x], [], updates=[(w, x)])
+    from layerkit.core.shared import storage_lock
+    assert storage_lock(w) in f.program.locks
