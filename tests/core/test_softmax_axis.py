@@ -214,3 +214,15 @@ def test_a_kernel_without_axis_still_gets_the_right_axis():
         got = node.op.thunk(Stub(), node)(xv)
         assert calls == [moved]
         np.testing.assert_allclose(got, sp.softmax(xv, axis=axis), rtol=1e-12)
+
+
+def test_hand_written_softmax_keeps_an_offset_that_broadcasts_x():
+    """exp(x - m) / sum(...): m is dropped only when x alone has the result's shape;
+    here m (4, 1) broadcasts x (1, 3) to (4, 3), and numpy's answer is (4, 3)."""
+    x = T.TensorType("float64", (1, 3))("x")
+    m = T.TensorType("float64", (4, 1))("m")
+    e = T.exp(x - m)
+    got = theano.function([x, m], e / e.sum(axis=1, keepdims=True))(
+        np.array([[1.0, 2.0, 3.0]]), np.arange(4.0)[:, None])
+    np.testing.assert_allclose(got, sp.softmax(
+        np.array([[1.0, 2.0, 3.0]]) - np.arange(4.0)[:, None], axis=1), rtol=1e-12)

@@ -168,8 +168,12 @@ def softmax_of_division(a, b):
     if scalar_name(z) == "subtract":
         m = z.owner.inputs[1]
         m_shape = (1,) * (z.ndim - m.ndim) + tuple(m.type.shape)
-        if m.ndim <= z.ndim and all(m_shape[k] == 1 for k in axes):
-            z = z.owner.inputs[0]  # softmax(x - m) == softmax(x): m constant along axes
+        x = z.owner.inputs[0]
+        # softmax(x - m) == softmax(x) when m is constant along the axes, and only if
+        # m does not broadcast x to a larger shape (only axes known to be 1 broadcast)
+        if m.ndim <= z.ndim and all(m_shape[k] == 1 for k in axes) and x.ndim == z.ndim \
+                and not any(xs == 1 and ms != 1 for xs, ms in zip(x.type.shape, m_shape)):
+            z = x
     if z.ndim != a.ndim:
         return None
     return softmax(z, axis=axes[0] if len(axes) == 1 else None)
