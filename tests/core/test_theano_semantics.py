@@ -309,3 +309,15 @@ def test_argmax_of_a_list_stacks_it_like_the_other_reductions():
     got = theano.function([a, b], [T.argmax([a, b], axis=0), T.argmin([a, b], axis=0)])(av, bv)
     np.testing.assert_array_equal(got[0], np.argmax(np.stack([av, bv]), axis=0))
     np.testing.assert_array_equal(got[1], np.argmin(np.stack([av, bv]), axis=0))
+
+
+def test_concatenate_and_stack_check_the_axis_range_as_numpy():
+    x = T.dmatrix("x")
+    for build in (lambda: T.concatenate([x, x], axis=2), lambda: T.concatenate([x, x], axis=-3),
+                  lambda: T.stack([x, x], axis=5)):
+        with pytest.raises(ValueError, match="out of range"):
+            build()
+    xv = np.arange(6.0).reshape(2, 3)
+    got = theano.function([x], [T.concatenate([x, x], axis=-1), T.stack([x, x], axis=-1)])(xv)
+    np.testing.assert_array_equal(got[0], np.concatenate([xv, xv], axis=-1))
+    np.testing.assert_array_equal(got[1], np.stack([xv, xv], axis=-1))

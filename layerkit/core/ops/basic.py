@@ -8,11 +8,11 @@ import numbers
 import numpy as np
 
 from ..graph import Apply, Constant, Variable, as_variable
-from ..op import Op
+from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_float
 
 __all__ = ["Cast", "cast", "GradBlock", "disconnected_grad", "ViewOp", "result_dtype",
-           "positive_pair", "constant", "Assert", "assert_op"]
+           "positive_pair", "constant", "Assert", "assert_op", "normalize_axis"]
 
 
 def constant(x, name=None, dtype=None) -> Variable:
@@ -143,3 +143,23 @@ class GradBlock(ViewOp):
 def disconnected_grad(x) -> Variable:
     """``x`` with its gradient treated as disconnected (Theano's ``disconnected_grad``)."""
     return GradBlock()(x)
+
+
+def normalize_axis(axis, ndim: int, opname: str) -> tuple[int, ...] | None:
+    """``axis`` (None, an int or ints, negatives allowed) as a sorted tuple, None for all."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if isinstance(a, Variable):
+            if not isinstance(a, Constant):
+                raise TypeError(f"{opname}: axis must be known at build time, got a symbolic {a}")
+            a = int(a.data)
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise ShapeError(f"{opname}: axis {a} is out of range for a {ndim}-d input")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{opname}: repeated axis in {axis}")
+    return tuple(sorted(out))

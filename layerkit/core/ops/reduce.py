@@ -10,33 +10,13 @@ from ..config import config
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_float
-from .basic import cast, disconnected_grad
+from .basic import cast, disconnected_grad, normalize_axis
 from .elemwise import abs_, eq, exp, log, pow, sqr, sqrt
 from .shape import alloc, dimshuffle, shape_of, stack, sum_to
 
 __all__ = ["Reduce", "ArgReduce", "as_stacked", "reduce", "reduce_acc", "sum_to", "normalize_axis", "expand",
            "sum", "prod", "mean", "max", "min", "any", "all", "argmax", "argmin", "var", "std",
            "norm", "logsumexp"]
-
-
-def normalize_axis(axis, ndim: int, opname: str) -> tuple[int, ...] | None:
-    """``axis`` (None, an int or ints, negatives allowed) as a sorted tuple, None for all."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if isinstance(a, Variable):
-            if not isinstance(a, Constant):
-                raise TypeError(f"{opname}: axis must be known at build time, got a symbolic {a}")
-            a = int(a.data)
-        a = int(a)
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ShapeError(f"{opname}: axis {a} is out of range for a {ndim}-d input")
-        out.append(a % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{opname}: repeated axis in {axis}")
-    return tuple(sorted(out))
 
 
 def _out_dtype(name: str, dtype: str, acc_dtype: str | None) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from ..graph import Apply, Constant, Variable, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_int
-from .basic import cast, result_dtype
+from .basic import cast, normalize_axis, result_dtype
 
 __all__ = ["DimShuffle", "dimshuffle", "pad_left", "Reshape", "Shape", "MakeVector",
            "Concatenate", "Alloc", "Arange", "shape_of", "to_int_tuple", "as_shape",
@@ -505,7 +505,8 @@ def shape_padright(x, n_ones=1):
 def shape_padaxis(x, axis):
     x = as_variable(x)
     order = list(range(x.ndim))
-    order.insert(axis % (x.ndim + 1), "x")
+    (axis,) = normalize_axis(axis, x.ndim + 1, "shape_padaxis")   # range checked, as numpy
+    order.insert(axis, "x")
     return dimshuffle(x, order)
 
 
@@ -541,7 +542,8 @@ def concatenate(tensor_list, axis=0):
     if not xs:
         raise ValueError("concatenate needs at least one tensor")
     ndim = xs[0].ndim
-    return Concatenate(int(axis) % ndim if ndim else 0)(*xs)
+    (axis,) = normalize_axis(axis, ndim, "concatenate") if ndim else (0,)
+    return Concatenate(axis)(*xs)
 
 
 def join(axis, *tensors):
