@@ -66,3 +66,13 @@ def test_input_shape_is_a_hint_not_a_promise():
     fixed = T.tensor("float64", shape=(1, 2, 7, 6))
     with pytest.raises(ShapeError, match="disagrees"):
         conv2d(fixed, W, input_shape=(1, 2, 224, 224))
+
+
+def test_fractional_sizes_are_refused_not_truncated():
+    from layerkit.core.tensor.nnet import conv2d
+    x, w = T.dtensor4("x"), T.dtensor4("w")
+    with pytest.raises(ValueError, match="subsample must be an int or a pair of ints"):
+        conv2d(x, w, subsample=(1.5, 1.5))
+    with pytest.raises(ValueError, match="pair of ints"):
+        pool_2d(x, ws=(2.5, 2.5), ignore_border=True)
+    assert conv2d(x, w, subsample=(2.0, 1)).owner is not None      # integral floats pass

@@ -12,7 +12,7 @@ from ..op import Op, ShapeError
 from ..types import TensorType, as_dtype, is_float
 
 __all__ = ["Cast", "cast", "GradBlock", "disconnected_grad", "ViewOp", "result_dtype",
-           "positive_pair", "constant", "Assert", "assert_op", "normalize_axis"]
+           "positive_pair", "int_pair", "constant", "Assert", "assert_op", "normalize_axis"]
 
 
 def constant(x, name=None, dtype=None) -> Variable:
@@ -27,6 +27,20 @@ def result_dtype(inputs: list[Variable]) -> str:
     if not strong:
         return np.result_type(*[v.data for v in inputs]).name
     return np.result_type(*strong, *weak).name
+
+
+def int_pair(v, what: str, fn: str) -> tuple[int, int]:
+    """``v`` (an int or two) as a pair of ints; a fractional size is refused, not
+    truncated (``int(1.5)`` would silently stride by 1)."""
+    items = (v, v) if isinstance(v, numbers.Number) else tuple(v)
+    out = []
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, numbers.Real) or int(a) != a:
+            raise ValueError(f"{fn}: {what} must be an int or a pair of ints, got {v!r}")
+        out.append(int(a))
+    if len(out) != 2:
+        raise ValueError(f"{fn}: {what} must be an int or a pair of ints, got {v!r}")
+    return tuple(out)
 
 
 def positive_pair(fn: str, what: str, pair, minimum: int = 1) -> None:

@@ -16,7 +16,7 @@ from ..graph import Apply, as_variable
 from ..ignored import warn_ignored
 from ..op import Op, ShapeError
 from ..types import TensorType, is_float
-from .basic import assert_op, cast, positive_pair, result_dtype
+from .basic import assert_op, cast, int_pair, positive_pair, result_dtype
 from .elemwise import le
 from .pool import POOL_MODES, Pool2D, Pool2DGrad, pool_output_length
 from .shape import (as_shape, concatenate, dimshuffle, reshape, shape_of, stack, static_entries,
@@ -161,12 +161,7 @@ BORDER_MODES = ("valid", "full", "half")
 
 
 def _pair(v, what):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(int(a) for a in v)
-    if len(v) != 2:
-        raise ValueError(f"conv2d: {what} must be an int or a pair, got {v}")
-    return v
+    return int_pair(v, what, "conv2d")
 
 
 def _half(k: int, d: int) -> int:

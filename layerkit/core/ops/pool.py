@@ -15,7 +15,7 @@ import warnings
 from ..graph import Apply, as_variable
 from ..op import Op, ShapeError
 from ..types import TensorType
-from .basic import cast, positive_pair
+from .basic import cast, int_pair, positive_pair
 from .shape import reshape
 
 __all__ = ["Pool2D", "Pool2DGrad", "pool_output_length", "POOL_MODES", "pool_2d", "max_pool_2d",
@@ -97,14 +97,7 @@ class Pool2DGrad(_PoolBase):
 # -- builders ------------------------------------------------------------------------
 
 def _pair(v, what):
-    if v is None:
-        return None
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(int(a) for a in v)
-    if len(v) != 2:
-        raise ValueError(f"pool_2d: {what} must be a pair, got {v}")
-    return v
+    return None if v is None else int_pair(v, what, "pool_2d")
 
 
 def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="max",
