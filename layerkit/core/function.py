@@ -123,6 +123,10 @@ class In:
         if mutable or borrow:
             warn_ignored("In", "mutable" if mutable else "borrow",
                          "compiled functions never write into their arguments")
+        if strict:
+            warn_ignored("In", "strict", "values are converted by function()'s rule "
+                         "(allow_input_downcast / In(allow_downcast=)), not refused unless "
+                         "exactly of the input's dtype")
         self.variable = variable
         self.name = name if name is not None else (variable.name if autoname else None)
         self.value = value

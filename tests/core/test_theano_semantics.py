@@ -321,3 +321,11 @@ def test_concatenate_and_stack_check_the_axis_range_as_numpy():
     got = theano.function([x], [T.concatenate([x, x], axis=-1), T.stack([x, x], axis=-1)])(xv)
     np.testing.assert_array_equal(got[0], np.concatenate([xv, xv], axis=-1))
     np.testing.assert_array_equal(got[1], np.stack([xv, xv], axis=-1))
+
+
+def test_in_strict_says_it_is_not_applied():
+    from layerkit.core.ignored import IgnoredArgumentWarning
+    import layerkit.core.ignored as ignored
+    ignored._WARNED.discard(("In", "strict"))
+    with pytest.warns(IgnoredArgumentWarning, match="strict"):
+        theano.In(T.fvector("v"), strict=True)
