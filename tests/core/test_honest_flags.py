@@ -239,3 +239,16 @@ def test_debugprint_ids():
     assert "[" not in debugprint(y, file="str", ids="").splitlines()[0]
     with pytest.raises(ValueError, match="ids"):
         debugprint(y, file="str", ids="letters")
+
+
+def test_misspelt_flags_and_phases_say_so(monkeypatch):
+    import subprocess
+    import sys
+    from layerkit.core.config import config
+    done = subprocess.run([sys.executable, "-c", "import layerkit.core"], capture_output=True,
+                          text=True, env={**__import__("os").environ,
+                                          "LAYERKIT_FLAGS": "floatx=float64"})
+    assert "unknown flag(s) floatx" in done.stderr
+    monkeypatch.setattr(config, "optimizer_excluding", "fusion:inplce")
+    with pytest.raises(ValueError, match="unknown phase.*inplce"):
+        config.excluded()
