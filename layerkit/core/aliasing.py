@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .graph import Apply, Variable
-from .shared import AliasedShared
+from .shared import storage_of
 
 __all__ = ["storage_key", "storage_roots", "leaf_keys", "copies_needed", "plan_inplace",
            "commit_order"]
@@ -39,9 +39,7 @@ __all__ = ["storage_key", "storage_roots", "leaf_keys", "copies_needed", "plan_i
 
 def storage_key(v: Variable) -> int:
     """The identity of a leaf's storage (a memory-aliased shared clone is its target's)."""
-    while isinstance(v, AliasedShared):
-        v = v.target
-    return id(v)
+    return id(storage_of(v))
 
 
 def storage_roots(nodes: Sequence[Apply], values: Sequence[Variable] = ()) -> dict[int, frozenset]:

@@ -113,11 +113,6 @@ class Op:
         linker then hands the kernel the host copy of a small integer value."""
         return False
 
-    @property
-    def view(self) -> bool:
-        """Whether some output may share memory with an input (see ``view_map``)."""
-        return bool(self.view_map)
-
     # -- running ----------------------------------------------------------
     def explain_failure(self, node: Apply, args: Sequence[Any]) -> str | None:
         """Why the kernel failed on the run-time values ``args``, in the op's own

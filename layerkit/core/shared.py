@@ -10,6 +10,7 @@ import threading
 import numpy as np
 
 from .config import config
+from .errors import dtype_name
 from .graph import Variable
 from .ignored import warn_ignored
 from .types import TensorType, as_dtype
@@ -186,8 +187,7 @@ class SharedVariable(Variable):
         # a numpy scalar is a value, not storage: it becomes a 0-d array below
         if backend is not None and not isinstance(value, np.generic) and \
                 backend.is_array(value):
-            # 'float64' from numpy's, cupy's or array-api-strict's dtype
-            arr_dtype = str(value.dtype).rsplit(".", 1)[-1]
+            arr_dtype = dtype_name(value.dtype)
             arr_ndim, arr_shape = value.ndim, tuple(value.shape)
             cast = self._cast_needed(arr_dtype, True, None)
             host = None
@@ -285,13 +285,19 @@ class AliasedShared(SharedVariable):
         return self.__dict__.copy()
 
 
+def storage_of(v):
+    """The variable whose storage ``v`` uses (a memory-aliased clone's target)."""
+    while isinstance(v, AliasedShared):
+        v = v.target
+    return v
+
+
 def storage_lock(v: SharedVariable) -> threading.RLock:
     """The lock of ``v``'s storage (a memory-aliased clone has its target's): a
     compiled call holds it while it reads and writes the value, and so do
     ``get_value`` and ``set_value``, so that calls from several threads act as
     if they ran one after another."""
-    while isinstance(v, AliasedShared):
-        v = v.target
+    v = storage_of(v)
     lock = v.__dict__.get("_lock")
     if lock is None:                   # dict.setdefault is atomic: one lock per storage
         lock = v.__dict__.setdefault("_lock", threading.RLock())

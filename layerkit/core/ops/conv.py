@@ -248,16 +248,8 @@ def _check_hint(x, shape, what, func="conv2d") -> None:
 
 def _with_static_shape(x, shape, what, func="conv2d"):
     """Check a declared shape against the variable's and record its known sizes."""
-    shape = tuple(shape)
-    if len(shape) != x.ndim:
-        raise ShapeError(f"{func}: {what}={shape} has {len(shape)} entries for a {x.ndim}-d variable")
-    known = list(x.type.shape)
-    for i, (s, k) in enumerate(zip(shape, known)):
-        if s is None:
-            continue
-        if k is not None and k != s:
-            raise ShapeError(f"{func}: {what}={shape} disagrees with the variable's shape {x.type.shape}")
-        known[i] = int(s)
+    _check_hint(x, shape, what, func)
+    known = [k if s is None else int(s) for s, k in zip(tuple(shape), x.type.shape)]
     if tuple(known) == x.type.shape:
         return x
     return reshape(x, [k if k is not None else x.shape[i] for i, k in enumerate(known)])
