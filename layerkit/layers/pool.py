@@ -165,38 +165,6 @@ class GlobalPoolLayer(Layer):
         return self.pool_function(T.flatten(input, 3), axis=2)
 
 
-class Upscale2DLayer(Layer):
-    """Repeat rows and columns ``scale_factor`` times ('repeat' mode)."""
-
-    def __init__(self, incoming, scale_factor, mode="repeat", **kwargs):
-        super().__init__(incoming, **kwargs)
-        self.scale_factor = as_tuple(scale_factor, 2)
-        if any(isinstance(f, bool) or not isinstance(f, int) or f < 1
-               for f in self.scale_factor):
-            raise ValueError(f"Upscale2DLayer: the scale factor must be integers >= 1, got "
-                             f"scale_factor={scale_factor!r}")
-        if mode not in ("repeat", "dilate"):
-            raise ValueError(f"Upscale2DLayer: mode must be 'repeat' or 'dilate', got {mode!r}")
-        self.mode = mode
-
-    def get_output_shape_for(self, input_shape):
-        shape = list(input_shape)
-        for k in (0, 1):
-            if shape[2 + k] is not None:
-                shape[2 + k] *= self.scale_factor[k]
-        return tuple(shape)
-
-    def get_output_for(self, input, **kwargs):
-        a, b = self.scale_factor
-        n, c, h, w = (input.shape[i] for i in range(4))
-        if self.mode == "dilate":
-            out = T.zeros((n, c, h * a, w * b), dtype=input.dtype)
-            return T.set_subtensor(out[:, :, ::a, ::b], input)
-        x = input.dimshuffle(0, 1, 2, "x", 3, "x")
-        x = x * T.ones((1, 1, 1, a, 1, b), dtype=input.dtype)
-        return T.reshape(x, (n, c, h * a, w * b))
-
-
 def _upscale(input, factors, mode):
     """Repeat ('repeat') or spread out with zeros between ('dilate') the trailing
     ``len(factors)`` axes of ``input``, each by its factor."""
@@ -246,6 +214,13 @@ class _UpscaleLayer(Layer):
 
     def get_output_for(self, input, **kwargs):
         return _upscale(input, self.scale_factor, self.mode)
+
+
+class Upscale2DLayer(_UpscaleLayer):
+    """Repeat rows and columns ``scale_factor`` times ('repeat' mode), or spread them
+    out with zeros between ('dilate')."""
+
+    _n = 2
 
 
 class Upscale1DLayer(_UpscaleLayer):
