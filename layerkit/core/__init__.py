@@ -18,13 +18,15 @@ from .graph import Apply, Constant, Variable, ancestors, clone_replace
 from .opfromgraph import OpFromGraph
 from .ops.basic import disconnected_grad
 from .random import MRG_RandomStreams, RandomStreams
+from .scan_module import scan
 from .shared import SharedVariable, shared
+from . import scan_module
 
 __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config", "tensor",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
            "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph",
-           "gof", "sandbox"]
+           "gof", "sandbox", "scan_module"]
 
 
 def clone(output, replace=None, share_inputs=True):
@@ -64,8 +66,3 @@ def _clone_inputs(outs, replace):
             new.default_update = clone_replace([update], {**replace, **memo})[0]
     return memo
 
-
-def scan(*args, **kwargs):
-    """Not yet: ``scan`` and recurrent layers come in a later release."""
-    raise NotImplementedError("layerkit.core.scan is not implemented yet: scan and recurrent "
-                              "layers come in a later release")

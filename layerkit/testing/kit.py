@@ -32,7 +32,7 @@ pytest_plugins = ["layerkit.testing.plugin"]
 
 #: the suite modules of the kit, in the order they run
 SUITES = ("layerkit.testing.suite_kernels", "layerkit.testing.suite_conv",
-          "layerkit.testing.suite_ops")
+          "layerkit.testing.suite_ops", "layerkit.testing.suite_scan")
 
 
 def suite_paths() -> list[str]:

@@ -171,9 +171,9 @@ def test_dtype_rules():
     assert (f32 + T.dvector()).dtype == "float64"
 
 
-def test_scan_says_not_yet():
-    with pytest.raises(NotImplementedError, match="later"):
-        theano.scan(lambda x: x, sequences=[])
+def test_scan_without_sequences_needs_n_steps():
+    with pytest.raises(ValueError, match="n_steps must be given"):
+        theano.scan(lambda: T.constant(1.0), sequences=[])
 
 
 def test_default_updates_apply_unless_disabled(backend):

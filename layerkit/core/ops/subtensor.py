@@ -192,7 +192,9 @@ def subtensor(x, key: tuple) -> Variable:
     if all(p == ("slice", None, None, None) for p in props):
         return x
     if not scalars and isinstance(x, Constant):
-        return as_variable(x.data[_decoder(props)(())])
+        # np.asarray: an element of a float64 array is an np.float64, which as_variable
+        # would take for a Python float (floatX)
+        return as_variable(np.asarray(x.data[_decoder(props)(())]))
     if not scalars and x.owner is not None and isinstance(x.owner.op, Shape) \
             and props[0][0] == "int":
         size = x.owner.inputs[0].type.shape[props[0][1][1]]
