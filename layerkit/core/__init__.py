@@ -18,7 +18,7 @@ from .graph import Apply, Constant, Variable, ancestors, clone_replace
 from .opfromgraph import OpFromGraph
 from .ops.basic import disconnected_grad
 from .random import MRG_RandomStreams, RandomStreams
-from .scan_module import scan
+from .scan_module import foldl, foldr, map, reduce, scan  # noqa: A004 - Theano's names
 from .shared import SharedVariable, shared
 from . import scan_module
 
@@ -26,7 +26,7 @@ __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
            "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph",
-           "gof", "sandbox", "scan_module"]
+           "gof", "sandbox", "scan_module", "map", "reduce", "foldl", "foldr"]
 
 
 def clone(output, replace=None, share_inputs=True):

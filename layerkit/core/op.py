@@ -77,6 +77,10 @@ class Op:
     host = False
     #: the op's random stream (a ``RandomState`` whose counter a call advances), or None
     state = None
+    #: another op whose outputs are this op's first outputs, computed from the same
+    #: inputs (a scan that also keeps intermediate values for its gradient): where
+    #: both are applied to the same inputs, the merge phase keeps this one alone
+    extends = None
     #: its result is a comparison's (``a < b``), which has no truth value in Python
     #: (Theano's rule: ``if a < b:`` raises; every other variable is true)
     is_comparison = False

@@ -138,6 +138,21 @@ def _backwards_ref(x, h0):
     return np.stack(out)
 
 
+def _backwards_taps_build(x, h0):
+    out, _ = _scan()(lambda a, b, h: h * 0.5 + a - b * h, sequences=dict(input=x, taps=[-1, 1]),
+                     outputs_info=h0, go_backwards=True)
+    return out
+
+
+def _backwards_taps_ref(x, h0):
+    # as in Theano: taps are offsets in the sequence's own order; the steps run from the end
+    h, out = h0, []
+    for t in range(len(x) - 2, 0, -1):
+        h = h * 0.5 + x[t - 1] - x[t + 1] * h
+        out.append(h)
+    return np.stack(out)
+
+
 def _n_steps_build(x, h0):
     out, _ = _scan()(lambda x_t, h: h * x_t + 1.0, sequences=x, outputs_info=h0, n_steps=3)
     return out
@@ -247,6 +262,7 @@ def _cases():
         "two_past_steps": (_mit_sot_build, _mit_sot_ref, [_a(6, 2), _a(2, 2, key=1)]),
         "sequence_taps": (_seq_taps_build, _seq_taps_ref, [_a(7, 2)]),
         "go_backwards": (_backwards_build, _backwards_ref, [_a(5, 3), _a(3, key=1)]),
+        "go_backwards_taps": (_backwards_taps_build, _backwards_taps_ref, [_a(6, 2), _a(2, key=1)]),
         "n_steps_shorter": (_n_steps_build, _n_steps_ref, [_a(5, 2), _a(2, key=1)]),
         "mixed_outputs": (_mixed_build, _mixed_ref, [_a(4, 3), _a(3, key=1)]),
         "until": (_until_build, _until_ref, [_a(8, 2, lo=0.2, hi=0.9)]),

@@ -1,7 +1,7 @@
 """Merging: equal constants become one, and ``f(a, b)`` computed twice becomes once."""
 from __future__ import annotations
 
-from ..graph import Apply, Constant
+from ..graph import Apply, Constant, clone_replace, toposort
 from .walk import rewrite_nodes
 
 __all__ = ["merge"]
@@ -33,5 +33,21 @@ def merge(outputs):
             return replaced
         return first.outputs
 
-    result = rewrite_nodes(outputs, local)
+    result = rewrite_nodes(absorb_extended(outputs), local)
     return [canonical(o) for o in result]
+
+
+def absorb_extended(outputs):
+    """A node whose op another node's op ``extends`` (on the very same inputs) is
+    replaced by that node's first outputs: one loop runs instead of two."""
+    nodes = toposort(outputs)
+    wider = {(id(n.op.extends), tuple(id(i) for i in n.inputs)): n
+             for n in nodes if n.op.extends is not None}
+    if not wider:
+        return list(outputs)
+    replace = {}
+    for n in nodes:
+        other = wider.get((id(n.op), tuple(id(i) for i in n.inputs)))
+        if other is not None:
+            replace.update(zip(n.outputs, other.outputs))
+    return clone_replace(list(outputs), replace) if replace else list(outputs)

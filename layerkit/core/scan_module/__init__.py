@@ -8,10 +8,10 @@ scan running the steps backwards.
 """
 from __future__ import annotations
 
-from .builder import OrderedUpdates, scan, until
+from .builder import OrderedUpdates, foldl, foldr, map, reduce, scan, until  # noqa: A004
 from .grad import scan_grad
 from .op import Scan, bind_gradient
 
 bind_gradient(scan_grad)
 
-__all__ = ["scan", "until", "Scan", "OrderedUpdates"]
+__all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "Scan", "OrderedUpdates"]

@@ -35,7 +35,8 @@ from ..shared import SharedVariable
 from ..types import TensorType
 from .op import Scan
 
-__all__ = ["scan", "until", "OrderedUpdates", "scan_node", "scan_node_outputs"]
+__all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "OrderedUpdates", "scan_node",
+           "scan_node_outputs"]
 
 
 class OrderedUpdates(OrderedDict):
@@ -105,11 +106,40 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                      "(function(..., profile=True)); the loop is one node there")
     if allow_gc is not None:
         warn_ignored("scan", "allow_gc", "a loop keeps only its buffers between steps")
-    seqs = _sequences(sequences, go_backwards)
+    seqs = _sequences(sequences)
     states = _outputs_info(outputs_info)
     built = _build(fn, seqs, states, _as_list(non_sequences), n_steps, strict, name)
+    built.go_backwards = go_backwards
     op, node_outputs, shared_updated = _node(built, truncate_gradient, mode, name)
     return _results(built, op, node_outputs, shared_updated, return_list)
+
+
+def map(fn, sequences, non_sequences=None, truncate_gradient=-1, go_backwards=False,  # noqa: A001
+        mode=None, name=None):
+    """Theano's ``theano.map``: ``fn`` applied to each row of the sequences."""
+    return scan(fn, sequences=sequences, outputs_info=None, non_sequences=non_sequences,
+                truncate_gradient=truncate_gradient, go_backwards=go_backwards, mode=mode,
+                name=name)
+
+
+def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False,  # noqa: A001
+           mode=None, name=None):
+    """Theano's ``theano.reduce``: the loop's last values (and its updates)."""
+    outs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info,
+                         non_sequences=non_sequences, go_backwards=go_backwards, mode=mode,
+                         name=name, return_list=True)
+    last = [o[-1] for o in outs]
+    return (last[0] if len(last) == 1 else last), updates
+
+
+def foldl(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """Theano's ``theano.foldl``: ``reduce`` from the first row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, False, mode, name)
+
+
+def foldr(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """Theano's ``theano.foldr``: ``reduce`` from the last row."""
+    return reduce(fn, sequences, outputs_info, non_sequences, True, mode, name)
 
 
 def scan_node_outputs(fn, sequences, outputs_info, non_sequences, n_steps=None,
@@ -117,8 +147,9 @@ def scan_node_outputs(fn, sequences, outputs_info, non_sequences, n_steps=None,
     """The Scan node's own outputs for a loop (what the gradient builds on): each
     recurrent state's buffer with its initial rows first, then the other outputs.
     Sequences have tap 0, recurrent outputs tap -1; ``fn`` updates nothing."""
-    built = _build(fn, _sequences(sequences, go_backwards), _outputs_info(outputs_info),
+    built = _build(fn, _sequences(sequences), _outputs_info(outputs_info),
                    _as_list(non_sequences), n_steps, False, name)
+    built.go_backwards = go_backwards
     if built.updates or built.cond is not None:
         raise ValueError("scan_node_outputs: the step function may not return updates or "
                          "a condition")
@@ -126,8 +157,8 @@ def scan_node_outputs(fn, sequences, outputs_info, non_sequences, n_steps=None,
 
 
 # -- normalising the arguments -------------------------------------------------
-def _sequences(sequences, go_backwards: bool) -> list[tuple[Variable, list[int]]]:
-    """Each sequence as ``(variable, taps)``, reversed with ``go_backwards``."""
+def _sequences(sequences) -> list[tuple[Variable, list[int]]]:
+    """Each sequence as ``(variable, taps)``."""
     out = []
     for s in _as_list(sequences):
         if isinstance(s, dict):
@@ -138,8 +169,6 @@ def _sequences(sequences, go_backwards: bool) -> list[tuple[Variable, list[int]]
         else:
             var, taps = as_variable(s), [0]
         _row_type(var)
-        if go_backwards:
-            var = var[::-1]
         out.append((var, [int(k) for k in taps]))
     return out
 
@@ -288,7 +317,7 @@ def _node(b: _Built, truncate_gradient, mode, name):
         inner_outs = clone_replace(inner_outs, shared_phs)
 
     n_steps = _n_steps(b)
-    seq_values = [var[start:start + n_steps] if span else var
+    seq_values = [_tap_rows(var, start, span, n_steps, b.go_backwards)
                   for var, start, span in b.seq_outer]
     varying = list(b.seq_rows) + [p for phs in state_phs for p in phs] + [b.step]
     explicit_nonseq = [p for p, v in zip(b.nonseq_phs, b.explicit) if p is not v]
@@ -304,6 +333,16 @@ def _node(b: _Built, truncate_gradient, mode, name):
     node_outputs = op(cast(n_steps, "int64"), *seq_values, *state_inits, *nonseq_outer)
     node_outputs = node_outputs if isinstance(node_outputs, list) else [node_outputs]
     return op, node_outputs, shared_updated
+
+
+def _tap_rows(var, start, span, n_steps, backwards: bool):
+    """The rows one tap of a sequence reads, step by step. As in Theano, taps
+    are offsets in the sequence's own order; ``go_backwards`` then runs each
+    tap's rows from the end."""
+    if not backwards:
+        return var[start:start + n_steps] if span else var
+    rows = var[start:var.shape[0] - (span - start)] if span else var
+    return rows[::-1]
 
 
 def _check_state(k, init, taps, placeholder, out):

@@ -24,13 +24,15 @@ gradient through the loop (Theano's truncated BPTT).
 from __future__ import annotations
 
 from ..grad import grad
-from ..graph import Variable, clone_replace
+from ..graph import Variable, clone_replace, toposort
 from ..ops.basic import cast
 from ..ops.elemwise import eq, minimum, switch
-from ..ops.shape import arange, stack, zeros_like
+from ..ops.linalg import MatMul, dot
+from ..ops.shape import DimShuffle, Shape, arange, stack, zeros_like
 from ..ops.subtensor import set_subtensor
 from ..types import is_float
 from .builder import scan_node_outputs
+from .op import Scan
 
 __all__ = ["scan_grad"]
 
@@ -63,6 +65,17 @@ def scan_grad(op, inputs, outputs, output_grads):
     found = grad(None, float_wrt, known_grads=known, disconnected_inputs="ignore",
                  return_disconnected="none")
     d_of = {id(v): g for v, g in zip(float_wrt, found)}
+    # the forward step's intermediate values the gradient reads are kept by the
+    # forward loop (one more output each) instead of recomputed backwards
+    kept = _kept_values(op, [g for g in found if g is not None],
+                        g_state_phs + g_nit_phs)
+    if kept:
+        wide = _keeping(op, kept)
+        outputs = wide(*inputs)
+        bufs, nits = outputs[:n_states], outputs[n_states:n_states + op.n_nit]
+        kept_rows = outputs[n_states + op.n_nit:]
+    else:
+        kept_rows = []
     d_seq = [d_of.get(id(p)) for p in seq_phs]
     d_taps = [[d_of.get(id(p)) for p in phs] for phs in tap_phs]
     d_nonseq = [d_of.get(id(p)) for p in nonseq_phs]
@@ -71,7 +84,10 @@ def scan_grad(op, inputs, outputs, output_grads):
     carried = [i for i in range(n_states)
                if is_float(state_outs[i].dtype) and any(d is not None for d in d_taps[i])]
     seq_k = [k for k, d in enumerate(d_seq) if d is not None]
-    acc_k = [k for k, d in enumerate(d_nonseq) if d is not None]
+    # a non-sequence's gradient that is a product dot(a_t.T, b_t) is summed over the
+    # steps as one product after the loop, not one small product per step
+    outer_k = [k for k, d in enumerate(d_nonseq) if d is not None and _outer_product(d)]
+    acc_k = [k for k, d in enumerate(d_nonseq) if d is not None and k not in outer_k]
 
     # the backward loop's sequences (forward order; it runs them backwards)
     def rows(x, offset=0):
@@ -82,13 +98,14 @@ def scan_grad(op, inputs, outputs, output_grads):
         b_seqs += [rows(bufs[i], lag + tap) for tap in op.state_taps[i]]
     b_seqs += [rows(bufs[i], op.lags[i]) for i in range(n_states)]      # the new values
     b_seqs += [rows(y) for y in nits]
+    b_seqs += [rows(y) for y in kept_rows]
     b_seqs += [rows(g_bufs[i], op.lags[i]) for i in range(n_states)]
     b_seqs += [rows(g) for g in g_nits]
     if step_ph is not None:
         b_seqs.append(arange(first, n, dtype="int64"))
     windows = [[zeros_like(inits[i][0]) for _ in range(op.lags[i])] for i in carried]
     b_init = [w for ws in windows for w in ws] + [zeros_like(nonseqs[k]) for k in acc_k] + \
-        [None] * len(seq_k)
+        [None] * (len(seq_k) + 2 * len(outer_k))
 
     n_seq, n_tap = len(seqs), len(flat_taps)
 
@@ -96,7 +113,7 @@ def scan_grad(op, inputs, outputs, output_grads):
         args = list(args)
         take = _Taker(args)
         seq_v, tap_v = take(n_seq), take(n_tap)
-        new_v, nit_v = take(n_states), take(op.n_nit)
+        new_v, nit_v, kept_v = take(n_states), take(op.n_nit), take(len(kept))
         g_new_v, g_nit_v = take(n_states), take(op.n_nit)
         step_v = take(1) if step_ph is not None else []
         win_v = [take(op.lags[i]) for i in carried]
@@ -113,15 +130,18 @@ def scan_grad(op, inputs, outputs, output_grads):
         replace.update(zip(g_state_phs, g_state))
         replace.update(zip(g_nit_phs, g_nit_v))
         # the forward step's results are stored: read, not recomputed
-        for o, v in zip(state_outs + nit_outs, new_v + nit_v):
+        for o, v in zip(state_outs + nit_outs + kept, new_v + nit_v + kept_v):
             if o.owner is not None:
                 replace[o] = v
-        wanted = [d for d in d_seq + [d for ds in d_taps for d in ds] + d_nonseq
-                  if d is not None]
+        factors = [f for k in outer_k for f in _outer_product(d_nonseq[k])]
+        plain = [None if k in outer_k else d for k, d in enumerate(d_nonseq)]
+        wanted = [d for d in d_seq + [d for ds in d_taps for d in ds] + plain
+                  if d is not None] + factors
         got = iter(clone_replace(wanted, replace))
         d_seq_v = [next(got) if d is not None else None for d in d_seq]
         d_tap_v = [[next(got) if d is not None else None for d in ds] for ds in d_taps]
-        d_nonseq_v = [next(got) if d is not None else None for d in d_nonseq]
+        d_nonseq_v = [next(got) if d is not None else None for d in plain]
+        factors_v = list(got)
         new_windows = []
         for w, i in zip(win_v, carried):
             lag = op.lags[i]
@@ -132,7 +152,7 @@ def scan_grad(op, inputs, outputs, output_grads):
                         total = d if total is None else total + d
                 new_windows.append(total if total is not None else zeros_like(w[q]))
         new_acc = [a + cast(d_nonseq_v[k], a.dtype) for a, k in zip(acc_v, acc_k)]
-        return new_windows + new_acc + [d_seq_v[k] for k in seq_k]
+        return new_windows + new_acc + [d_seq_v[k] for k in seq_k] + factors_v
 
     b_nonseqs = list(nonseqs)
     b_outs = scan_node_outputs(step, b_seqs, b_init, b_nonseqs, n_steps=m,
@@ -140,7 +160,8 @@ def scan_grad(op, inputs, outputs, output_grads):
                                name=f"grad of {op.name or 'scan'}")
     n_windows = sum(op.lags[i] for i in carried)
     win_bufs, acc_bufs = b_outs[:n_windows], b_outs[n_windows:n_windows + len(acc_k)]
-    seq_bufs = b_outs[n_windows + len(acc_k):]
+    seq_bufs = b_outs[n_windows + len(acc_k):n_windows + len(acc_k) + len(seq_k)]
+    factor_bufs = b_outs[n_windows + len(acc_k) + len(seq_k):]
 
     # gradients of the node's inputs
     g_seqs = [None] * len(seqs)
@@ -168,7 +189,53 @@ def scan_grad(op, inputs, outputs, output_grads):
     g_nonseqs = [None] * len(nonseqs)
     for k, buf in zip(acc_k, acc_bufs):
         g_nonseqs[k] = buf[-1]
+    for j, k in enumerate(outer_k):
+        a_rows, b_rows = factor_bufs[2 * j], factor_bufs[2 * j + 1]
+        rows_a = a_rows.reshape((-1, nonseqs[k].shape[0]))
+        rows_b = b_rows.reshape((-1, nonseqs[k].shape[1]))
+        g_nonseqs[k] = cast(dot(rows_a.T, rows_b), nonseqs[k].dtype)
     return [None] + g_seqs + g_inits + g_nonseqs
+
+
+def _kept_values(op, grads, stand_ins) -> list[Variable]:
+    """The forward step's computed values that the gradient graph ``grads`` reads
+    directly (besides the step's outputs, which the loop stores anyway)."""
+    stop = list(op.inner_inputs) + list(stand_ins)
+    forward = {id(n) for n in toposort(op.inner_outputs, stop=op.inner_inputs)}
+    stored = {id(o) for o in op.inner_outputs}
+    kept: dict[int, Variable] = {}
+    for node in toposort(grads, stop=stop):
+        if id(node) in forward:
+            continue
+        for v in node.inputs:
+            if v.owner is not None and id(v.owner) in forward and id(v) not in stored:
+                if isinstance(node.op, Shape):
+                    v = node.outputs[0]       # a shape alone: keep the shape, not the array
+                kept.setdefault(id(v), v)
+    return list(kept.values())
+
+
+def _keeping(op, kept):
+    """The forward loop with the values ``kept`` as extra outputs (one row per step);
+    it ``extends`` ``op``, so the merge phase runs it in place of ``op``'s node."""
+    n_out = op.n_states + op.n_nit
+    outs = op.inner_outputs[:n_out] + list(kept) + op.inner_outputs[n_out:]
+    return Scan(op.inner_inputs, outs, n_seqs=op.n_seqs, state_taps=op.state_taps,
+                n_nit=op.n_nit + len(kept), n_nonseq=op.n_nonseq, has_step=op.has_step,
+                has_cond=op.has_cond, truncate_gradient=op.truncate_gradient,
+                name=op.name, mode=op.mode, extends=op)
+
+
+def _outer_product(d):
+    """``[a, b]`` where ``d`` is ``dot(a.T, b)`` of two matrices, else None."""
+    node = d.owner
+    if node is None or not isinstance(node.op, MatMul) or d.ndim != 2:
+        return None
+    left, right = node.inputs
+    if left.owner is None or not isinstance(left.owner.op, DimShuffle) \
+            or left.owner.op.new_order != (1, 0) or right.ndim != 2:
+        return None
+    return [left.owner.inputs[0], right]
 
 
 class _Taker:

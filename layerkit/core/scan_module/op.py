@@ -60,7 +60,7 @@ class Scan(Op):
     def __init__(self, inner_inputs: Sequence[Variable], inner_outputs: Sequence[Variable], *,
                  n_seqs: int, state_taps: Sequence[Sequence[int]], n_nit: int, n_nonseq: int,
                  has_step: bool, has_cond: bool, truncate_gradient: int = -1,
-                 name: str | None = None, mode=None) -> None:
+                 name: str | None = None, mode=None, extends: "Scan | None" = None) -> None:
         self.inner_inputs = list(inner_inputs)
         self.inner_outputs = list(inner_outputs)
         self.n_seqs, self.n_nit, self.n_nonseq = n_seqs, n_nit, n_nonseq
@@ -71,6 +71,8 @@ class Scan(Op):
         self.has_step, self.has_cond = has_step, has_cond
         self.truncate_gradient = int(truncate_gradient)
         self.name, self.mode = name, mode
+        #: the loop this one computes too (with more outputs: values kept for a gradient)
+        self.extends = extends
         n_taps = sum(len(t) for t in self.state_taps)
         expected = n_seqs + n_taps + n_nonseq + int(has_step)
         if len(self.inner_inputs) != expected:
