@@ -33,6 +33,7 @@ from .normalization import (BatchNormLayer, LocalResponseNormalization2DLayer,
 from .pool import (FeaturePoolLayer, FeatureWTALayer, GlobalPoolLayer, MaxPool1DLayer,
                    MaxPool2DLayer, MaxPool3DLayer, Pool1DLayer, Pool2DLayer, Pool3DLayer,
                    SpatialPyramidPoolingLayer, Upscale1DLayer, Upscale2DLayer, Upscale3DLayer)
+from .recurrent import CustomRecurrentLayer, GRULayer, Gate, LSTMLayer, RecurrentLayer
 from .shape import (DimshuffleLayer, FlattenLayer, PadLayer, ReshapeLayer, SliceLayer, dimshuffle,
                     flatten, pad, reshape)
 from .special import (BiasLayer, ExpressionLayer, InverseLayer, NonlinearityLayer,
@@ -71,6 +72,8 @@ __all__ = [
     "layer_norm", "Upscale1DLayer", "Upscale3DLayer", "SpatialPyramidPoolingLayer",
     "InverseLayer", "TransformerLayer", "Conv3DLayer", "TransposedConv3DLayer", "Deconv3DLayer",
     "Pool3DLayer", "MaxPool3DLayer", "LocallyConnected2DLayer", "TPSTransformerLayer",
+    # recurrent layers (issue 19)
+    "CustomRecurrentLayer", "RecurrentLayer", "Gate", "LSTMLayer", "GRULayer",
     # short names
     "Input", "Dense", "Conv1D", "Conv2D", "Pool2D", "MaxPool2D", "Dropout",
 ]
