@@ -190,3 +190,36 @@ def test_fusion_and_inplace_happen_by_default(backend):
     assert any(type(n.op).__name__ == "Fused" for n in toposort(f.outputs + f.update_values))
     # in place only where the backend's kernels accept out= (array-api-strict's do not)
     assert ("out=" in f.source) == backend.supports_out("subtract")
+
+
+def test_gradient_of_gate_slices_is_one_concatenation():
+    """The gradient of an LSTM's four gate slices: one buffer, not four zeroed
+    copies and their sum; the value is numpy's."""
+    z = T.dmatrix("z")
+    n = 3
+    cost = (T.sum(T.nnet.sigmoid(z[:, :n]) * 2.0) + T.sum(T.tanh(z[:, 2 * n:3 * n]))
+            + T.sum(T.nnet.sigmoid(z[:, n:2 * n]) ** 2) + T.sum(T.exp(z[:, 3 * n:])))
+    g = T.grad(cost, z)
+    merged = merge([g])
+    out = canonicalize(merged)
+    ops = _ops(out)
+    assert sum(op.startswith("Concatenate") for op in ops) == 1
+    assert sum(op.startswith("IncSubtensor") for op in ops) == 1
+    zv = np.random.default_rng(0).normal(size=(2, 4 * n))
+    s = 1 / (1 + np.exp(-zv))
+    ref = np.concatenate([2 * s[:, :n] * (1 - s[:, :n]),
+                          2 * s[:, n:2 * n] ** 2 * (1 - s[:, n:2 * n]),
+                          1 - np.tanh(zv[:, 2 * n:3 * n]) ** 2, np.exp(zv[:, 3 * n:])], axis=1)
+    np.testing.assert_allclose(_value(out, [z], [zv])[0], ref, rtol=1e-12)
+
+
+def test_slices_with_a_gap_are_not_joined():
+    z = T.dmatrix("z")
+    g = T.grad(T.sum(z[:, :2] ** 2) + T.sum(z[:, 3:] * 3.0), z)
+    out = canonicalize(merge([g]))
+    assert not any(op.startswith("Concatenate") for op in _ops(out))
+    zv = np.arange(10.0).reshape(2, 5)
+    ref = np.zeros_like(zv)
+    ref[:, :2] = 2 * zv[:, :2]
+    ref[:, 3:] = 3.0
+    np.testing.assert_allclose(_value(out, [z], [zv])[0], ref)

@@ -152,6 +152,9 @@ def test_strict_refuses_a_shared_variable_not_in_non_sequences():
         theano.scan(lambda r: r * w, sequences=x, strict=True)
     out, _ = theano.scan(lambda r, w: r * w, sequences=x, non_sequences=[w], strict=True)
     np.testing.assert_array_equal(theano.function([x], out)(np.ones((2, 3))), np.ones((2, 3)))
+    # a non-sequence may be an expression of shared variables (Lasagne's LSTM passes them)
+    out, _ = theano.scan(lambda r, w2: r * w2, sequences=x, non_sequences=[2 * w], strict=True)
+    np.testing.assert_array_equal(theano.function([x], out)(np.ones((2, 3))), np.full((2, 3), 2.0))
 
 
 def test_dtype_of_a_recurrent_output_must_match_its_initial_value():

@@ -21,7 +21,8 @@ import numpy as np
 from ..graph import Apply, Constant, Variable, as_variable
 from ..ops.elemwise import Elemwise, elemwise
 from ..ops.reduce import Reduce
-from ..ops.shape import DimShuffle, Reshape
+from ..ops.shape import Alloc, Concatenate, DimShuffle, Reshape, concatenate
+from ..ops.subtensor import IncSubtensor
 from .walk import rewrite_nodes
 
 __all__ = ["canonicalize", "specialize", "CANONICALIZE_RULES", "SPECIALIZE_RULES"]
@@ -155,9 +156,124 @@ def sum_of_scalar(node: Apply):
     return None
 
 
+def _zeros(v: Variable) -> bool:
+    """``v`` is an ``alloc`` of the constant 0 (``zeros``, ``zeros_like``)."""
+    return v.owner is not None and isinstance(v.owner.op, Alloc) and _is(v.owner.inputs[0], 0)
+
+
+def _one_axis_slice(node: Apply):
+    """``(axis, start, stop)`` when ``node`` writes into zeros through a key that is
+    whole on every axis but one, where it is a constant unit-step slice."""
+    op = node.op
+    if not isinstance(op, IncSubtensor) or len(node.inputs) != 2 or not _zeros(node.inputs[0]):
+        return None
+    x, y = node.inputs
+    if y.ndim != x.ndim:
+        return None                     # a broadcast value: its pieces do not concatenate
+    found = None
+    for axis, p in enumerate(op.props):
+        if p[0] != "slice" or p[3] is not None:
+            return None
+        start = 0 if p[1] is None else p[1][1]
+        stop = None if p[2] is None else p[2][1]
+        if start == 0 and stop is None:
+            continue
+        if found is not None or start < 0 or (stop is not None and stop < 0):
+            return None
+        found = (axis, start, stop)
+    return found
+
+
+def _add_leaves(v: Variable, ndim: int, out: list) -> None:
+    """The terms of a tree of additions of ``ndim``-d values."""
+    if _elemwise_name(v.owner) == "add" and all(i.ndim == ndim for i in v.owner.inputs):
+        for i in v.owner.inputs:
+            _add_leaves(i, ndim, out)
+    else:
+        out.append(v)
+
+
+def adjacent_slices_of_zeros(node: Apply):
+    """``inc(Z, a, [:, i:j]) + inc(Z, b, [:, j:k]) -> inc(Z, concatenate([a, b], 1), [:, i:k])``
+    for ``Z`` zeros, over a whole tree of additions (the gradient of an LSTM's gate
+    slices: one buffer written once, instead of a zeroed copy per gate and their sum)."""
+    if _elemwise_name(node) != "add":
+        return None
+    out = node.outputs[0]
+    leaves: list[Variable] = []
+    _add_leaves(out, out.ndim, leaves)
+    groups: dict[tuple, list] = {}
+    for v in leaves:
+        sl = _one_axis_slice(v.owner) if v.owner is not None else None
+        if sl is not None:
+            groups.setdefault((id(v.owner.inputs[0]), sl[0]), []).append((sl[1], sl[2], v))
+    terms = [v for v in leaves]
+    changed = False
+    for (_, axis), members in groups.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda m: m[0])
+        runs, run = [], [members[0]]
+        for m in members[1:]:
+            if run[-1][1] is not None and m[0] == run[-1][1]:
+                run.append(m)
+            else:
+                runs.append(run)
+                run = [m]
+        runs.append(run)
+        for run in runs:
+            if len(run) < 2:
+                continue
+            changed = True
+            first = run[0][2].owner
+            props = list(first.op.props)
+            props[axis] = ("slice", None if run[0][0] == 0 else ("c", run[0][0]),
+                           None if run[-1][1] is None else ("c", run[-1][1]), None)
+            joined = _concatenate_flat([m[2].owner.inputs[1] for m in run], axis)
+            merged = IncSubtensor(tuple(props), False)(first.inputs[0], joined)
+            ids = {id(m[2]) for m in run}
+            terms = [t for t in terms if id(t) not in ids] + [merged]
+    if not changed:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = elemwise("add", total, t)
+    return _keep_if_same(total, out)
+
+
+def _concatenate_flat(parts, axis: int) -> Variable:
+    """``concatenate(parts, axis)``, joining the parts of parts joined on that axis."""
+    flat = []
+    for p in parts:
+        if p.owner is not None and isinstance(p.owner.op, Concatenate) \
+                and p.owner.op.axis == axis:
+            flat.extend(p.owner.inputs)
+        else:
+            flat.append(p)
+    return Concatenate(axis)(*flat)
+
+
+def concatenate_chain(node: Apply):
+    """``concatenate([concatenate([a, b], k), c], k) -> concatenate([a, b, c], k)``."""
+    if not isinstance(node.op, Concatenate):
+        return None
+    parts, flat = [], False
+    for i in node.inputs:
+        if i.owner is not None and isinstance(i.owner.op, Concatenate) \
+                and i.owner.op.axis == node.op.axis:
+            parts.extend(i.owner.inputs)
+            flat = True
+        else:
+            parts.append(i)
+    if not flat:
+        return None
+    return _keep_if_same(Concatenate(node.op.axis)(*parts), node.outputs[0])
+
+
 CANONICALIZE_RULES: tuple[Rule, ...] = (
     neutral_operand, double_negation, add_to_itself, log_of_one_plus, exp_minus_one,
-    dimshuffle_chain, reshape_chain, sum_of_scalar,
+    dimshuffle_chain, reshape_chain, sum_of_scalar, adjacent_slices_of_zeros,
+    concatenate_chain,
 )
 
 

@@ -425,7 +425,7 @@ def _cut(inner_outs, varying, explicit_nonseq, b: _Built, shared_phs):
         replace[v] = ph
         outer.append(clone_replace([v], back)[0] if v.owner is not None else back.get(v, v))
     if b.strict:
-        _check_strict(outer, b)
+        _check_strict(ordered, b)
     if uses_salt:
         phs.append(b.outer_salt)
         outer.append(_CONTEXT.salts[-1] if _CONTEXT.salts else ReadCounter()())
@@ -433,10 +433,11 @@ def _cut(inner_outs, varying, explicit_nonseq, b: _Built, shared_phs):
     return inner, phs, outer
 
 
-def _check_strict(outer, b: _Built) -> None:
-    """``strict=True``: the loop may read no shared variable that is not a non-sequence."""
+def _check_strict(boundary, b: _Built) -> None:
+    """``strict=True``: the step may use no shared variable that is not a non-sequence
+    (a non-sequence may be any expression: the step sees its placeholder)."""
     allowed = {id(v) for v in b.explicit}
-    for v in outer:
+    for v in boundary:
         for leaf in [v] + [i for n in toposort([v]) for i in n.inputs]:
             if isinstance(leaf, SharedVariable) and id(leaf) not in allowed:
                 raise ValueError(f"scan(strict=True): the step function uses the shared "

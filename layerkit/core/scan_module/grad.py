@@ -67,8 +67,8 @@ def scan_grad(op, inputs, outputs, output_grads):
     d_of = {id(v): g for v, g in zip(float_wrt, found)}
     # the forward step's intermediate values the gradient reads are kept by the
     # forward loop (one more output each) instead of recomputed backwards
-    kept = _kept_values(op, [g for g in found if g is not None],
-                        g_state_phs + g_nit_phs)
+    kept, kept_at = _kept_values(op, [g for g in found if g is not None],
+                                 g_state_phs + g_nit_phs)
     if kept:
         wide = _keeping(op, kept)
         outputs = wide(*inputs)
@@ -108,6 +108,8 @@ def scan_grad(op, inputs, outputs, output_grads):
         [None] * (len(seq_k) + 2 * len(outer_k))
 
     n_seq, n_tap = len(seqs), len(flat_taps)
+    wanted_all = [g for g in found if g is not None]
+    stop_at = list(op.inner_inputs) + g_state_phs + g_nit_phs
 
     def step(*args):
         args = list(args)
@@ -130,9 +132,16 @@ def scan_grad(op, inputs, outputs, output_grads):
         replace.update(zip(g_state_phs, g_state))
         replace.update(zip(g_nit_phs, g_nit_v))
         # the forward step's results are stored: read, not recomputed
-        for o, v in zip(state_outs + nit_outs + kept, new_v + nit_v + kept_v):
+        for o, v in zip(state_outs + nit_outs, new_v + nit_v):
             if o.owner is not None:
                 replace[o] = v
+        for node in toposort(wanted_all, stop=stop_at):
+            for v in node.inputs:
+                if id(v) in kept_at:
+                    replace[v] = kept_v[kept_at[id(v)]]
+            for v in node.outputs:
+                if id(v) in kept_at:
+                    replace[v] = kept_v[kept_at[id(v)]]
         factors = [f for k in outer_k for f in _outer_product(d_nonseq[k])]
         plain = [None if k in outer_k else d for k, d in enumerate(d_nonseq)]
         wanted = [d for d in d_seq + [d for ds in d_taps for d in ds] + plain
@@ -197,22 +206,34 @@ def scan_grad(op, inputs, outputs, output_grads):
     return [None] + g_seqs + g_inits + g_nonseqs
 
 
-def _kept_values(op, grads, stand_ins) -> list[Variable]:
+def _kept_values(op, grads, stand_ins):
     """The forward step's computed values that the gradient graph ``grads`` reads
-    directly (besides the step's outputs, which the loop stores anyway)."""
+    directly (besides the step's outputs, which the loop stores anyway), as
+    ``(values, {id(variable): position in values})``: equal computations (the
+    same pure op on the same inputs, such as several ``shape(z)``) share one."""
     stop = list(op.inner_inputs) + list(stand_ins)
     forward = {id(n) for n in toposort(op.inner_outputs, stop=op.inner_inputs)}
     stored = {id(o) for o in op.inner_outputs}
-    kept: dict[int, Variable] = {}
+    kept: list[Variable] = []
+    where: dict[int, int] = {}
+    same: dict[tuple, int] = {}
     for node in toposort(grads, stop=stop):
         if id(node) in forward:
             continue
         for v in node.inputs:
-            if v.owner is not None and id(v.owner) in forward and id(v) not in stored:
-                if isinstance(node.op, Shape):
-                    v = node.outputs[0]       # a shape alone: keep the shape, not the array
-                kept.setdefault(id(v), v)
-    return list(kept.values())
+            if v.owner is None or id(v.owner) not in forward or id(v) in stored:
+                continue
+            if isinstance(node.op, Shape):
+                v = node.outputs[0]       # a shape alone: keep the shape, not the array
+            if id(v) in where:
+                continue
+            key = (v.owner.op, tuple(id(i) for i in v.owner.inputs), v.index) \
+                if v.owner.op.pure else (id(v),)
+            if key not in same:
+                same[key] = len(kept)
+                kept.append(v)
+            where[id(v)] = same[key]
+    return kept, where
 
 
 def _keeping(op, kept):
