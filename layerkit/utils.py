@@ -198,6 +198,9 @@ def unroll_scan(fn, sequences, outputs_info, non_sequences, n_steps, go_backward
     >>> theano.function([x], cumsum)(np.array([1.0, 2.0, 3.0]))
     array([1., 3., 6.])
     """
+    sequences, outputs_info, non_sequences = (
+        [v] if isinstance(v, Variable) else list(v or [])
+        for v in (sequences, outputs_info, non_sequences))   # one variable, as Lasagne
     steps = range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)
     previous = list(outputs_info)
     results = []

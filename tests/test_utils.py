@@ -64,3 +64,10 @@ def test_unroll_scan_against_a_python_loop(go_backwards, backend):
     bump[1, 2] = eps
     numeric = (f(xs, W + bump, U)[1][-1].sum() - f(xs, W - bump, U)[1][-1].sum()) / (2 * eps)
     assert abs(grad_w[1, 2] - numeric) < 1e-6
+
+
+def test_unroll_scan_takes_one_variable_as_its_sequences():
+    import layerkit.core.tensor as T
+    x = T.dvector("x")
+    [total] = unroll_scan(lambda a, t: t + a, x, T.constant(0.0, dtype="float64"), None, 3)
+    np.testing.assert_array_equal(total.eval({x: np.array([1.0, 2.0, 3.0])}), [1.0, 3.0, 6.0])
