@@ -7,6 +7,12 @@ __all__ = ["LINALG_KERNELS"]
 
 
 def matmul(a, b):
+    if a.ndim > 2 and b.ndim == 2:
+        # a stack of rows times one matrix is one GEMM over all the rows (numpy would
+        # run one product per matrix of the stack, slower still on a strided view:
+        # an RNN's input projection of a (time, batch, features) transpose)
+        rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+        return np.matmul(rows, b).reshape(a.shape[:-1] + (b.shape[-1],))
     return np.matmul(a, b)   # BLAS for float32/float64
 
 
