@@ -307,3 +307,14 @@ def test_theano_paths():
     assert scan_module.until is until
     for name in ("map", "reduce", "foldl", "foldr"):
         assert getattr(theano, name) is getattr(scan_module, name)
+
+
+def test_a_function_with_a_loop_pickles():
+    import pickle
+    x = T.dvector("x")
+    out, _ = theano.scan(lambda a, s: s + a, sequences=x,
+                         outputs_info=T.constant(0.0, dtype="float64"))
+    f = theano.function([x], out)
+    f(np.ones(3))
+    g = pickle.loads(pickle.dumps(f))
+    np.testing.assert_array_equal(g(np.array([1.0, 2.0, 3.0])), [1.0, 3.0, 6.0])

@@ -82,6 +82,11 @@ class Scan(Op):
                              f"{self.n_states + n_nit + int(has_cond)}")
         self._compiled: dict = {}
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_compiled"] = {}           # compiled steps are rebuilt where unpickled
+        return state
+
     # -- identity ----------------------------------------------------------
     def __eq__(self, other) -> bool:
         return self is other
