@@ -318,3 +318,45 @@ def test_a_function_with_a_loop_pickles():
     f(np.ones(3))
     g = pickle.loads(pickle.dumps(f))
     np.testing.assert_array_equal(g(np.array([1.0, 2.0, 3.0])), [1.0, 3.0, 6.0])
+
+
+def _views_repeats_updates_graph(tag):
+    """A loop whose step returns views and a repeated output, reads a shared
+    variable it updates, inside a function that also updates shared variables."""
+    w = theano.shared(np.arange(6.0).reshape(2, 3) / 10, name=f"w{tag}")
+    acc = theano.shared(np.float64(0.0), name=f"acc{tag}")
+    x = T.dmatrix("x")
+
+    def step(r, h, w):
+        new = T.tanh(T.dot(h, w) + r + acc)
+        return [new[:2] + 0.0, new.T, new, new], {acc: acc + new.sum()}
+    (h, ht, y1, y2), updates = theano.scan(
+        step, sequences=x, outputs_info=[T.zeros((2,), dtype="float64"), None, None, None], non_sequences=w)
+    cost = T.sum(y1 ** 2) + T.sum(ht[::-1] * 0.5) + T.sum(y2)
+    updates[w] = w - 0.1 * T.grad(cost, w)
+    return [x], [y1, y2, ht, h[::-1], cost], updates, (w, acc)
+
+
+def test_optimized_unfused_and_debugmode_agree_on_views_repeats_and_updates():
+    xv = np.random.default_rng(4).normal(size=(5, 3))
+    results = []
+    for tag, mode, excluded in (("a", None, ""), ("b", None, "fusion:inplace"),
+                                ("c", "DebugMode", "")):
+        ins, outs, updates, shared = _views_repeats_updates_graph(tag)
+        saved = theano.config.optimizer_excluding
+        theano.config.optimizer_excluding = excluded
+        try:
+            f = theano.function(ins, outs, updates=updates, mode=mode)
+        finally:
+            theano.config.optimizer_excluding = saved
+        got = [f(xv) for _ in range(2)]
+        y1, y2 = got[-1][0], got[-1][1]
+        assert y1 is not y2 and not np.shares_memory(y1, y2)
+        results.append((got, [s.get_value() for s in shared]))
+    ref_got, ref_shared = results[0]
+    for got, shared in results[1:]:
+        for call_a, call_b in zip(ref_got, got):
+            for a, b in zip(call_a, call_b):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        for a, b in zip(ref_shared, shared):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
