@@ -104,8 +104,8 @@ def resolve_padding(padding, k_hw, dilation):
         return (0, 0)
     if padding == "full":
         return tuple(d * (k - 1) for k, d in zip(k_hw, dilation))
-    if padding == "half":
-        return tuple(d * (k // 2) for k, d in zip(k_hw, dilation))
+    if padding == "half":      # Theano's: half the dilated kernel's span, rounded down
+        return tuple(((k - 1) * d + 1) // 2 for k, d in zip(k_hw, dilation))
     return tuple(padding)
 
 

@@ -99,7 +99,7 @@ def conv_cases(draw, small=False):
         pad = border
     else:
         pad = {"valid": (0, 0), "full": tuple(s - 1 for s in span),
-               "half": tuple(dilation[i] * (k[i] // 2) for i in range(2))}[border]
+               "half": tuple(s // 2 for s in span)}[border]      # Theano's: dilated span // 2
     # at least one output row and column
     extra = 3 if small else 5
     hw = tuple(draw(st.integers(max(1, span[i] - 2 * pad[i]), max(1, span[i] - 2 * pad[i]) + extra))
