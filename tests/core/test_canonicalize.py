@@ -223,3 +223,24 @@ def test_slices_with_a_gap_are_not_joined():
     ref[:, :2] = 2 * zv[:, :2]
     ref[:, 3:] = 3.0
     np.testing.assert_allclose(_value(out, [z], [zv])[0], ref)
+
+
+def test_gradient_of_every_row_taken_by_index_is_one_concatenation():
+    """An unrolled loop reads x[0], x[1], ...: the gradient is one buffer, not a
+    zeroed copy of x per row."""
+    x = T.dmatrix("x")
+    cost = sum(T.sum(T.tanh(x[t]) * (t + 1)) for t in range(4))
+    out = canonicalize(merge([T.grad(cost, x)]))
+    ops = _ops(out)
+    assert sum(op.startswith("IncSubtensor") for op in ops) == 1
+    xv = np.random.default_rng(1).normal(size=(4, 3))
+    ref = (1 - np.tanh(xv) ** 2) * np.arange(1, 5)[:, None]
+    np.testing.assert_allclose(_value(out, [x], [xv])[0], ref, rtol=1e-12)
+
+
+def test_a_broadcast_piece_is_not_joined():
+    z = T.dmatrix("z")
+    row = T.row("row", dtype="float64")
+    total = T.inc_subtensor(T.zeros_like(z)[:, :2], row) + T.inc_subtensor(T.zeros_like(z)[:, 2:], row)
+    out = canonicalize(merge([total]))
+    assert not any(op.startswith("Concatenate") for op in _ops(out))

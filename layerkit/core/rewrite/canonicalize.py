@@ -162,17 +162,21 @@ def _zeros(v: Variable) -> bool:
 
 
 def _one_axis_slice(node: Apply):
-    """``(axis, start, stop)`` when ``node`` writes into zeros through a key that is
-    whole on every axis but one, where it is a constant unit-step slice."""
+    """``(axis, start, stop, piece)`` when ``node`` writes ``piece`` into zeros through
+    a key that is whole on every axis but one, where it is a constant unit-step
+    slice or a constant index (``piece`` then gets that axis back, of size 1)."""
     op = node.op
     if not isinstance(op, IncSubtensor) or len(node.inputs) != 2 or not _zeros(node.inputs[0]):
         return None
     x, y = node.inputs
-    if y.ndim != x.ndim:
-        return None                     # a broadcast value: its pieces do not concatenate
-    found = None
+    found, dropped = None, None
     for axis, p in enumerate(op.props):
-        if p[0] != "slice" or p[3] is not None:
+        if p[0] == "int":
+            if found is not None or p[1][1] < 0:
+                return None
+            found, dropped = (axis, p[1][1], p[1][1] + 1), axis
+            continue
+        if p[3] is not None:
             return None
         start = 0 if p[1] is None else p[1][1]
         stop = None if p[2] is None else p[2][1]
@@ -181,7 +185,16 @@ def _one_axis_slice(node: Apply):
         if found is not None or start < 0 or (stop is not None and stop < 0):
             return None
         found = (axis, start, stop)
-    return found
+    if found is None:
+        return None
+    piece = y if dropped is None else y.dimshuffle(
+        *(list(range(dropped)) + ["x"] + list(range(dropped, y.ndim))))
+    if piece.ndim != x.ndim:
+        return None                     # a broadcast value: its pieces do not concatenate
+    for ax, (a, b) in enumerate(zip(piece.type.shape, x.type.shape)):
+        if ax != found[0] and a == 1 and b != 1:
+            return None                 # broadcast along an axis kept whole
+    return found + (piece,)
 
 
 def _add_leaves(v: Variable, ndim: int, out: list) -> None:
@@ -206,7 +219,7 @@ def adjacent_slices_of_zeros(node: Apply):
     for v in leaves:
         sl = _one_axis_slice(v.owner) if v.owner is not None else None
         if sl is not None:
-            groups.setdefault((id(v.owner.inputs[0]), sl[0]), []).append((sl[1], sl[2], v))
+            groups.setdefault((id(v.owner.inputs[0]), sl[0]), []).append((sl[1], sl[2], v, sl[3]))
     terms = [v for v in leaves]
     changed = False
     for (_, axis), members in groups.items():
@@ -229,7 +242,7 @@ def adjacent_slices_of_zeros(node: Apply):
             props = list(first.op.props)
             props[axis] = ("slice", None if run[0][0] == 0 else ("c", run[0][0]),
                            None if run[-1][1] is None else ("c", run[-1][1]), None)
-            joined = _concatenate_flat([m[2].owner.inputs[1] for m in run], axis)
+            joined = _concatenate_flat([m[3] for m in run], axis)
             merged = IncSubtensor(tuple(props), False)(first.inputs[0], joined)
             ids = {id(m[2]) for m in run}
             terms = [t for t in terms if id(t) not in ids] + [merged]
