@@ -4,7 +4,7 @@
 - ``layerkit.testing.plugin`` is an opt-in pytest plugin (``-p
   layerkit.testing.plugin``) adding ``--layerkit-backend`` and a ``backend``
   fixture parametrised over the selected backends;
-- ``layerkit.testing.suite_kernels``, ``suite_conv`` and ``suite_ops`` are the
+- ``layerkit.testing.suite_kernels``, ``suite_conv``, ``suite_ops`` and ``suite_scan`` are the
   backend-parametrised suites (the kit); ``pytest -p layerkit.testing
   --layerkit-backend=NAME`` runs them all against backend NAME (see
   ``layerkit.testing.kit``), or import them into a test module;

@@ -13,7 +13,9 @@ fixture) and adds the suites of :data:`SUITES` to what pytest collects:
 * ``suite_kernels``: every kernel of the contract against float64 references;
 * ``suite_conv``: convolution and pooling kernels, their gradients included;
 * ``suite_ops``: ops compiled on the backend, forward and gradients by finite
-  differences (fusion, in-place updates and ``out=`` included).
+  differences (fusion, in-place updates and ``out=`` included);
+* ``suite_scan``: loops (``theano.scan``) against Python loops, and their
+  gradients by finite differences.
 
 Run with no paths, only the kit runs; with paths, the kit runs with them.
 These are the very modules layerkit's own tests and plugins import (``from
