@@ -244,3 +244,23 @@ def test_a_broadcast_piece_is_not_joined():
     total = T.inc_subtensor(T.zeros_like(z)[:, :2], row) + T.inc_subtensor(T.zeros_like(z)[:, 2:], row)
     out = canonicalize(merge([total]))
     assert not any(op.startswith("Concatenate") for op in _ops(out))
+
+
+def test_joined_pieces_still_broadcast_as_each_write_did():
+    """inc(Z[0:3], M) with M of one row broadcasts; joined with its neighbour it must too."""
+    M, N = T.dmatrix("M"), T.dmatrix("N")
+    zeros = T.zeros((5, 3), dtype="float64")
+    f = theano.function([M, N], T.inc_subtensor(zeros[0:3], M) + T.inc_subtensor(zeros[3:5], N))
+    np.testing.assert_array_equal(f(np.ones((1, 3)), np.full((2, 3), 2.0)),
+                                  [[1.0] * 3] * 3 + [[2.0] * 3] * 2)
+
+
+def test_a_term_added_twice_is_kept_twice():
+    from layerkit.core.rewrite.canonicalize import adjacent_slices_of_zeros
+    a, b = T.dmatrix("a"), T.dmatrix("b")
+    zeros = T.zeros((4, 2), dtype="float64")
+    v, w = T.set_subtensor(zeros[0:2], a), T.inc_subtensor(zeros[2:4], b)
+    total = (v + w) + v
+    rewritten = adjacent_slices_of_zeros(total.owner)[0]
+    got = _value([rewritten], [a, b], [np.ones((2, 2)), np.full((2, 2), 3.0)])[0]
+    np.testing.assert_array_equal(got, [[2.0, 2.0], [2.0, 2.0], [3.0, 3.0], [3.0, 3.0]])

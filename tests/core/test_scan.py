@@ -360,3 +360,81 @@ def test_optimized_unfused_and_debugmode_agree_on_views_repeats_and_updates():
                 np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
         for a, b in zip(ref_shared, shared):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# -- found in review ----------------------------------------------------------------
+def _fd(fn, v, eps=1e-6):
+    out = np.zeros_like(v)
+    for i in range(v.size):
+        e = np.zeros_like(v)
+        e.flat[i] = eps
+        out.flat[i] = (fn(v + e) - fn(v - e)) / (2 * eps)
+    return out
+
+
+def test_a_variable_returned_twice_gets_both_gradients():
+    x, h0 = T.dmatrix("x"), T.dvector("h0")
+
+    def step(a, h):
+        new = T.tanh(h * a + h[::-1])
+        return new, new
+    (h, y), _ = theano.scan(step, sequences=x, outputs_info=[h0, None])
+    g = theano.function([x, h0], [T.grad(T.sum(h ** 2), h0), T.grad(T.sum(y ** 2), h0)])
+    xv, hv = np.random.default_rng(0).normal(size=(4, 2)), np.array([0.3, -0.2])
+
+    def ref(hv):
+        h, total = hv, 0.0
+        for a in xv:
+            h = np.tanh(h * a + h[::-1])
+            total += np.sum(h ** 2)
+        return total
+    for got in g(xv, hv):
+        np.testing.assert_allclose(got, _fd(ref, hv), rtol=1e-6)
+
+
+def test_the_shared_update_idiom_return_new_and_update_to_new():
+    s = theano.shared(np.array([0.3, -0.2]), name="s")
+    x = T.dmatrix("x")
+
+    def step(a):
+        new = T.tanh(s * a + s[::-1])
+        return new, {s: new}
+    out, _ = theano.scan(step, sequences=x)
+    g = theano.function([x], T.grad(T.sum(out ** 2), s))
+    xv = np.random.default_rng(1).normal(size=(4, 2))
+
+    def ref(sv):
+        h, total = sv, 0.0
+        for a in xv:
+            h = np.tanh(h * a + h[::-1])
+            total += np.sum(h ** 2)
+        return total
+    np.testing.assert_allclose(g(xv), _fd(ref, s.get_value()), rtol=1e-6)
+
+
+def test_an_initial_value_longer_than_its_taps_gets_a_gradient_of_its_shape():
+    xi = T.dvector("xi")
+    o, _ = theano.scan(lambda a, b: a * b, outputs_info=dict(initial=xi, taps=[-3, -1]),
+                       n_steps=2)
+    got = theano.function([xi], T.grad(o.sum(), xi))(np.arange(1.0, 6.0))
+    np.testing.assert_allclose(got, [9.0, 3.0, 3.0, 0.0, 0.0])
+
+
+def test_zero_steps_give_outputs_of_the_right_row_shape_and_gradients():
+    x, h0 = T.dmatrix("x"), T.dvector("h0")
+    y, _ = theano.scan(lambda r: r * 2, sequences=x)
+    (h, y2), _ = theano.scan(lambda r, h: [h + r, r.sum() * h], sequences=x,
+                             outputs_info=[h0, None])
+    f = theano.function([x, h0], [y, y.sum(axis=0), y2,
+                                  T.grad(T.sum(h ** 2) + y.sum() + y2.sum(), x)])
+    a, b, c, d = f(np.zeros((0, 3)), np.ones(3))
+    assert a.shape == (0, 3) and c.shape == (0, 3) and d.shape == (0, 3)
+    np.testing.assert_array_equal(b, np.zeros(3))
+
+
+def test_a_too_short_sequence_read_at_taps_is_named_as_the_user_gave_it():
+    x = T.dvector("x")
+    o, _ = theano.scan(lambda a, b: a + b, sequences=dict(input=x, taps=[-1, 0]), n_steps=5)
+    with pytest.raises(ValueError, match="sequence 0 has 5 entries; read at taps \\[-1, 0\\], "
+                                         "they give 4 steps, fewer than the 5 steps"):
+        theano.function([x], o)(np.ones(5))

@@ -19,9 +19,9 @@ from typing import Callable
 import numpy as np
 
 from ..graph import Apply, Constant, Variable, as_variable
-from ..ops.elemwise import Elemwise, elemwise
+from ..ops.elemwise import Elemwise, elemwise, maximum, minimum
 from ..ops.reduce import Reduce
-from ..ops.shape import Alloc, Concatenate, DimShuffle, Reshape, concatenate
+from ..ops.shape import Alloc, Concatenate, DimShuffle, Reshape, as_shape, concatenate
 from ..ops.subtensor import IncSubtensor
 from .walk import rewrite_nodes
 
@@ -242,10 +242,13 @@ def adjacent_slices_of_zeros(node: Apply):
             props = list(first.op.props)
             props[axis] = ("slice", None if run[0][0] == 0 else ("c", run[0][0]),
                            None if run[-1][1] is None else ("c", run[-1][1]), None)
-            joined = _concatenate_flat([m[3] for m in run], axis)
-            merged = IncSubtensor(tuple(props), False)(first.inputs[0], joined)
-            ids = {id(m[2]) for m in run}
-            terms = [t for t in terms if id(t) not in ids] + [merged]
+            zeros = first.inputs[0]
+            joined = _concatenate_flat([_as_selected(m[3], zeros, axis, m[0], m[1])
+                                        for m in run], axis)
+            merged = IncSubtensor(tuple(props), False)(zeros, joined)
+            for m in run:                 # one occurrence each: a term may appear twice
+                terms.remove(m[2])
+            terms.append(merged)
     if not changed:
         return None
     total = terms[0]
@@ -254,13 +257,31 @@ def adjacent_slices_of_zeros(node: Apply):
     return _keep_if_same(total, out)
 
 
+def _as_selected(piece: Variable, zeros: Variable, axis: int, start: int, stop) -> Variable:
+    """``piece`` broadcast to the shape of ``zeros[..., start:stop, ...]`` (on ``axis``),
+    as writing it there would (numpy's rule, also for sizes only known at run time).
+    A view: the concatenation copies it once."""
+    sizes = [zeros.owner.inputs[1][k] for k in range(zeros.ndim)]
+    end = sizes[axis] if stop is None else minimum(sizes[axis], stop)
+    sizes[axis] = maximum(end - start, 0)
+    return Alloc()(piece, as_shape(sizes))
+
+
 def _concatenate_flat(parts, axis: int) -> Variable:
-    """``concatenate(parts, axis)``, joining the parts of parts joined on that axis."""
+    """``concatenate(parts, axis)``, joining the parts of parts joined on that axis
+    (also a joined run broadcast to its selection: its parts already are)."""
     flat = []
     for p in parts:
-        if p.owner is not None and isinstance(p.owner.op, Concatenate) \
-                and p.owner.op.axis == axis:
-            flat.extend(p.owner.inputs)
+        inner = p
+        if p.owner is not None and isinstance(p.owner.op, Alloc):
+            inner = p.owner.inputs[0]
+            if inner.owner is None or not isinstance(inner.owner.op, Concatenate) or not all(
+                    q.owner is not None and isinstance(q.owner.op, Alloc)
+                    for q in inner.owner.inputs):
+                inner = p
+        if inner.owner is not None and isinstance(inner.owner.op, Concatenate) \
+                and inner.owner.op.axis == axis:
+            flat.extend(inner.owner.inputs)
         else:
             flat.append(p)
     return Concatenate(axis)(*flat)

@@ -208,12 +208,13 @@ class _Built:
 
 def _build(fn, seqs, states, non_sequences, n_steps, strict, name) -> _Built:
     # the placeholders fn is called on
-    seq_rows, seq_outer = [], []
-    for var, taps in seqs:
+    seq_rows, seq_outer, seq_info = [], [], []
+    for k, (var, taps) in enumerate(seqs):
         lo, hi = min(min(taps), 0), max(max(taps), 0)
         for tap in taps:
             seq_rows.append(_placeholder(_row_type(var), _name(var, f"[t{tap:+d}]")))
             seq_outer.append((var, tap - lo, hi - lo))
+            seq_info.append((k, list(taps), hi - lo))
     tap_phs = []
     for init, taps in states:
         if init is None:
@@ -239,7 +240,8 @@ def _build(fn, seqs, states, non_sequences, n_steps, strict, name) -> _Built:
                          f"returned {len(outputs)} outputs")
     if not states:
         states = [(None, [])] * len(outputs)
-    return _Built(seqs=seqs, seq_rows=seq_rows, seq_outer=seq_outer, states=states,
+    return _Built(seqs=seqs, seq_rows=seq_rows, seq_outer=seq_outer, seq_info=seq_info,
+                  states=states,
                   tap_phs=tap_phs, explicit=explicit, nonseq_phs=nonseq_phs, step=step,
                   outer_salt=outer_salt, step_salt=step_salt, draws=draws, outputs=outputs,
                   updates=updates, cond=cond, n_steps=n_steps, strict=strict, name=name)
@@ -329,7 +331,7 @@ def _node(b: _Built, truncate_gradient, mode, name):
     op = Scan(inner_inputs, inner_outs, n_seqs=len(b.seq_rows), state_taps=state_taps,
               n_nit=len(nit_outs), n_nonseq=len(nonseq_phs), has_step=has_step,
               has_cond=b.cond is not None, truncate_gradient=truncate_gradient,
-              name=name, mode=mode)
+              name=name, mode=mode, seq_info=b.seq_info)
     node_outputs = op(cast(n_steps, "int64"), *seq_values, *state_inits, *nonseq_outer)
     node_outputs = node_outputs if isinstance(node_outputs, list) else [node_outputs]
     return op, node_outputs, shared_updated

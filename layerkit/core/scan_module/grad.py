@@ -55,8 +55,10 @@ def scan_grad(op, inputs, outputs, output_grads):
     # the step's vector-Jacobian product, over stand-ins for the output gradients
     g_state_phs = [Variable(o.type, name="g_state") for o in state_outs]
     g_nit_phs = [Variable(o.type, name="g_out") for o in nit_outs]
-    known = {o: g for o, g in zip(state_outs + nit_outs, g_state_phs + g_nit_phs)
-             if is_float(o.dtype)}
+    known: dict = {}
+    for o, g in zip(state_outs + nit_outs, g_state_phs + g_nit_phs):
+        if is_float(o.dtype):            # a variable returned twice gets both gradients
+            known[o] = g if o not in known else known[o] + g
     flat_taps = [p for phs in tap_phs for p in phs]
     wrt = list(seq_phs) + flat_taps + list(nonseq_phs)
     float_wrt = [v for v in wrt if is_float(v.dtype)]
@@ -194,6 +196,10 @@ def scan_grad(op, inputs, outputs, output_grads):
             if op.truncate_gradient >= 0:
                 from_loop = switch(full, from_loop, zeros_like(from_loop))
             own = own + cast(from_loop, own.dtype)
+        if inits[i].type.shape[0] != lag:
+            # the initial value may hold more rows than the taps read (Theano reads
+            # the first ``lag``): the others get no gradient
+            own = set_subtensor(zeros_like(inits[i])[:lag], own)
         g_inits[i] = own
     g_nonseqs = [None] * len(nonseqs)
     for k, buf in zip(acc_k, acc_bufs):
@@ -244,7 +250,7 @@ def _keeping(op, kept):
     return Scan(op.inner_inputs, outs, n_seqs=op.n_seqs, state_taps=op.state_taps,
                 n_nit=op.n_nit + len(kept), n_nonseq=op.n_nonseq, has_step=op.has_step,
                 has_cond=op.has_cond, truncate_gradient=op.truncate_gradient,
-                name=op.name, mode=op.mode, extends=op)
+                name=op.name, mode=op.mode, extends=op, seq_info=op.seq_info)
 
 
 def _outer_product(d):

@@ -26,6 +26,7 @@ allocated once, after the first step gives their shapes.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -60,7 +61,8 @@ class Scan(Op):
     def __init__(self, inner_inputs: Sequence[Variable], inner_outputs: Sequence[Variable], *,
                  n_seqs: int, state_taps: Sequence[Sequence[int]], n_nit: int, n_nonseq: int,
                  has_step: bool, has_cond: bool, truncate_gradient: int = -1,
-                 name: str | None = None, mode=None, extends: "Scan | None" = None) -> None:
+                 name: str | None = None, mode=None, extends: "Scan | None" = None,
+                 seq_info=None) -> None:
         self.inner_inputs = list(inner_inputs)
         self.inner_outputs = list(inner_outputs)
         self.n_seqs, self.n_nit, self.n_nonseq = n_seqs, n_nit, n_nonseq
@@ -73,6 +75,10 @@ class Scan(Op):
         self.name, self.mode = name, mode
         #: the loop this one computes too (with more outputs: values kept for a gradient)
         self.extends = extends
+        #: per inner sequence, ``(the user's sequence number, its taps, rows its taps
+        #: span)``: what errors about a sequence say
+        self.seq_info = list(seq_info) if seq_info is not None else \
+            [(k, [0], 0) for k in range(n_seqs)]
         n_taps = sum(len(t) for t in self.state_taps)
         expected = n_seqs + n_taps + n_nonseq + int(has_step)
         if len(self.inner_inputs) != expected:
@@ -171,10 +177,12 @@ class _Loop:
         _, seqs, inits, nonseqs = op.split_inputs([None] + list(args))
         if n < 0:
             raise ValueError(f"{op}: n_steps is {n}; it must be >= 0 (built at {self.trace})")
-        for k, s in enumerate(seqs):
+        for s, (k, taps, span) in zip(seqs, op.seq_info):
             if s.shape[0] < n:
-                raise ValueError(f"{op}: sequence {k} has {s.shape[0]} entries, fewer than the "
-                                 f"{n} steps asked for (built at {self.trace})")
+                read = "" if span == 0 else (
+                    f"; read at taps {taps}, they give {s.shape[0]} steps")
+                raise ValueError(f"{op}: sequence {k} has {s.shape[0] + span} entries{read}, "
+                                 f"fewer than the {n} steps asked for (built at {self.trace})")
         for i, (init, lag) in enumerate(zip(inits, op.lags)):
             if init.shape[0] < lag:
                 raise ValueError(f"{op}: the initial value of output {i} has {init.shape[0]} "
@@ -207,7 +215,7 @@ class _Loop:
                 done = t + 1
                 break
         if bufs is None:
-            bufs = self._empty(inits)
+            bufs = self._empty(seqs, inits, nonseqs)
         if done < n:
             bufs = [b[:done + (lags[k] if k < n_states else 0), ...] for k, b in enumerate(bufs)]
         return tuple(bufs) if len(bufs) > 1 else bufs[0]
@@ -231,18 +239,37 @@ class _Loop:
             bufs.append(buf)
         return bufs
 
-    def _empty(self, inits):
+    def _empty(self, seqs, inits, nonseqs):
         """The outputs of a loop of 0 steps: the states' initial rows, and empty
-        other outputs (their unknown sizes taken as 0)."""
+        other outputs, whose row shapes one step on zeros tells (its values are
+        dropped; where that step fails, unknown sizes are taken as 0)."""
         op, xp, bufs = self.op, self.xp, []
+        rows = self._probe_rows(seqs, inits, nonseqs)
         for k in range(op.n_states + op.n_nit):
             dtype = getattr(xp, self.out_dtypes[k])
             if k < op.n_states:
                 bufs.append(xp.asarray(inits[k][:op.lags[k], ...], copy=True))
             else:
-                row = tuple(s if s is not None else 0 for s in self.out_rows[k])
+                row = rows[k] if rows is not None else tuple(
+                    s if s is not None else 0 for s in self.out_rows[k])
                 bufs.append(xp.empty((0,) + row, dtype=dtype))
         return bufs
+
+    def _probe_rows(self, seqs, inits, nonseqs):
+        """The shapes of one step's results on zero rows, or None if it fails."""
+        op, xp = self.op, self.xp
+        values = [xp.zeros(tuple(s.shape[1:]), dtype=s.dtype) for s in seqs]
+        values += [inits[i][op.lags[i] + tap, ...] for i, tap in self.reads]
+        values += list(nonseqs)
+        if op.has_step:
+            values.append(self.backend.from_numpy(np.zeros((), dtype=np.int64)))
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outs = self.step(values)
+        except Exception:
+            return None
+        return [tuple(o.shape) for o in outs]
 
     def _shape_error(self, k, t, out, buf):
         what = "a recurrent output" if k < self.op.n_states else "an output"
