@@ -9,9 +9,9 @@
 """
 from __future__ import annotations
 
-from . import compile, gof, gradient, printing, sandbox, tensor
+from . import compile, gof, gradient, printing, sandbox, scalar, tensor
 from .config import config
-from .function import Function, In, MissingInputError, UnusedInputError, function
+from .function import Function, In, MissingInputError, Param, UnusedInputError, function
 from .grad import DisconnectedInputError, grad
 from .nanguardmode import NanGuardMode
 from .graph import Apply, Constant, Variable, ancestors, clone_replace
@@ -26,7 +26,7 @@ __all__ = ["function", "Function", "shared", "SharedVariable", "grad", "config",
            "RandomStreams", "MRG_RandomStreams", "Variable", "Constant", "Apply", "clone",
            "scan", "printing", "MissingInputError", "UnusedInputError",
            "DisconnectedInputError", "gradient", "compile", "NanGuardMode", "In", "OpFromGraph",
-           "gof", "sandbox", "scan_module", "map", "reduce", "foldl", "foldr"]
+           "gof", "sandbox", "scan_module", "Param", "scalar", "map", "reduce", "foldl", "foldr"]
 
 
 def clone(output, replace=None, share_inputs=True):

@@ -28,7 +28,7 @@ from .rewrite.cache import cached_optimize
 from .shared import SharedVariable
 from .types import is_float
 
-__all__ = ["function", "Function", "In", "MissingInputError", "UnusedInputError"]
+__all__ = ["function", "Function", "In", "Param", "MissingInputError", "UnusedInputError"]
 
 
 class MissingInputError(ValueError):
@@ -141,6 +141,14 @@ class In:
 
     def __repr__(self) -> str:
         return f"In({self.variable}{'' if self.value is None else f', value={self.value!r}'})"
+
+
+def Param(variable, default=None, name=None, mutable=False, strict=False,  # noqa: N802
+          allow_downcast=None, implicit=None, borrow=None) -> In:
+    """Theano's older name of :class:`In`: ``Param(x, default=v)`` is ``In(x, value=v)``
+    (DeepLearningTutorials' ``DBN.py`` and ``SdA.py`` use it)."""
+    return In(variable, name=name, value=default, mutable=mutable, strict=strict,
+              allow_downcast=allow_downcast, implicit=implicit, borrow=borrow)
 
 
 def _unwrap_inputs(inputs) -> tuple[list, list]:

@@ -329,3 +329,26 @@ def test_in_strict_says_it_is_not_applied():
     ignored._WARNED.discard(("In", "strict"))
     with pytest.warns(IgnoredArgumentWarning, match="strict"):
         theano.In(T.fvector("v"), strict=True)
+
+
+def test_param_is_in_with_a_default():
+    i, lr = T.lscalar("index"), T.dscalar("lr")
+    f = theano.function([i, theano.Param(lr, default=0.1)], lr * i)
+    assert f(3) == pytest.approx(0.3) and f(3, lr=1.0) == 3.0
+
+
+def test_scalar_upcast():
+    assert theano.scalar.upcast("int8", "float32") == "float32"
+    assert theano.scalar.upcast("int64", "float32", "bool") == "float64"
+
+
+def test_nnet_softmax_of_a_vector_is_one_row_as_in_theano():
+    v = T.dvector("v")
+    with pytest.warns(UserWarning, match="\\(1, n\\) matrix"):
+        import layerkit.core.tensor.nnet as nnet
+        nnet._WARNED_VECTOR.clear()
+        s = T.nnet.softmax(v)
+    assert s.ndim == 2
+    got = theano.function([v], s[:, 0])(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(got, [np.exp(1) / (np.exp(1) + np.exp(2))])
+    assert T.softmax(v).ndim == 1 and T.nnet.softmax(v, axis=-1).ndim == 1
