@@ -264,3 +264,25 @@ def test_a_term_added_twice_is_kept_twice():
     rewritten = adjacent_slices_of_zeros(total.owner)[0]
     got = _value([rewritten], [a, b], [np.ones((2, 2)), np.full((2, 2), 3.0)])[0]
     np.testing.assert_array_equal(got, [[2.0, 2.0], [2.0, 2.0], [3.0, 3.0], [3.0, 3.0]])
+
+
+def test_a_sum_of_transposed_products_is_one_product():
+    """An unrolled RNN's weight gradient: one term per step, one GEMM."""
+    xs = [T.dmatrix(f"x{k}") for k in range(4)]
+    gs = [T.dmatrix(f"g{k}") for k in range(4)]
+    total = sum((T.dot(x.T, g) for x, g in zip(xs, gs)), T.zeros((3, 2), dtype="float64"))
+    out = canonicalize(merge([total]))
+    assert sum(op == "MatMul" for op in _ops(out)) == 1
+    rng = np.random.default_rng(3)
+    xv = [rng.normal(size=(k + 1, 3)) for k in range(4)]
+    gv = [rng.normal(size=(k + 1, 2)) for k in range(4)]
+    ref = sum(x.T @ g for x, g in zip(xv, gv))
+    np.testing.assert_allclose(_value(out, xs + gs, xv + gv)[0], ref, rtol=1e-12)
+
+
+def test_products_that_may_broadcast_are_not_joined():
+    xs = [T.dmatrix(f"x{k}") for k in range(3)]
+    col = T.TensorType("float64", (None, 1))("col")
+    total = T.dot(xs[0].T, col) + T.dot(xs[1].T, col) + T.dot(xs[2].T, col)
+    out = canonicalize(merge([total]))
+    assert sum(op == "MatMul" for op in _ops(out)) == 3

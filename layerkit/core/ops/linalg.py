@@ -9,7 +9,7 @@ from ..types import TensorType, is_float
 from .basic import cast, result_dtype
 from .elemwise import mul
 from .reduce import sum
-from .shape import dimshuffle, flatten, shape_padaxis, shape_padright
+from .shape import DimShuffle, dimshuffle, flatten, shape_padaxis, shape_padright
 
 __all__ = ["MatMul", "TensorDot", "dot", "tensordot", "outer", "outer_last", "batched_dot"]
 
@@ -142,6 +142,20 @@ def dot(a, b):
     if b.ndim <= 2:
         return _MATMUL(a, b)
     return tensordot(a, b, [[a.ndim - 1], [b.ndim - 2]])
+
+
+def transposed_product(v):
+    """``[a, b]`` when ``v`` is ``dot(a.T, b)`` of two matrices (a weight's gradient
+    ``x.T @ g``), else None: a sum of such products over several ``(a, b)`` is one
+    product of the stacked rows (the scan gradient and a rewrite use this)."""
+    node = v.owner
+    if node is None or not isinstance(node.op, MatMul) or v.ndim != 2:
+        return None
+    left, right = node.inputs
+    if left.owner is None or not isinstance(left.owner.op, DimShuffle) \
+            or left.owner.op.new_order != (1, 0) or right.ndim != 2:
+        return None
+    return [left.owner.inputs[0], right]
 
 
 def outer(a, b):

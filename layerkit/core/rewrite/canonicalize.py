@@ -20,6 +20,7 @@ import numpy as np
 
 from ..graph import Apply, Constant, Variable, as_variable
 from ..ops.elemwise import Elemwise, elemwise, maximum, minimum
+from ..ops.linalg import dot, transposed_product
 from ..ops.reduce import Reduce
 from ..ops.shape import Alloc, Concatenate, DimShuffle, Reshape, as_shape, concatenate
 from ..ops.subtensor import IncSubtensor
@@ -267,6 +268,41 @@ def _as_selected(piece: Variable, zeros: Variable, axis: int, start: int, stop) 
     return Alloc()(piece, as_shape(sizes))
 
 
+def sum_of_transposed_products(node: Apply):
+    """``dot(a1.T, b1) + dot(a2.T, b2) + ... -> dot(concatenate(a).T, concatenate(b))``:
+    one large product instead of many small ones and their sum (a weight's gradient
+    in an unrolled recurrent net: one term per step). Only terms whose results
+    cannot broadcast against each other (no size known to be 1) are joined."""
+    if _elemwise_name(node) != "add":
+        return None
+    out = node.outputs[0]
+    if out.ndim != 2:
+        return None
+    leaves: list[Variable] = []
+    _add_leaves(out, 2, leaves)
+    groups: dict[tuple, list] = {}
+    for v in leaves:
+        pair = transposed_product(v)
+        if pair is not None and 1 not in v.type.shape:
+            groups.setdefault((pair[0].dtype, pair[1].dtype), []).append((v, pair))
+    terms, changed = list(leaves), False
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        changed = True
+        a = _concatenate_flat([p[0] for _, p in members], 0)
+        b = _concatenate_flat([p[1] for _, p in members], 0)
+        for v, _ in members:
+            terms.remove(v)
+        terms.append(dot(a.T, b))
+    if not changed:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = elemwise("add", total, t)
+    return _keep_if_same(total, out)
+
+
 def _concatenate_flat(parts, axis: int) -> Variable:
     """``concatenate(parts, axis)``, joining the parts of parts joined on that axis
     (also a joined run broadcast to its selection: its parts already are)."""
@@ -307,7 +343,7 @@ def concatenate_chain(node: Apply):
 CANONICALIZE_RULES: tuple[Rule, ...] = (
     neutral_operand, double_negation, add_to_itself, log_of_one_plus, exp_minus_one,
     dimshuffle_chain, reshape_chain, sum_of_scalar, adjacent_slices_of_zeros,
-    concatenate_chain,
+    concatenate_chain, sum_of_transposed_products,
 )
 
 

@@ -27,8 +27,8 @@ from ..grad import grad
 from ..graph import Variable, clone_replace, toposort
 from ..ops.basic import cast
 from ..ops.elemwise import eq, minimum, switch
-from ..ops.linalg import MatMul, dot
-from ..ops.shape import DimShuffle, Shape, arange, stack, zeros_like
+from ..ops.linalg import dot, transposed_product
+from ..ops.shape import Shape, arange, stack, zeros_like
 from ..ops.subtensor import set_subtensor
 from ..types import is_float
 from .builder import scan_node_outputs
@@ -88,7 +88,7 @@ def scan_grad(op, inputs, outputs, output_grads):
     seq_k = [k for k, d in enumerate(d_seq) if d is not None]
     # a non-sequence's gradient that is a product dot(a_t.T, b_t) is summed over the
     # steps as one product after the loop, not one small product per step
-    outer_k = [k for k, d in enumerate(d_nonseq) if d is not None and _outer_product(d)]
+    outer_k = [k for k, d in enumerate(d_nonseq) if d is not None and transposed_product(d)]
     acc_k = [k for k, d in enumerate(d_nonseq) if d is not None and k not in outer_k]
 
     # the backward loop's sequences (forward order; it runs them backwards)
@@ -144,7 +144,7 @@ def scan_grad(op, inputs, outputs, output_grads):
             for v in node.outputs:
                 if id(v) in kept_at:
                     replace[v] = kept_v[kept_at[id(v)]]
-        factors = [f for k in outer_k for f in _outer_product(d_nonseq[k])]
+        factors = [f for k in outer_k for f in transposed_product(d_nonseq[k])]
         plain = [None if k in outer_k else d for k, d in enumerate(d_nonseq)]
         wanted = [d for d in d_seq + [d for ds in d_taps for d in ds] + plain
                   if d is not None] + factors
@@ -251,18 +251,6 @@ def _keeping(op, kept):
                 n_nit=op.n_nit + len(kept), n_nonseq=op.n_nonseq, has_step=op.has_step,
                 has_cond=op.has_cond, truncate_gradient=op.truncate_gradient,
                 name=op.name, mode=op.mode, extends=op, seq_info=op.seq_info)
-
-
-def _outer_product(d):
-    """``[a, b]`` where ``d`` is ``dot(a.T, b)`` of two matrices, else None."""
-    node = d.owner
-    if node is None or not isinstance(node.op, MatMul) or d.ndim != 2:
-        return None
-    left, right = node.inputs
-    if left.owner is None or not isinstance(left.owner.op, DimShuffle) \
-            or left.owner.op.new_order != (1, 0) or right.ndim != 2:
-        return None
-    return [left.owner.inputs[0], right]
 
 
 class _Taker:
