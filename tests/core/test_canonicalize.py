@@ -286,3 +286,14 @@ def test_products_that_may_broadcast_are_not_joined():
     total = T.dot(xs[0].T, col) + T.dot(xs[1].T, col) + T.dot(xs[2].T, col)
     out = canonicalize(merge([total]))
     assert sum(op == "MatMul" for op in _ops(out)) == 3
+
+
+def test_a_long_chain_of_additions_compiles_in_linear_time():
+    """The rules that walk trees of additions stop at a bounded number of terms
+    (a chain of 3000 additions once recursed past Python's limit)."""
+    x = T.dvector("x")
+    y = x
+    for i in range(3000):
+        y = y + x * float(i)
+    f = theano.function([x], y)
+    np.testing.assert_allclose(f(np.ones(2)), np.full(2, 1 + sum(range(3000))))

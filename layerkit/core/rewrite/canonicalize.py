@@ -198,24 +198,37 @@ def _one_axis_slice(node: Apply):
     return found + (piece,)
 
 
-def _add_leaves(v: Variable, ndim: int, out: list) -> None:
-    """The terms of a tree of additions of ``ndim``-d values."""
-    if _elemwise_name(v.owner) == "add" and all(i.ndim == ndim for i in v.owner.inputs):
-        for i in v.owner.inputs:
-            _add_leaves(i, ndim, out)
-    else:
-        out.append(v)
+def _add_leaves(v: Variable, ndim: int, limit: int = 64) -> list[Variable]:
+    """The terms of a tree of additions of ``ndim``-d values, left to right; past
+    ``limit`` terms the rest of the tree is left as it is (one term each), so a
+    long chain of additions costs a bounded walk per node."""
+    out: list[Variable] = []
+    stack = [v]
+    while stack:
+        t = stack.pop()
+        if _elemwise_name(t.owner) == "add" and len(out) + len(stack) < limit \
+                and all(i.ndim == ndim for i in t.owner.inputs):
+            stack.extend(reversed(t.owner.inputs))
+        else:
+            out.append(t)
+    return out
+
+
+def _operand_is(node: Apply, test) -> bool:
+    """Whether an operand of the addition ``node`` passes ``test`` (the rules below
+    only walk the tree of additions when one does)."""
+    return any(i.owner is not None and test(i) for i in node.inputs)
 
 
 def adjacent_slices_of_zeros(node: Apply):
     """``inc(Z, a, [:, i:j]) + inc(Z, b, [:, j:k]) -> inc(Z, concatenate([a, b], 1), [:, i:k])``
     for ``Z`` zeros, over a whole tree of additions (the gradient of an LSTM's gate
     slices: one buffer written once, instead of a zeroed copy per gate and their sum)."""
-    if _elemwise_name(node) != "add":
+    if _elemwise_name(node) != "add" or not _operand_is(
+            node, lambda i: _one_axis_slice(i.owner) is not None):
         return None
     out = node.outputs[0]
-    leaves: list[Variable] = []
-    _add_leaves(out, out.ndim, leaves)
+    leaves = _add_leaves(out, out.ndim)
     groups: dict[tuple, list] = {}
     for v in leaves:
         sl = _one_axis_slice(v.owner) if v.owner is not None else None
@@ -273,13 +286,11 @@ def sum_of_transposed_products(node: Apply):
     one large product instead of many small ones and their sum (a weight's gradient
     in an unrolled recurrent net: one term per step). Only terms whose results
     cannot broadcast against each other (no size known to be 1) are joined."""
-    if _elemwise_name(node) != "add":
+    if _elemwise_name(node) != "add" or node.outputs[0].ndim != 2 or not _operand_is(
+            node, lambda i: transposed_product(i) is not None):
         return None
     out = node.outputs[0]
-    if out.ndim != 2:
-        return None
-    leaves: list[Variable] = []
-    _add_leaves(out, 2, leaves)
+    leaves = _add_leaves(out, 2)
     groups: dict[tuple, list] = {}
     for v in leaves:
         pair = transposed_product(v)
