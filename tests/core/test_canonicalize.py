@@ -204,7 +204,8 @@ def test_gradient_of_gate_slices_is_one_concatenation():
     out = canonicalize(merged)
     ops = _ops(out)
     assert sum(op.startswith("Concatenate") for op in ops) == 1
-    assert sum(op.startswith("IncSubtensor") for op in ops) == 1
+    # the pieces cover the whole axis: the concatenation is the gradient, no zeros
+    assert not any(op.startswith("IncSubtensor") for op in ops)
     zv = np.random.default_rng(0).normal(size=(2, 4 * n))
     s = 1 / (1 + np.exp(-zv))
     ref = np.concatenate([2 * s[:, :n] * (1 - s[:, :n]),

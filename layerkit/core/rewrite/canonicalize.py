@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..graph import Apply, Constant, Variable, as_variable
+from ..ops.basic import cast
 from ..ops.elemwise import Elemwise, elemwise, maximum, minimum
 from ..ops.linalg import dot, transposed_product
 from ..ops.reduce import Reduce
@@ -259,7 +260,12 @@ def adjacent_slices_of_zeros(node: Apply):
             zeros = first.inputs[0]
             joined = _concatenate_flat([_as_selected(m[3], zeros, axis, m[0], m[1])
                                         for m in run], axis)
-            merged = IncSubtensor(tuple(props), False)(zeros, joined)
+            whole = run[0][0] == 0 and run[-1][1] is None and all(
+                p == ("slice", None, None, None) for k, p in enumerate(props) if k != axis)
+            # a run over the whole axis (the pieces broadcast to their selections) has
+            # the very shape of the zeros: it is the sum, with no zeros to add it to
+            merged = cast(joined, zeros.dtype) if whole and len(props) == zeros.ndim else \
+                IncSubtensor(tuple(props), False)(zeros, joined)
             for m in run:                 # one occurrence each: a term may appear twice
                 terms.remove(m[2])
             terms.append(merged)
