@@ -7,42 +7,12 @@ On the numpy backend only, like tests/examples/test_examples.py.
 """
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import numpy as np
-import pytest
-
-import layerkit
-import layerkit.core as theano
-import layerkit.random
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # What the seed's numpy program prints as "Error:" at iterations 0, 1000, ..., 9000
 # with np.random.seed(0) (the example's seed_numpy reproduces it; checked below).
 SEED_ERRORS = [3.45638663, 3.63389116, 3.91366595, 3.72191702, 3.5852713,
                2.53352328, 0.57691441, 1.42589952, 0.47477457, 0.21595037]
-
-
-@pytest.fixture
-def run(monkeypatch):
-    """``run(name, *argv)``: the example's ``main(argv)`` result on the numpy backend,
-    with floatX and numpy's and Lasagne's random generators restored afterwards."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    saved = theano.config.floatX
-    rng_state = np.random.get_state()
-    lasagne_rng = layerkit.random.get_rng()
-
-    def _run(name, *argv):
-        module = importlib.import_module(name)
-        with layerkit.use("numpy"):
-            return module.main([str(a) for a in argv])
-
-    yield _run
-    theano.config.floatX = saved
-    np.random.set_state(rng_state)
-    layerkit.random.set_rng(lasagne_rng)
 
 
 def test_binary_addition_scan(run):

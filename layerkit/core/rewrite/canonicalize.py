@@ -269,8 +269,11 @@ def adjacent_slices_of_zeros(node: Apply):
             for m in run:                 # one occurrence each: a term may appear twice
                 terms.remove(m[2])
             terms.append(merged)
-    if not changed:
-        return None
+    return _sum_of(terms, out) if changed else None
+
+
+def _sum_of(terms, out: Variable):
+    """The terms added up again, in place of ``out`` (if of its type)."""
     total = terms[0]
     for t in terms[1:]:
         total = elemwise("add", total, t)
@@ -312,12 +315,7 @@ def sum_of_transposed_products(node: Apply):
         for v, _ in members:
             terms.remove(v)
         terms.append(dot(a.T, b))
-    if not changed:
-        return None
-    total = terms[0]
-    for t in terms[1:]:
-        total = elemwise("add", total, t)
-    return _keep_if_same(total, out)
+    return _sum_of(terms, out) if changed else None
 
 
 def _concatenate_flat(parts, axis: int) -> Variable:
