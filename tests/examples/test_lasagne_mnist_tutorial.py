@@ -7,41 +7,22 @@ README gives the full sizes.
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import layerkit
 import layerkit.core as theano
-import layerkit.random
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
                                 reason="needs scikit-learn (pip install 'layerkit[examples]')")
 
 
 @pytest.fixture
-def tutorial(monkeypatch):
-    """``tutorial(*argv)``: the script's ``main(argv)`` on numpy, with the random
-    generators and floatX restored afterwards."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    saved = theano.config.floatX
-    rng_state = np.random.get_state()
-    lasagne_rng = layerkit.random.get_rng()
-    module = importlib.import_module("lasagne_mnist_tutorial")
-
-    def _run(*argv):
-        with layerkit.use("numpy"):
-            return module.main([str(a) for a in argv])
-
-    yield _run
-    theano.config.floatX = saved
-    np.random.set_state(rng_state)
-    layerkit.random.set_rng(lasagne_rng)
+def tutorial(run):
+    """``tutorial(*argv)``: the script's ``main(argv)`` (conftest's ``run``)."""
+    return lambda *argv: run("lasagne_mnist_tutorial", *argv)
 
 
 def test_mlp(tutorial):
