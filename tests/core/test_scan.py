@@ -438,3 +438,38 @@ def test_a_too_short_sequence_read_at_taps_is_named_as_the_user_gave_it():
     with pytest.raises(ValueError, match="sequence 0 has 5 entries; read at taps \\[-1, 0\\], "
                                          "they give 4 steps, fewer than the 5 steps"):
         theano.function([x], o)(np.ones(5))
+
+
+def test_an_input_projection_is_one_product_before_the_loop():
+    """dot(x_t, W) (and the elementwise work on rows around it) runs once for all
+    steps; the loop keeps the recurrent product only. Two sequences of different
+    lengths: the loop runs for the shorter, and so does the projection."""
+    x, y, w, u = T.dmatrix("x"), T.dmatrix("y"), T.dmatrix("w"), T.dmatrix("u")
+
+    def step(x_t, y_t, h, w, u):
+        return T.tanh(T.dot(x_t * 2.0 + y_t, w) + T.dot(h, u))
+    hs, _ = theano.scan(step, sequences=[x, y], outputs_info=T.zeros((3,), dtype="float64"),
+                        non_sequences=[w, u])
+    inner = hs.scan_node.op
+    products = [n for n in toposort(inner.inner_outputs) if type(n.op).__name__ == "MatMul"]
+    assert len(products) == 1 and products[0].inputs[1] is not None
+    rng = np.random.default_rng(7)
+    xv, yv = rng.normal(size=(6, 2)), rng.normal(size=(4, 2))
+    wv, uv = rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
+    cost = T.sum(hs ** 2)
+    f = theano.function([x, y, w, u], [hs] + T.grad(cost, [x, w, u]))
+    got = f(xv, yv, wv, uv)
+
+    def ref(xv, wv, uv):
+        h, out = np.zeros(3), []
+        for t in range(4):
+            h = np.tanh((xv[t] * 2 + yv[t]) @ wv + h @ uv)
+            out.append(h)
+        return np.array(out)
+    np.testing.assert_allclose(got[0], ref(xv, wv, uv), rtol=1e-12)
+    for k, (arg, g) in enumerate(zip((xv, wv, uv), got[1:])):
+        def cost_of(v, k=k):
+            args = [xv, wv, uv]
+            args[k] = v
+            return np.sum(ref(*args) ** 2)
+        np.testing.assert_allclose(g, _fd(cost_of, arg), rtol=1e-6, atol=1e-9)

@@ -27,8 +27,9 @@ from collections import OrderedDict
 
 from ..graph import Constant, Variable, as_variable, clone_replace, toposort
 from ..ignored import warn_ignored
-from ..ops.basic import cast
-from ..ops.elemwise import minimum
+from ..ops.basic import Cast, cast
+from ..ops.elemwise import Elemwise, minimum
+from ..ops.linalg import MatMul
 from ..ops.random import RandomOp, ReadCounter, created_draws, salt
 from ..ops.shape import shape_padleft
 from ..shared import SharedVariable
@@ -321,6 +322,13 @@ def _node(b: _Built, truncate_gradient, mode, name):
     n_steps = _n_steps(b)
     seq_values = [_tap_rows(var, start, span, n_steps, b.go_backwards)
                   for var, start, span in b.seq_outer]
+    inner_outs, new_rows, new_values = _rows_before_the_loop(
+        inner_outs, b, [v[:n_steps] for v in seq_values],
+        [p for phs in state_phs for p in phs] + [b.step])
+    b.seq_rows = list(b.seq_rows) + new_rows
+    seq_values += new_values
+    b.seq_info = list(b.seq_info) + [(f"{len(b.seqs)} (computed from the sequences)", [0], 0)
+                                     for _ in new_rows]
     varying = list(b.seq_rows) + [p for phs in state_phs for p in phs] + [b.step]
     explicit_nonseq = [p for p, v in zip(b.nonseq_phs, b.explicit) if p is not v]
     inner_outs, nonseq_phs, nonseq_outer = _cut(inner_outs, varying, explicit_nonseq,
@@ -392,14 +400,8 @@ def _cut(inner_outs, varying, explicit_nonseq, b: _Built, shared_phs):
     state, the step number) or is a draw ``fn`` made; every other value the loop
     reads is computed before it and becomes a non-sequence (a placeholder inside,
     the value itself outside). Draws made by ``fn`` get the step's salt."""
-    varying_ids = {id(v) for v in varying}
     draws = {id(op) for op in b.draws}
-    loop = set(varying_ids)
-    nodes = toposort(inner_outs, stop=varying)
-    for node in nodes:
-        if isinstance(node.op, RandomOp) and id(node.op) in draws and len(node.inputs) == 1 \
-                or any(id(i) in loop for i in node.inputs):
-            loop.update(id(o) for o in node.outputs)
+    nodes, loop = _in_loop(inner_outs, varying, draws)
     # the values read from outside the loop, in first-use order
     boundary: dict[int, Variable] = {}
     for node in nodes:
@@ -433,6 +435,77 @@ def _cut(inner_outs, varying, explicit_nonseq, b: _Built, shared_phs):
         outer.append(_CONTEXT.salts[-1] if _CONTEXT.salts else ReadCounter()())
     inner = _rebuild(inner_outs, replace, loop, draws, b.step_salt)
     return inner, phs, outer
+
+
+def _in_loop(outputs, varying, draws) -> tuple[list, set]:
+    """The step's nodes and the ids of the variables that change from step to step:
+    those depending on a ``varying`` input, and ``fn``'s own draws."""
+    loop = {id(v) for v in varying}
+    nodes = toposort(outputs, stop=varying)
+    for node in nodes:
+        if isinstance(node.op, RandomOp) and id(node.op) in draws and len(node.inputs) == 1 \
+                or any(id(i) in loop for i in node.inputs):
+            loop.update(id(o) for o in node.outputs)
+    return nodes, loop
+
+
+def _row_wise(node, rows: set, loop: set) -> bool:
+    """Whether ``node``, fed rows of sequences (``rows``) and loop-invariant values,
+    gives the rows of the same node fed the whole sequences: a matrix product of a
+    row by an invariant matrix, or an elementwise op or cast whose invariant operands
+    have no more dimensions than its rows (right-aligned broadcasting then pairs
+    the same axes)."""
+    ins = node.inputs
+    if any(id(i) in loop and id(i) not in rows for i in ins):
+        return False                    # reads a state, the step number or a draw
+    if isinstance(node.op, MatMul):
+        return id(ins[0]) in rows and id(ins[1]) not in loop
+    if isinstance(node.op, (Elemwise, Cast)):
+        row_dims = {i.ndim for i in ins if id(i) in rows}
+        return len(row_dims) == 1 and all(i.ndim <= min(row_dims) for i in ins
+                                          if id(i) not in rows)
+    return False
+
+
+def _rows_before_the_loop(inner_outs, b: _Built, seq_values, other_varying):
+    """Matrix products of sequence rows by invariant matrices (and the elementwise
+    work around them that reads only rows and invariants) computed for every step
+    at once before the loop, as one large product (an RNN's input projection): the
+    loop reads their rows as new sequences. ``seq_values`` hold exactly the rows the
+    steps read. Returns the new inner outputs, the new row placeholders and their
+    outer values."""
+    draws = {id(op) for op in b.draws}
+    nodes, loop = _in_loop(inner_outs, list(b.seq_rows) + list(other_varying), draws)
+    rows = {id(p) for p in b.seq_rows}
+    has_product: dict[int, bool] = {}
+    for node in nodes:
+        if id(node.outputs[0]) in loop and _row_wise(node, rows, loop):
+            product = isinstance(node.op, MatMul) or any(has_product.get(id(i)) for i in node.inputs)
+            for o in node.outputs:
+                rows.add(id(o))
+                has_product[id(o)] = product
+    # the row-wise values the rest of the step reads
+    wanted: dict[int, Variable] = {}
+    for node in nodes:
+        if id(node.outputs[0]) in loop and id(node.outputs[0]) not in rows:
+            for i in node.inputs:
+                if has_product.get(id(i)):
+                    wanted.setdefault(id(i), i)
+    for o in inner_outs:
+        if has_product.get(id(o)):
+            wanted.setdefault(id(o), o)
+    if not wanted:
+        return inner_outs, [], []
+    outer_of = dict(zip(b.seq_rows, seq_values))
+    back = dict(zip(b.nonseq_phs, b.explicit))
+    new_rows, new_values, replace = [], [], {}
+    for v in wanted.values():
+        whole = clone_replace([v], {**outer_of, **back})[0]
+        row = _placeholder(v.type, v.name)
+        new_rows.append(row)
+        new_values.append(whole)
+        replace[v] = row
+    return clone_replace(inner_outs, replace), new_rows, new_values
 
 
 def _check_strict(boundary, b: _Built) -> None:
