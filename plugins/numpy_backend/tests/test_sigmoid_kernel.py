@@ -28,7 +28,7 @@ def test_special_values():
 
 
 def test_out_may_be_the_input_and_other_inputs_go_to_expit():
-    x = np.random.default_rng(0).normal(size=(5, 7)).astype("float32")[:, 1:5]
+    x = np.random.default_rng(0).normal(size=(50, 170)).astype("float32")[:, 1:90]
     want = sp.expit(x)
     y = x.copy()
     assert sigmoid(y, out=y) is y

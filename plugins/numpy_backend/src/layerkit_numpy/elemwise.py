@@ -60,10 +60,13 @@ def sigmoid(x, out=None):
     as ``scipy.special.expit`` (numpy's vectorised ``exp``; no select pass): with
     ``e = exp(-|x|)`` and ``r = 1 / (1 + e)`` (``sigmoid(|x|)``), the result is ``r``
     where ``x >= 0`` and ``e * r`` elsewhere, blended as ``r * (e + (1 - e) * [x >= 0])``.
-    ``out`` may be ``x`` itself (``x`` is read before ``out`` is written)."""
+    ``out`` may be ``x`` itself (``x`` is read before ``out`` is written). Below
+    3000 elements scipy's single ufunc call is the faster."""
     x = np.asarray(x)
-    if x.dtype.kind != "f" or x.ndim == 0:
-        return sp.expit(x, out=out)     # integers, bools, 0-d (numpy returns scalars)
+    if x.dtype.kind != "f" or x.size < 3000:
+        # integers, bools, and small arrays: one ufunc call is cheaper than eight
+        # (3 elements: 0.3 us against 4.6 us; the two meet at about 3000)
+        return sp.expit(x, out=out)
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)                    # exp(-|x|), in (0, 1]: never overflows
