@@ -1,22 +1,34 @@
 """Fast numpy kernels for 2-D pooling of the last two axes (NCHW images).
 
 Semantics are those of the generic kernels (``layerkit.backend.kernels.pool``);
-only the speed differs (measured, see ``docs/decisions.md``):
+only the speed differs (measured, see ``docs/decisions.md`` and the figures below).
+Two layouts, chosen by ``_direct``:
 
-* **Max-pooling** is an elementwise ``np.maximum`` over the ``ws[0] * ws[1]``
-  strided views of the input (no reshape, no copy of the input). Its gradient
-  goes to the first maximum of each window in window order (decision D62): the
-  views are visited in that order, ``hit = (view == out) & free`` with ``free``
-  a boolean mask of the windows whose maximum is not found yet, and
-  ``hit * gout`` is assigned directly when windows do not overlap, added
-  otherwise. On (32, 64, 56, 56) float32 this backward is as fast as the
-  every-tie rule's for disjoint windows (2x2 stride 2, ~15 ms) and 2-10 %
-  slower for overlapping ones (3x3 stride 2: ~68 ms against ~65; the
-  boolean-times-float products cast). Keeping a float ``rest`` of the
-  windows' unclaimed gradient instead of the mask measured the same.
-  The forward does not hand its argmax to the backward: recording it costs the
-  forward more (a comparison and a masked store per view, +55 ms there) than
-  it saves the backward (~30 ms), and inference would pay it too (measured, D62).
+* **Disjoint, unpadded, whole windows** (2x2 stride 2 on an even image): the
+  ``ws[0] * ws[1]`` strided views of the input itself. Max-pooling is
+  ``np.maximum`` over them (no copy of the input). Its gradient goes to the
+  first maximum of each window in window order (decision D62): the views are
+  visited in that order, ``hit = (view == out) & free`` with ``free`` a boolean
+  mask of the windows whose maximum is not found yet, and ``hit * gout`` is
+  assigned to the strided view of the gradient.
+* **Everything else** (overlapping windows, padding, windows cut by
+  ``ignore_border=False``): the **polyphase layout** (``_phase_plan``). The input
+  is copied once into ``s0 * s1`` phase grids ``src[a::s0, b::s1]`` stored flat,
+  padding and cut windows filled with a value that never wins (``-inf`` or the
+  lowest integer forward, NaN in the gradient, which equals nothing); every tap
+  is then one contiguous, shifted slice of a phase, so the per-tap comparisons,
+  masks and additions run on whole contiguous arrays (numpy's strided loops over
+  short rows cost 5-10x more per element). The gradient accumulates into phase
+  grids in window order and is copied back once. Both layouts add in the generic
+  kernels' order, so the results are the same bit for bit.
+
+Measured on this 2-core machine, one thread, float32, medians of interleaved
+repeats (bench/RESULTS.md has the figures the lead engineer keeps): 3x3 stride 2
+on (128, 32, 28, 28) gradient 18.5 -> 10.8 ms, forward 4.0 -> 3.3; 2x2 on
+(128, 64, 13, 13) without ``ignore_border`` gradient 10.9 -> 3.3 ms; on
+(128, 128, 5, 5) 6.5 -> 1.7 ms. The forward does not hand its argmax to the
+backward: recording it costs the forward about what it saves the backward, and
+inference would pay it too (measured, D62).
 """
 from __future__ import annotations
 
@@ -61,6 +73,15 @@ def _pool_taps(src_hw, ws, stride, out_hw):
             yield i, j, _tap_slices(i, j, stride, (ni, nj)), (ni, nj)
 
 
+def _direct(x_shape, ws, stride, pad, out_hw):
+    """Whether the windows are disjoint, unpadded and whole (every tap serves every
+    window): then strided views of the input itself are as cheap as the polyphase
+    layout's copies (2x2 stride 2 on (128, 32, 30, 30): forward 2.7 ms direct against
+    3.7 ms in phases, gradient 9.6 against 9.3)."""
+    return (not any(pad) and stride[0] >= ws[0] and stride[1] >= ws[1]
+            and all((out_hw[a] - 1) * stride[a] + ws[a] <= x_shape[2 + a] for a in range(2)))
+
+
 def _divisor(x_shape, ws, stride, pad, out_hw, mode, dtype):
     if mode in ("max", "sum"):
         return None
@@ -92,6 +113,12 @@ def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True
     out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
     if out_hw[0] == 0 or out_hw[1] == 0:
         return np.zeros((n, c) + out_hw, x.dtype)
+    if not _direct(x.shape, ws, stride, pad, out_hw):
+        acc = _pool2d_phases(x, ws, stride, pad, out_hw, mode)
+        div = _divisor(x.shape, ws, stride, pad, out_hw, mode, x.dtype)
+        if div is not None:
+            np.divide(acc, div, out=acc)
+        return acc
     src = _pool_source(x, pad, mode)
     combine = np.maximum if mode == "max" else np.add
     taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
@@ -142,6 +169,9 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
     padded = any(pad)
     if out_hw[0] == 0 or out_hw[1] == 0:
         return np.zeros(x.shape, dtype)
+    if mode == "max" and np.issubdtype(x.dtype, np.floating) and not _direct(
+            x.shape, ws, stride, pad, out_hw):
+        return _max_grad_phases(x, out, gout, ws, stride, pad, out_hw, dtype)
     if mode == "max":
         src = _max_grad_source(x, pad)
         if src is None:    # integers with padding: the generic kernel masks the border
@@ -190,6 +220,145 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
         return gx[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w].copy()
     return gx
 
+
+# -- the polyphase layout ----------------------------------------------------------------
+
+def _phase_plan(x_shape, ws, stride, pad, out_hw):
+    """The polyphase layout of the windows (used when they overlap or need padding).
+
+    Phase ``(a, b)`` is the grid ``src[a::s0, b::s1]`` of the padded source, an
+    ``(N, hg, wg)`` array stored flat (``N = n * c``) with ``tail`` spare cells after it;
+    tap ``(i, j)`` of window ``(r, c)`` is cell ``(r + i // s0, c + j // s1)`` of phase
+    ``(i % s0, j % s1)``, so every tap is one *contiguous* slice of a phase, shifted by
+    ``(i // s0) * wg + j // s1``: the per-tap work runs on whole contiguous arrays
+    instead of strided views with short rows (5-10x cheaper per element in numpy).
+    Grid cells past ``(oh, ow)`` are windows that do not exist; their output
+    gradient is zero. Returns ``(hg, wg, size, tail, copies, covered)`` where
+    ``copies`` lists ``(a, b, grid_slices, x_slices)`` placing the input in each
+    phase and ``covered`` says whether the copies reach every input cell."""
+    n, c, h, w = x_shape
+    s0, s1 = stride
+    hg = out_hw[0] + (ws[0] - 1) // s0
+    wg = out_hw[1] + (ws[1] - 1) // s1
+    size = n * c * hg * wg
+    tail = ((ws[0] - 1) // s0) * wg + (ws[1] - 1) // s1
+    copies, rows_seen, cols_seen = [], 0, 0
+    ranges = []
+    for axis, (length, s, p, g, k) in enumerate(((h, s0, pad[0], hg, ws[0]),
+                                                 (w, s1, pad[1], wg, ws[1]))):
+        per = []
+        for a in range(min(s, k)):                      # phases some tap reads
+            lo = max(0, -(-(p - a) // s))               # first grid cell inside the input
+            hi = min(g, (length - 1 + p - a) // s + 1)  # one past the last
+            if hi > lo:
+                start = a + s * lo - p
+                per.append((a, slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)))
+        ranges.append(per)
+    for a, gr, xr in ranges[0]:
+        for b, gc, xc in ranges[1]:
+            copies.append((a, b, (gr, gc), (xr, xc)))
+    covered = (sum(g.stop - g.start for _, g, _ in ranges[0]) == h
+               and sum(g.stop - g.start for _, g, _ in ranges[1]) == w)
+    return hg, wg, size, tail, copies, covered
+
+
+def _phases(x3, ws, stride, pad, plan, fill, role):
+    """The phase grids of ``x3`` (``(N, h, w)``): a reused ``(min(s0, ws0), min(s1, ws1),
+    size + tail)`` buffer whose cells outside the input keep ``fill``."""
+    hg, wg, size, tail, copies, _ = plan
+    N, h, w = x3.shape
+    shape = (min(stride[0], ws[0]), min(stride[1], ws[1]), size + tail)
+    buf = filled((role, ws, stride, pad, N, h, w, hg, wg), shape, x3.dtype, fill)
+    for a, b, (gr, gc), (xr, xc) in copies:
+        buf[a, b, :size].reshape(N, hg, wg)[:, gr, gc] = x3[:, xr, xc]
+    return buf
+
+
+def _on_grid(v, plan, role, fill):
+    """``v`` (``(n, c, oh, ow)``) as a flat array in the grid layout (junk cells ``fill``)."""
+    hg, wg, size = plan[:3]
+    n, c, oh, ow = v.shape
+    if (oh, ow) == (hg, wg):
+        return np.ascontiguousarray(v).reshape(size)
+    g = scratch(role, (size,), v.dtype)
+    g3 = g.reshape(n * c, hg, wg)
+    if fill is not None:
+        g3[:, oh:, :] = fill
+        g3[:, :oh, ow:] = fill
+    g3[:, :oh, :ow] = v.reshape(n * c, oh, ow)
+    return g
+
+
+def _taps_on_grid(ws, stride, wg):
+    """``(a, b, shift)`` per tap, in window order."""
+    return [(i % stride[0], j % stride[1], (i // stride[0]) * wg + j // stride[1])
+            for i in range(ws[0]) for j in range(ws[1])]
+
+
+def _pool2d_phases(x, ws, stride, pad, out_hw, mode):
+    n, c, h, w = x.shape
+    plan = _phase_plan(x.shape, ws, stride, pad, out_hw)
+    hg, wg, size = plan[:3]
+    fill = _lowest(x.dtype) if mode == "max" else 0
+    src = _phases(x.reshape(n * c, h, w), ws, stride, pad, plan, fill, "poolsrc")
+    combine = np.maximum if mode == "max" else np.add
+    taps = _taps_on_grid(ws, stride, wg)
+    (a, b, s), (a2, b2, s2) = taps[0], taps[1] if len(taps) > 1 else (None, None, None)
+    if len(taps) > 1:
+        acc = combine(src[a, b, s:s + size], src[a2, b2, s2:s2 + size])
+        rest = taps[2:]
+    else:
+        acc = src[a, b, s:s + size].copy()
+        rest = ()
+    for a, b, s in rest:
+        combine(acc, src[a, b, s:s + size], out=acc)
+    acc = acc.reshape(n, c, hg, wg)
+    if (hg, wg) != out_hw:
+        acc = acc[:, :, :out_hw[0], :out_hw[1]].copy()
+    return acc
+
+
+def _max_grad_phases(x, out, gout, ws, stride, pad, out_hw, dtype):
+    """The max gradient in the polyphase layout (floating-point ``x``: NaN marks the
+    cells outside the input, which never equal a maximum)."""
+    n, c, h, w = x.shape
+    plan = _phase_plan(x.shape, ws, stride, pad, out_hw)
+    hg, wg, size, tail, copies, covered = plan
+    src = _phases(x.reshape(n * c, h, w), ws, stride, pad, plan, np.nan, "poolgsrc")
+    out_g = _on_grid(out, plan, "pooloutg", None)
+    gout_g = _on_grid(gout, plan, "poolgoutg", 0)
+    taps = _taps_on_grid(ws, stride, wg)
+    disjoint = all(s == 0 for _, _, s in taps)      # one tap per phase, no shift
+    g = scratch("poolgphase", (min(stride[0], ws[0]), min(stride[1], ws[1]), size + tail),
+                dtype)
+    if not disjoint:
+        g.fill(0)
+        part = scratch("poolpart", (size,), dtype)
+    finite = gout.dtype.kind not in "fc" or bool(np.isfinite(gout).all())
+    hit = scratch("poolhits", (size,), np.bool_)
+    free = scratch("poolfree", (size,), np.bool_)   # no maximum found yet
+    for k, (a, b, s) in enumerate(taps):            # in window order
+        np.equal(src[a, b, s:s + size], out_g, out=hit)
+        if k == 0:
+            np.logical_not(hit, out=free)
+        else:
+            np.logical_and(hit, free, out=hit)
+            if k < len(taps) - 1:
+                np.logical_xor(free, hit, out=free)     # hit implies free: free & ~hit
+        dst = g[a, b, :size] if disjoint else part
+        if finite:
+            np.multiply(hit, gout_g, out=dst)
+        else:                              # 0 * inf is NaN: select instead of multiplying
+            dst.fill(0)
+            np.copyto(dst, gout_g, where=hit)
+        if not disjoint:
+            view = g[a, b, s:s + size]
+            np.add(view, part, out=view)
+    gx = (np.empty if covered else np.zeros)(x.shape, dtype)
+    gx3 = gx.reshape(n * c, h, w)
+    for a, b, (gr, gc), (xr, xc) in copies:
+        gx3[:, xr, xc] = g[a, b, :size].reshape(n * c, hg, wg)[:, gr, gc]
+    return gx
 
 
 NUMPY_POOL_KERNELS = {"pool2d": pool2d, "pool2d_grad": pool2d_grad}
