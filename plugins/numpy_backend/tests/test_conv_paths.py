@@ -85,3 +85,55 @@ def test_blocks_cover_every_cell_once(c, h, w, cells):
     for c0, c1, r0, r1 in fast._blocks(c, h, w, cells):
         seen[c0:c1, r0:r1] += 1
     assert (seen == 1).all()
+
+
+LONG_ROWS = [  # (N, C, H, W, O, kh, kw), stride, padding, dilation
+    ((3, 2, 9, 8, 4, 3, 2), (1, 1), (0, 0), (1, 1)),
+    ((2, 3, 7, 10, 2, 2, 3), (2, 1), (1, 2), (1, 1)),
+    ((2, 1, 11, 6, 3, 3, 3), (1, 1), (2, 1), (2, 1)),      # padding below d(k-1): pad gy
+    ((2, 2, 6, 7, 3, 3, 3), (1, 1), (3, 4), (1, 1)),       # beyond d(k-1): crop gy
+    ((2, 4, 8, 9, 3, 3, 3), (1, 1), (1, 0), (1, 2)),       # one axis padded, one cropped
+    ((2, 4, 8, 9, 3, 3, 3), (2, 2), (1, 1), (1, 2)),
+]
+
+
+@pytest.fixture(params=[1, 10**9], ids=["chunk1", "whole"])
+def long_rows(request, monkeypatch):
+    """Every image counts as large: batched forward, NCHW-ordered columns for the filter
+    gradient, the input gradient as a convolution (at stride 1), whatever K."""
+    monkeypatch.setattr(fast, "BATCHED_MAX_K", 0)
+    monkeypatch.setattr(fast, "BATCHED_MIN_LENGTH", 1)
+    monkeypatch.setattr(fast, "TRANSPOSED_MAX_GROWTH", 1e9)
+    monkeypatch.setattr(fast, "CHUNK_BYTES", request.param)
+    fast.clear_buffers()
+    yield
+    fast.clear_buffers()
+
+
+@pytest.mark.parametrize("case", range(len(LONG_ROWS)))
+def test_long_row_layouts(long_rows, case):
+    (n, c, h, w, o, kh, kw), stride, padding, dilation = LONG_ROWS[case]
+    plan = fast._Plan((n, c, h, w), (o, c, kh, kw), stride, padding, dilation)
+    assert plan.long_rows and fast._transposed(plan) == (stride == (1, 1))
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal((n, c, h, w))
+    f = rng.standard_normal((o, c, kh, kw))[:, :, ::-1, ::-1]      # a negative-stride view
+    _check(x, f, stride, padding, dilation)
+
+
+def test_long_row_layouts_float32(long_rows):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 9, 8)).astype(np.float32)
+    f = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
+    _check(x, f, (1, 1), (1, 1), (1, 1), rtol=2e-5, atol=2e-5)
+
+
+def test_the_bench_layers_pick_their_layouts():
+    """lasagne_cnn's 64x30x30 layer takes the large-image paths; the Theano-Tutorials'
+    15x15 and 7x7 layers keep col2im (their borders would cost 33 % and 96 % more)."""
+    big = fast._Plan((128, 64, 30, 30), (32, 64, 3, 3), (1, 1), (0, 0), (1, 1))
+    assert big.long_rows and fast._transposed(big)
+    mid = fast._Plan((128, 32, 15, 15), (64, 32, 3, 3), (1, 1), (0, 0), (1, 1))
+    assert mid.long_rows and not fast._transposed(mid)
+    small = fast._Plan((128, 64, 7, 7), (128, 64, 3, 3), (1, 1), (0, 0), (1, 1))
+    assert not small.long_rows and not small.batched

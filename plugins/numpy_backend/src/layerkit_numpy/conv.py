@@ -10,22 +10,33 @@ only the speed differs. What decides it (measured, see
   layer. The chunk's columns, the transposed output gradient and the GEMM
   output live in per-thread arenas reused across calls and shared by all
   layers; the zero-padded input lives in a buffer per shape whose border is
-  written once. Returned arrays are always fresh and never alias them. Two
-  layouts of the columns, picked by the depth ``K = C * kh * kw`` of the
-  contraction:
+  written once. Returned arrays are always fresh and never alias them. The
+  layout of the columns is picked per kernel, by the depth ``K = C * kh * kw``
+  of the contraction and the output cells per image ``L = oh * ow``:
 
-  - ``K >= BATCHED_MAX_K`` (the usual case): channel-major. The input is
+  - small ``K`` (``< BATCHED_MAX_K``: a first layer on 1 or 3 channels):
+    columns ``(n, K, L)`` for a chunk of samples and a batched ``matmul``
+    that writes NCHW directly; with a contraction this shallow, transposing
+    the large output would cost more than the GEMM itself.
+  - large images (``L >= BATCHED_MIN_LENGTH``) whatever ``K``: the forward
+    pass is batched as above (each sample's GEMM is large enough, and no
+    transposes are needed); the filter gradient multiplies NCHW-ordered
+    columns ``(K, n * L)`` of a few samples with the output gradient
+    ``(O, n * L)`` (copied in runs of ``L``); the input gradient at stride 1
+    is the forward convolution of the output gradient (padded by
+    ``d(k-1) - p``) with the flipped filters, channel axes swapped
+    (``_grad_input_by_convolution``): a deep GEMM instead of a shallow one
+    (K = O) plus col2im's additions, taken while the input is at most
+    ``TRANSPOSED_MAX_GROWTH`` times the output (the border's cells cost full
+    GEMM columns).
+  - otherwise (small images, deep contractions): channel-major. The input is
     copied once to ``(C, Hp, Wp, N)``, so that with stride 1 every filter tap
     is a copy of runs of ``ow * N`` contiguous elements into the columns
     ``(K, rows * ow * N)`` of a chunk of output rows; each chunk is one GEMM
     over the whole batch, col2im adds runs of the same length, and the output
     (gradient) goes between NCHW and ``(O, rows * ow * N)`` by one
-    transposing copy per chunk.
-  - small ``K`` (a first layer on 1 or 3 channels): columns ``(n, K, oh * ow)``
-    for a chunk of samples and a batched ``matmul`` that writes NCHW directly:
-    with a contraction this shallow, transposing the large output would cost
-    more than the GEMM itself.
-
+    transposing copy per chunk. On 5x5 and 7x7 outputs a batched GEMM per
+    sample is too small.
   - 1x1 filters without padding: no columns at all, the (subsampled) input is
     the GEMM's operand (``_pointwise``).
 
@@ -35,9 +46,9 @@ only the speed differs. What decides it (measured, see
   and, for the input gradient's ``(C, H, W, N)`` -> NCHW, rereads every line 16
   times from memory (lasagne_cnn's 64x30x30 layer: 31.6 vs 8.6 ms).
 
-  (Measured alternatives that lost: one ``(K, N * L)`` GEMM with NCHW-ordered
-  tap copies — rows of only ``ow`` elements, and col2im slower than the GEMM
-  on small images; "wide" columns over the padded width, whose tap copies are
+  (Measured alternatives that lost: on small images, one ``(K, N * L)`` GEMM
+  with NCHW-ordered tap copies — rows of only ``ow`` elements, and col2im
+  slower than the GEMM; "wide" columns over the padded width, whose tap copies are
   single contiguous runs but whose GEMM and output crop cost more; the whole
   batch's columns at once, up to 230 MB for a 64-channel 30x30 layer and
   streamed from memory at half the GEMM rate.)
@@ -53,7 +64,8 @@ from layerkit.backend import ConvGeometry
 from ._buffers import clear_buffers, filled, scratch
 
 __all__ = ["NUMPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
-           "clear_buffers", "BATCHED_MAX_K", "CHUNK_BYTES"]
+           "clear_buffers", "BATCHED_MAX_K", "BATCHED_MIN_LENGTH", "TRANSPOSED_MAX_GROWTH",
+           "CHUNK_BYTES"]
 
 #: the column matrix is built and multiplied in chunks (of samples or of output rows)
 #: of about this many bytes, so that it is read back from cache, not memory
@@ -61,6 +73,17 @@ CHUNK_BYTES = 2 << 20
 #: contractions shallower than this use the batched ``(N, K, L)`` layout (measured on
 #: 2 cores: K = 75 is faster batched, K = 144 and up channel-major)
 BATCHED_MAX_K = 128
+#: from this many output cells per image (``oh * ow``) up, the forward pass is batched
+#: whatever ``K`` (no transposes: the GEMM writes NCHW), the filter gradient multiplies
+#: NCHW-ordered columns of a few samples, and the input gradient (stride 1) is the
+#: forward convolution of the output gradient with the flipped filters (measured on one
+#: thread: batched forward wins from about 100 cells, loses at 25-81)
+BATCHED_MIN_LENGTH = 100
+#: the input gradient as a convolution computes every input cell from ``kh * kw`` taps,
+#: including those the border gives fewer: taken while ``h * w`` is at most this many
+#: times ``oh * ow`` (lasagne_cnn's 30x30 -> 28x28, 1.15: 77 -> 55 ms; the
+#: Theano-Tutorials' 15x15 -> 13x13, 1.33: 13 -> 20 ms, kept as col2im)
+TRANSPOSED_MAX_GROWTH = 1.2
 
 
 class _Plan(ConvGeometry):
@@ -84,10 +107,16 @@ class _Plan(ConvGeometry):
                 yield i, j, (slice(a, a + (r1 - r0 - 1) * sh + 1, sh),
                              slice(c0, c0 + (self.ow - 1) * sw + 1, sw))
 
-    def chunks(self, itemsize):
-        """Ranges of samples (batched layout) or of output rows (channel-major layout)
+    @property
+    def long_rows(self) -> bool:
+        """Images of at least ``BATCHED_MIN_LENGTH`` output cells."""
+        return self.length >= BATCHED_MIN_LENGTH
+
+    def chunks(self, itemsize, by_samples=None):
+        """Ranges of samples (batched layouts) or of output rows (channel-major layout)
         whose column matrix takes about ``CHUNK_BYTES``."""
-        if self.batched:
+        by_samples = self.batched if by_samples is None else by_samples
+        if by_samples:
             total, per = self.n, self.k * self.length * itemsize
         else:
             total, per = self.oh, self.k * self.ow * self.n * itemsize
@@ -165,6 +194,15 @@ def _cols_batched(src, p: _Plan, n0, n1):
     return cols
 
 
+def _cols_samples(src, p: _Plan, n0, n1):
+    """Columns ``(K, (n1 - n0) * L)`` of the samples ``n0:n1`` of the padded NCHW input,
+    K ordered (c, i, j) and the columns (n, row, column): tap copies of runs of ``ow``."""
+    cols = scratch("cols", (p.c, p.kh, p.kw, n1 - n0, p.oh, p.ow), src.dtype)
+    for i, j, (rs, cs) in p.taps():
+        np.copyto(cols[:, i, j], src[n0:n1, :, rs, cs].transpose(1, 0, 2, 3))
+    return cols.reshape(p.k, -1)
+
+
 def _cols_chwn(src, p: _Plan, r0, r1):
     """Columns ``(K, (r1 - r0) * ow * N)`` of the output rows ``r0:r1``, K ordered (c, i, j);
     from the ``(C, Hp, Wp, N)`` input each tap copies runs of ``ow * N`` elements."""
@@ -224,9 +262,9 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     if _pointwise(p):                   # (O, C) @ (N, C, L) straight into NCHW
         np.matmul(w2, _pointwise_input(x, p), out=y.reshape(p.n, p.o, p.length))
         return y
-    if p.batched:                       # (O, K) @ (n, K, L) straight into NCHW
+    if p.batched or p.long_rows:        # (O, K) @ (n, K, L) straight into NCHW
         src = _input_nchw(x, p)
-        for n0, n1 in p.chunks(dtype.itemsize):
+        for n0, n1 in p.chunks(dtype.itemsize, by_samples=True):
             np.matmul(w2, _cols_batched(src, p, n0, n1),
                       out=y[n0:n1].reshape(n1 - n0, p.o, p.length))
         return y
@@ -256,6 +294,14 @@ def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilat
             cols = _cols_batched(src, p, n0, n1)
             gw += np.matmul(g[n0:n1], cols.transpose(0, 2, 1)).sum(axis=0)
         return gw.reshape(p.o, p.c, p.kh, p.kw)
+    if p.long_rows:                     # (K, n * L) @ (n * L, O) for a few samples at a time
+        src = _input_nchw(x, p)
+        g = np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
+        gwt = np.zeros((p.k, p.o), dtype)
+        for n0, n1 in p.chunks(dtype.itemsize, by_samples=True):
+            gc = _channels_first(g[n0:n1], "out")
+            gwt += np.dot(_cols_samples(src, p, n0, n1), gc.T)
+        return np.ascontiguousarray(gwt.T).reshape(p.o, p.c, p.kh, p.kw)
     src = _input_chwn(x, p)
     gwt = np.zeros((p.k, p.o), dtype)
     for r0, r1 in p.chunks(dtype.itemsize):
@@ -263,6 +309,31 @@ def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilat
         # 30x slower on two (OpenBLAS 0.3.31) when the contraction m is long
         gwt += np.dot(_cols_chwn(src, p, r0, r1), _gy_chwn(gy, p, r0, r1).T)
     return np.ascontiguousarray(gwt.T).reshape(p.o, p.c, p.kh, p.kw)
+
+
+def _transposed(p: _Plan) -> bool:
+    """Whether the input gradient is computed as a forward convolution (stride 1, an
+    image of ``BATCHED_MIN_LENGTH`` cells or more, not much larger than the output)."""
+    cells = p.h * p.w
+    return (p.stride == (1, 1) and not p.batched and cells >= BATCHED_MIN_LENGTH
+            and cells <= TRANSPOSED_MAX_GROWTH * p.length)
+
+
+def _grad_input_by_convolution(gy, w, p: _Plan):
+    """Stride 1: ``gx = conv2d(gy padded by d(k-1) - p, the filters flipped and with the
+    channel axes swapped)``; a negative amount crops ``gy`` instead. One deep GEMM per
+    sample and a batched forward pass instead of a shallow GEMM and col2im's additions."""
+    crop, pad = [], []
+    for k, d, q0 in zip((p.kh, p.kw), p.dil, p.pad):
+        q = d * (k - 1) - q0
+        crop.append(max(-q, 0))
+        pad.append(max(q, 0))
+    (ch, cw) = crop
+    gyc = gy[:, :, ch:gy.shape[2] - ch, cw:gy.shape[3] - cw]
+    gx = conv2d(gyc, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), padding=tuple(pad),
+                dilation=p.dil)
+    assert gx.shape == (p.n, p.c, p.h, p.w), (gx.shape, (p.n, p.c, p.h, p.w))
+    return gx
 
 
 def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
@@ -283,6 +354,8 @@ def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilatio
         gx[:, :, :(p.oh - 1) * sh + 1:sh, :(p.ow - 1) * sw + 1:sw] = (
             np.matmul(w2t, g).reshape(p.n, p.c, p.oh, p.ow))
         return gx
+    if _transposed(p):
+        return _grad_input_by_convolution(gy, w, p)
     ph, pw = p.pad
     if p.batched:
         g = np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
