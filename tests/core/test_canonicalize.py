@@ -298,3 +298,26 @@ def test_a_long_chain_of_additions_compiles_in_linear_time():
         y = y + x * float(i)
     f = theano.function([x], y)
     np.testing.assert_allclose(f(np.ones(2)), np.full(2, 1 + sum(range(3000))))
+
+
+def test_a_reversed_empty_slice_is_not_joined():
+    m = T.zeros((3, 4), dtype="float64")
+    x = T.dmatrix("x")
+    out = T.set_subtensor(m[0:1], x) + T.set_subtensor(m[1:0], T.zeros((0, 4), dtype="float64"))
+    f = theano.function([x], out)
+    np.testing.assert_array_equal(f(np.array([[1.0, 2.0, 3.0, 4.0]])),
+                                  [[1.0, 2.0, 3.0, 4.0], [0.0] * 4, [0.0] * 4])
+
+
+def test_a_joined_run_is_never_split_by_an_overlapping_write():
+    """[0:2] + [2:4] joined, then [2:3] overlapping: every term is kept."""
+    a, b, c = T.dmatrix("a"), T.dmatrix("b"), T.dmatrix("c")
+    z = T.zeros((5, 2), dtype="float64")
+    out = (T.inc_subtensor(z[0:2], a) + T.inc_subtensor(z[2:4], b)) + T.inc_subtensor(z[2:3], c)
+    f = theano.function([a, b, c], out)
+    av, bv, cv = np.ones((2, 2)), np.full((2, 2), 2.0), np.full((1, 2), 5.0)
+    ref = np.zeros((5, 2))
+    ref[0:2] += av
+    ref[2:4] += bv
+    ref[2:3] += cv
+    np.testing.assert_array_equal(f(av, bv, cv), ref)

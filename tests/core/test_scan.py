@@ -473,3 +473,18 @@ def test_an_input_projection_is_one_product_before_the_loop():
             args[k] = v
             return np.sum(ref(*args) ** 2)
         np.testing.assert_allclose(g, _fd(cost_of, arg), rtol=1e-6, atol=1e-9)
+
+
+def test_strict_sees_shared_variables_in_work_moved_before_the_loop():
+    w = theano.shared(np.ones((3, 2)), name="Ws")
+    x = T.dmatrix("x")
+    with pytest.raises(ValueError, match="strict=True.*Ws.*non_sequences"):
+        theano.scan(lambda r: T.dot(r, w), sequences=x, strict=True)
+
+
+def test_a_short_sequence_feeding_moved_work_is_named():
+    x, y, w = T.dmatrix("x"), T.dmatrix("y"), T.dmatrix("w")
+    out, _ = theano.scan(lambda a, b: T.dot(a + b, w), sequences=[x, y], n_steps=5)
+    f = theano.function([x, y, w], out)
+    with pytest.raises(ValueError, match="sequence 1 .* fewer entries than the steps"):
+        f(np.ones((5, 3)), np.ones((3, 3)), np.ones((3, 2)))

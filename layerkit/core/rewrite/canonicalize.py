@@ -184,7 +184,7 @@ def _one_axis_slice(node: Apply):
         stop = None if p[2] is None else p[2][1]
         if start == 0 and stop is None:
             continue
-        if found is not None or start < 0 or (stop is not None and stop < 0):
+        if found is not None or start < 0 or (stop is not None and stop < start):
             return None
         found = (axis, start, stop)
     if found is None:
@@ -231,45 +231,68 @@ def adjacent_slices_of_zeros(node: Apply):
     out = node.outputs[0]
     leaves = _add_leaves(out, out.ndim)
     groups: dict[tuple, list] = {}
+    zeros_of: dict[tuple, Variable] = {}
     for v in leaves:
-        sl = _one_axis_slice(v.owner) if v.owner is not None else None
-        if sl is not None:
-            groups.setdefault((id(v.owner.inputs[0]), sl[0]), []).append((sl[1], sl[2], v, sl[3]))
-    terms = [v for v in leaves]
+        joined = v.__dict__.get("_joined_run")
+        if joined is not None:            # a run this rule joined before: its pieces again
+            zeros, axis, pieces = joined
+            members = [(start, stop, v, piece) for start, stop, piece in pieces]
+        else:
+            sl = _one_axis_slice(v.owner) if v.owner is not None else None
+            if sl is None:
+                continue
+            zeros, axis, members = v.owner.inputs[0], sl[0], [(sl[1], sl[2], v, sl[3])]
+        zeros_of[(id(zeros), axis)] = zeros
+        groups.setdefault((id(zeros), axis), []).extend(members)
+    terms = list(leaves)
     changed = False
-    for (_, axis), members in groups.items():
-        if len(members) < 2:
-            continue
-        members.sort(key=lambda m: m[0])
-        runs, run = [], [members[0]]
-        for m in members[1:]:
-            if run[-1][1] is not None and m[0] == run[-1][1]:
-                run.append(m)
-            else:
-                runs.append(run)
-                run = [m]
-        runs.append(run)
-        for run in runs:
-            if len(run) < 2:
+    for key, members in groups.items():
+        zeros, axis = zeros_of[key], key[1]
+        for run in _adjacent_runs(members):
+            if not _whole_terms(run):
                 continue
             changed = True
-            first = run[0][2].owner
-            props = list(first.op.props)
-            props[axis] = ("slice", None if run[0][0] == 0 else ("c", run[0][0]),
-                           None if run[-1][1] is None else ("c", run[-1][1]), None)
-            zeros = first.inputs[0]
-            joined = _concatenate_flat([_as_selected(m[3], zeros, axis, m[0], m[1])
-                                        for m in run], axis)
-            whole = run[0][0] == 0 and run[-1][1] is None and all(
-                p == ("slice", None, None, None) for k, p in enumerate(props) if k != axis)
-            # a run over the whole axis (the pieces broadcast to their selections) has
-            # the very shape of the zeros: it is the sum, with no zeros to add it to
-            merged = cast(joined, zeros.dtype) if whole and len(props) == zeros.ndim else \
-                IncSubtensor(tuple(props), False)(zeros, joined)
-            for m in run:                 # one occurrence each: a term may appear twice
-                terms.remove(m[2])
+            props = tuple(("slice", None, None, None) for _ in range(axis)) + (
+                ("slice", None if run[0][0] == 0 else ("c", run[0][0]),
+                 None if run[-1][1] is None else ("c", run[-1][1]), None),)
+            joined = Concatenate(axis)(*[_as_selected(m[3], zeros, axis, m[0], m[1])
+                                         for m in run])
+            # a run over the whole axis (each piece broadcast to its selection) has the
+            # very shape of the zeros: it is the sum, with no zeros to add it to
+            merged = cast(joined, zeros.dtype) if run[0][0] == 0 and run[-1][1] is None \
+                else IncSubtensor(props, False)(zeros, joined)
+            for term in {id(m[2]): m[2] for m in run}.values():
+                terms.remove(term)        # one occurrence each: a term may appear twice
+            merged._joined_run = (zeros, axis, [(m[0], m[1], m[3]) for m in run])
             terms.append(merged)
     return _sum_of(terms, out) if changed else None
+
+
+def _adjacent_runs(members) -> list[list]:
+    """``members`` (start, stop, term, piece) sorted by start, cut into runs of
+    adjacent selections (each starts where the one before stops)."""
+    members = sorted(members, key=lambda m: m[0])
+    runs, run = [], [members[0]]
+    for m in members[1:]:
+        if run[-1][1] is not None and m[0] == run[-1][1]:
+            run.append(m)
+        else:
+            runs.append(run)
+            run = [m]
+    return runs + [run]
+
+
+def _whole_terms(run) -> bool:
+    """Whether ``run`` joins two terms or more and holds every piece of each term
+    it touches (a run joined before must not be split)."""
+    terms = {id(m[2]): m[2] for m in run}
+    if len(terms) < 2:
+        return False
+    for term in terms.values():
+        joined = term.__dict__.get("_joined_run")
+        if joined is not None and sum(m[2] is term for m in run) != len(joined[2]):
+            return False
+    return True
 
 
 def _sum_of(terms, out: Variable):
@@ -319,20 +342,12 @@ def sum_of_transposed_products(node: Apply):
 
 
 def _concatenate_flat(parts, axis: int) -> Variable:
-    """``concatenate(parts, axis)``, joining the parts of parts joined on that axis
-    (also a joined run broadcast to its selection: its parts already are)."""
+    """``concatenate(parts, axis)``, joining the parts of parts joined on that axis."""
     flat = []
     for p in parts:
-        inner = p
-        if p.owner is not None and isinstance(p.owner.op, Alloc):
-            inner = p.owner.inputs[0]
-            if inner.owner is None or not isinstance(inner.owner.op, Concatenate) or not all(
-                    q.owner is not None and isinstance(q.owner.op, Alloc)
-                    for q in inner.owner.inputs):
-                inner = p
-        if inner.owner is not None and isinstance(inner.owner.op, Concatenate) \
-                and inner.owner.op.axis == axis:
-            flat.extend(inner.owner.inputs)
+        if p.owner is not None and isinstance(p.owner.op, Concatenate) \
+                and p.owner.op.axis == axis:
+            flat.extend(p.owner.inputs)
         else:
             flat.append(p)
     return Concatenate(axis)(*flat)

@@ -27,8 +27,8 @@ from collections import OrderedDict
 
 from ..graph import Constant, Variable, as_variable, clone_replace, toposort
 from ..ignored import warn_ignored
-from ..ops.basic import Cast, cast
-from ..ops.elemwise import Elemwise, minimum
+from ..ops.basic import Cast, assert_op, cast
+from ..ops.elemwise import Elemwise, ge, minimum
 from ..ops.linalg import MatMul
 from ..ops.random import RandomOp, ReadCounter, created_draws, salt
 from ..ops.shape import shape_padleft
@@ -322,13 +322,16 @@ def _node(b: _Built, truncate_gradient, mode, name):
     n_steps = _n_steps(b)
     seq_values = [_tap_rows(var, start, span, n_steps, b.go_backwards)
                   for var, start, span in b.seq_outer]
+    if b.strict:
+        _check_strict(inner_outs, b)
     inner_outs, new_rows, new_values = _rows_before_the_loop(
-        inner_outs, b, [v[:n_steps] for v in seq_values],
+        inner_outs, b, [_first_rows(v, n_steps, k, taps)
+                        for v, (k, taps, _) in zip(seq_values, b.seq_info)],
         [p for phs in state_phs for p in phs] + [b.step])
     b.seq_rows = list(b.seq_rows) + new_rows
     seq_values += new_values
-    b.seq_info = list(b.seq_info) + [(f"{len(b.seqs)} (computed from the sequences)", [0], 0)
-                                     for _ in new_rows]
+    b.seq_info = list(b.seq_info) + [(f"computed before the loop #{j}", [0], 0)
+                                     for j in range(len(new_rows))]
     varying = list(b.seq_rows) + [p for phs in state_phs for p in phs] + [b.step]
     explicit_nonseq = [p for p, v in zip(b.nonseq_phs, b.explicit) if p is not v]
     inner_outs, nonseq_phs, nonseq_outer = _cut(inner_outs, varying, explicit_nonseq,
@@ -428,8 +431,6 @@ def _cut(inner_outs, varying, explicit_nonseq, b: _Built, shared_phs):
         phs.append(ph)
         replace[v] = ph
         outer.append(clone_replace([v], back)[0] if v.owner is not None else back.get(v, v))
-    if b.strict:
-        _check_strict(ordered, b)
     if uses_salt:
         phs.append(b.outer_salt)
         outer.append(_CONTEXT.salts[-1] if _CONTEXT.salts else ReadCounter()())
@@ -508,15 +509,23 @@ def _rows_before_the_loop(inner_outs, b: _Built, seq_values, other_varying):
     return clone_replace(inner_outs, replace), new_rows, new_values
 
 
-def _check_strict(boundary, b: _Built) -> None:
+def _check_strict(inner_outs, b: _Built) -> None:
     """``strict=True``: the step may use no shared variable that is not a non-sequence
     (a non-sequence may be any expression: the step sees its placeholder)."""
     allowed = {id(v) for v in b.explicit}
-    for v in boundary:
-        for leaf in [v] + [i for n in toposort([v]) for i in n.inputs]:
+    for node in toposort(inner_outs):
+        for leaf in node.inputs:
             if isinstance(leaf, SharedVariable) and id(leaf) not in allowed:
                 raise ValueError(f"scan(strict=True): the step function uses the shared "
                                  f"variable {leaf}, which is not in non_sequences")
+
+
+def _first_rows(value, n_steps, k, taps):
+    """The ``n_steps`` rows of a sequence that work moved before the loop reads,
+    refused at run time (naming the sequence) when it has fewer."""
+    return assert_op(value[:n_steps], ge(value.shape[0], n_steps),
+                     message=f"scan: sequence {k} (read at taps {taps}) has fewer entries "
+                             "than the steps asked for")
 
 
 def _rebuild(outputs, replace, loop, draws, step_salt):

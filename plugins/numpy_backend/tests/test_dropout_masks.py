@@ -31,3 +31,8 @@ def test_reproducible_and_edge_rates():
     assert random_binomial(1, 2, (5,), "float32", p=0.0).tolist() == [0.0] * 5
     assert random_binomial(1, 2, (0, 3), "float32", p=0.3).shape == (0, 3)
     assert random_binomial(1, 2, (), "float32", p=0.5).shape == ()
+
+
+def test_a_rate_per_element():
+    p = np.array([0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(random_binomial(1, 2, (4,), "int64", p=p), [0, 1, 1, 0])

@@ -35,3 +35,11 @@ def test_out_may_be_the_input_and_other_inputs_go_to_expit():
     np.testing.assert_allclose(y, want, rtol=3e-7)
     np.testing.assert_allclose(sigmoid(np.arange(3)), sp.expit(np.arange(3)))
     assert sigmoid(np.array(-3.0)) == sp.expit(-3.0)
+
+
+@pytest.mark.parametrize("n", [7, 4000])
+def test_float16_stays_float16_at_every_size(n):
+    x = np.linspace(-8, 8, n).astype("float16")
+    got = sigmoid(x)
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got, sp.expit(x.astype("float64")), rtol=2e-3, atol=1e-4)

@@ -63,10 +63,13 @@ def sigmoid(x, out=None):
     ``out`` may be ``x`` itself (``x`` is read before ``out`` is written). Below
     3000 elements scipy's single ufunc call is the faster."""
     x = np.asarray(x)
-    if x.dtype.kind != "f" or x.size < 3000:
-        # integers, bools, and small arrays: one ufunc call is cheaper than eight
-        # (3 elements: 0.3 us against 4.6 us; the two meet at about 3000)
-        return sp.expit(x, out=out)
+    if x.dtype.kind != "f":
+        return sp.expit(x, out=out)     # integers and bools: float64, as expit gives
+    if x.size < 3000:
+        # small arrays: one ufunc call is cheaper than eight (3 elements: 0.3 us against
+        # 4.6 us; the two meet at about 3000); expit has no float16 loop: cast back
+        r = sp.expit(x, out=out)
+        return r if r.dtype == x.dtype or out is not None else r.astype(x.dtype)
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)                    # exp(-|x|), in (0, 1]: never overflows

@@ -38,8 +38,10 @@ def random_normal(key, counter, shape, dtype, xp=None, mean=0.0, std=1.0):
 
 def random_binomial(key, counter, shape, dtype, xp=None, n=1, p=0.5):
     g = _generator(key, counter)
-    if n == 1:
+    if n == 1 and np.ndim(p) == 0:
         return _bernoulli(g, tuple(shape), dtype, float(p))
+    if n == 1:   # a rate per element: one comparison with a uniform draw
+        return np.asarray(g.random(shape) < p, dtype=dtype)
     return np.asarray(g.binomial(n, p, shape), dtype=dtype)
 
 
