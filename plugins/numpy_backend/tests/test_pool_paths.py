@@ -2,7 +2,9 @@
 
 ``layerkit_numpy.pool`` pools disjoint, unpadded, whole windows through strided
 views of the input and everything else (overlapping windows, padding, windows cut
-by ``ignore_border=False``) in the polyphase layout. Both are checked here on
+by ``ignore_border=False``) in the polyphase layout, both in chunks of planes
+(``CHUNK_BYTES``; here one plane, four planes and everything at once, so that the
+last chunk is partial). Both are checked on
 inputs full of ties (a few integer values, ``-0.0`` against ``0.0``), in float32
 and float64, with non-finite values, and with buffers reused across geometries:
 the max gradient must go to the first maximum of each window in window order,
@@ -43,9 +45,21 @@ def _ties(rng, shape, dtype):
     return x
 
 
+@pytest.fixture(params=[1, 4, None], ids=lambda v: f"chunk{v or 'all'}")
+def planes_per_chunk(request, monkeypatch):
+    """Sets ``CHUNK_BYTES`` to that many planes of the case's input (None: all)."""
+    def set_for(shape, dtype):
+        per = request.param
+        plane = shape[2] * shape[3] * np.dtype(dtype).itemsize
+        monkeypatch.setattr(fast, "CHUNK_BYTES", 10**12 if per is None else per * plane)
+    return set_for
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("shape,ws,stride,pad,ib", GEOMETRIES, ids=IDS)
-def test_max_pool_and_gradient_against_loops(shape, ws, stride, pad, ib, dtype):
+def test_max_pool_and_gradient_against_loops(shape, ws, stride, pad, ib, dtype,
+                                             planes_per_chunk):
+    planes_per_chunk(shape, dtype)
     rng = np.random.default_rng(sum(shape) + 7 * sum(ws))
     p = dict(ws=ws, stride=stride, pad=pad, ignore_border=ib)
     for _ in range(2):                  # the second call reuses the kernels' buffers
@@ -65,7 +79,9 @@ def test_max_pool_and_gradient_against_loops(shape, ws, stride, pad, ib, dtype):
 
 @pytest.mark.parametrize("mode", ["sum", "average_inc_pad", "average_exc_pad"])
 @pytest.mark.parametrize("shape,ws,stride,pad,ib", GEOMETRIES, ids=IDS)
-def test_sum_and_average_pools_against_loops(shape, ws, stride, pad, ib, mode):
+def test_sum_and_average_pools_against_loops(shape, ws, stride, pad, ib, mode,
+                                             planes_per_chunk):
+    planes_per_chunk(shape, "float64")
     rng = np.random.default_rng(sum(shape))
     p = dict(ws=ws, stride=stride, pad=pad, ignore_border=ib, mode=mode)
     x = rng.standard_normal(shape)
@@ -75,9 +91,10 @@ def test_sum_and_average_pools_against_loops(shape, ws, stride, pad, ib, mode):
 
 
 @pytest.mark.parametrize("shape,ws,stride,pad,ib", GEOMETRIES, ids=IDS)
-def test_non_finite_values(shape, ws, stride, pad, ib):
+def test_non_finite_values(shape, ws, stride, pad, ib, planes_per_chunk):
     """NaN inputs (their windows' maximum is NaN: no cell equals it), infinite inputs
     and infinite output gradients (no 0 * inf into the cells that are not the maximum)."""
+    planes_per_chunk(shape, "float64")
     rng = np.random.default_rng(3)
     p = dict(ws=ws, stride=stride, pad=pad, ignore_border=ib, mode="max")
     x = _ties(rng, shape, "float64")
@@ -94,7 +111,9 @@ def test_non_finite_values(shape, ws, stride, pad, ib):
 
 @pytest.mark.parametrize("dtype", ["int32", "int8", "bool"])
 @pytest.mark.parametrize("shape,ws,stride,pad,ib", GEOMETRIES[:6], ids=IDS[:6])
-def test_max_pool_of_integers_and_booleans(shape, ws, stride, pad, ib, dtype):
+def test_max_pool_of_integers_and_booleans(shape, ws, stride, pad, ib, dtype,
+                                           planes_per_chunk):
+    planes_per_chunk(shape, dtype)
     rng = np.random.default_rng(5)
     p = dict(ws=ws, stride=stride, pad=pad, ignore_border=ib, mode="max")
     x = rng.integers(-2, 2, size=shape).astype(dtype)
@@ -106,7 +125,8 @@ def test_max_pool_of_integers_and_booleans(shape, ws, stride, pad, ib, dtype):
                                       GENERIC_KERNELS["pool2d_grad"](x, out, gout, **p))
 
 
-def test_strided_and_non_contiguous_arguments():
+def test_strided_and_non_contiguous_arguments(monkeypatch):
+    monkeypatch.setattr(fast, "CHUNK_BYTES", 3 * 29 * 28 * 4)     # 3 planes a chunk
     rng = np.random.default_rng(9)
     base = _ties(rng, (3, 4, 30, 31), "float32")
     x = base[::2, ::-1, 1::, :28]                   # a view with odd strides

@@ -22,13 +22,23 @@ Two layouts, chosen by ``_direct``:
   grids in window order and is copied back once. Both layouts add in the generic
   kernels' order, so the results are the same bit for bit.
 
-Measured on this 2-core machine, one thread, float32, medians of interleaved
-repeats (bench/RESULTS.md has the figures the lead engineer keeps): 3x3 stride 2
-on (128, 32, 28, 28) gradient 18.5 -> 10.8 ms, forward 4.0 -> 3.3; 2x2 on
-(128, 64, 13, 13) without ``ignore_border`` gradient 10.9 -> 3.3 ms; on
-(128, 128, 5, 5) 6.5 -> 1.7 ms. The forward does not hand its argmax to the
-backward: recording it costs the forward about what it saves the backward, and
-inference would pay it too (measured, D62).
+Both work in chunks of planes (``CHUNK_BYTES`` of input at a time) so that the
+passes over the taps find their operands in the cache, and the buffers are a
+chunk's size, not the input's.
+
+Measured on this 2-core machine, one thread, float32, medians of 15 interleaved
+repeats against the kernels before the polyphase layout and the chunks (the lead
+engineer keeps the figures in bench/RESULTS.md): gradient 8.4 -> 6.7 ms for 2x2 on
+(128, 32, 30, 30), 11.2 -> 3.3 on (128, 64, 13, 13) and 6.5 -> 1.7 on
+(128, 128, 5, 5) (``ignore_border=False``: cut windows), 19.3 -> 9.2 for 3x3 stride
+2 on (128, 32, 28, 28); forward 2.8 -> 2.8, 2.7 -> 1.5, 1.8 -> 0.8, 4.9 -> 3.2.
+
+The forward does not hand its argmax to the backward (the kernel contract has no
+place for it). A prototype that records a ``uint8`` tap index in the forward
+(``gt = tap > acc; idx = max(idx, gt * k)``, no masked stores) measured, on the
+2x2 case above, forward 3.0 -> 3.6 ms and gradient 7.3 -> 3.9 ms: about 3 ms a
+training step per such layer, against a forward that inference would pay too
+unless the core used it only where a gradient follows.
 """
 from __future__ import annotations
 
@@ -75,11 +85,31 @@ def _pool_taps(src_hw, ws, stride, out_hw):
 
 def _direct(x_shape, ws, stride, pad, out_hw):
     """Whether the windows are disjoint, unpadded and whole (every tap serves every
-    window): then strided views of the input itself are as cheap as the polyphase
+    window): then strided views of the input itself cost no more than the polyphase
     layout's copies (2x2 stride 2 on (128, 32, 30, 30): forward 2.7 ms direct against
-    3.7 ms in phases, gradient 9.6 against 9.3)."""
+    3.7 ms in phases, gradient 9.6 against 9.3, before chunking)."""
     return (not any(pad) and stride[0] >= ws[0] and stride[1] >= ws[1]
             and all((out_hw[a] - 1) * stride[a] + ws[a] <= x_shape[2 + a] for a in range(2)))
+
+
+#: the planes (images of one channel) pooled at a time: about this many bytes of the
+#: input, so that the passes over each tap find their operands in the cache (2x2
+#: stride 2 gradient on (128, 32, 30, 30): 9.4 ms in one go, 6.5 ms in 1 MiB chunks,
+#: 6.6-6.8 in 0.5-0.25 MiB ones)
+CHUNK_BYTES = 1 << 20
+
+
+def _chunks(n_planes, plane_bytes):
+    """``(step, [(start, stop), ...])``: the planes in chunks of at most ``step``."""
+    step = max(1, min(n_planes, CHUNK_BYTES // max(1, plane_bytes)))
+    return step, [(s, min(n_planes, s + step)) for s in range(0, n_planes, step)]
+
+
+def _direct_taps(ws, stride, out_hw):
+    """The strided slices of every tap, in window order (every tap serves every window)."""
+    return [(slice(i, i + (out_hw[0] - 1) * stride[0] + 1, stride[0]),
+             slice(j, j + (out_hw[1] - 1) * stride[1] + 1, stride[1]))
+            for i in range(ws[0]) for j in range(ws[1])]
 
 
 def _divisor(x_shape, ws, stride, pad, out_hw, mode, dtype):
@@ -92,16 +122,62 @@ def _divisor(x_shape, ws, stride, pad, out_hw, mode, dtype):
     return np.multiply.outer(np.asarray(rows, dtype), np.asarray(cols, dtype))
 
 
-def _pool_source(x, pad, mode):
-    """``x`` itself, or (with padding) a reused padded copy whose border never wins."""
-    if not any(pad):
-        return x
-    n, c, h, w = x.shape
-    fill = _lowest(x.dtype) if mode == "max" else 0
-    buf = filled(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype, fill)
-    buf[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
-    return buf
+# -- the polyphase layout ----------------------------------------------------------------
 
+def _phase_plan(hw, ws, stride, pad, out_hw):
+    """The polyphase layout of one plane's windows.
+
+    Phase ``(a, b)`` is the grid ``src[a::s0, b::s1]`` of the padded plane, ``(hg, wg)``
+    cells; a chunk of planes keeps each phase flat, its planes one after the other,
+    with ``tail`` spare cells after them. Tap ``(i, j)`` of window ``(r, c)`` is cell
+    ``(r + i // s0, c + j // s1)`` of phase ``(i % s0, j % s1)``, so every tap is one
+    *contiguous* slice of a phase, shifted by ``(i // s0) * wg + j // s1``: the per-tap
+    work runs on whole contiguous arrays instead of strided views with short rows
+    (numpy's strided loops cost 5-10x more per element). Grid cells past ``out_hw``
+    are windows that do not exist (they read the next row or plane; their results are
+    dropped and their output gradient is zero). Returns ``(hg, wg, tail, copies,
+    covered)``: ``copies`` lists ``(a, b, grid_slices, plane_slices)`` placing the plane
+    in each phase; ``covered`` says whether they reach every cell of the plane."""
+    hg = out_hw[0] + (ws[0] - 1) // stride[0]
+    wg = out_hw[1] + (ws[1] - 1) // stride[1]
+    tail = ((ws[0] - 1) // stride[0]) * wg + (ws[1] - 1) // stride[1]
+    ranges = []
+    for length, s, p, g, k in zip(hw, stride, pad, (hg, wg), ws):
+        per = []
+        for a in range(min(s, k)):                      # the phases some tap reads
+            lo = max(0, -(-(p - a) // s))               # the first grid cell in the plane
+            hi = min(g, (length - 1 + p - a) // s + 1)  # one past the last
+            if hi > lo:
+                start = a + s * lo - p
+                per.append((a, slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)))
+        ranges.append(per)
+    copies = [(a, b, (gr, gc), (xr, xc)) for a, gr, xr in ranges[0] for b, gc, xc in ranges[1]]
+    covered = all(sum(g.stop - g.start for _, g, _ in per) == length
+                  for per, length in zip(ranges, hw))
+    return hg, wg, tail, copies, covered
+
+
+def _phase_taps(ws, stride, wg):
+    """``(a, b, shift)`` of every tap, in window order."""
+    return [(i % stride[0], j % stride[1], (i // stride[0]) * wg + j // stride[1])
+            for i in range(ws[0]) for j in range(ws[1])]
+
+
+def _phase_buffer(role, key, ws, stride, step, plane, tail, dtype, fill):
+    """A reused ``(min(s0, ws0), min(s1, ws1), step * plane + tail)`` buffer whose cells
+    that no copy writes (padding, cut windows' missing cells, the tail) keep ``fill``."""
+    shape = (min(stride[0], ws[0]), min(stride[1], ws[1]), step * plane + tail)
+    return filled((role,) + key, shape, dtype, fill)
+
+
+def _to_phases(buf, x3, s, e, plan):
+    hg, wg, _, copies, _ = plan
+    m = e - s
+    for a, b, (gr, gc), (xr, xc) in copies:
+        buf[a, b, :m * hg * wg].reshape(m, hg, wg)[:, gr, gc] = x3[s:e, xr, xc]
+
+
+# -- the kernels ----------------------------------------------------------------------------
 
 def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True):
     """Pool the last two axes of the 4-d ``x`` with Theano's semantics (see the generic kernel)."""
@@ -109,48 +185,129 @@ def pool2d(x, ws=(2, 2), stride=None, pad=(0, 0), mode="max", ignore_border=True
     ws, stride, pad = check_pool_params(x.shape, ws, stride, pad, mode, ignore_border)
     if mode.startswith("average") and not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"pool2d mode {mode!r} needs a floating-point input, got {x.dtype}")
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
     out_hw, _ = pool_geometry(x.shape, ws, stride, pad, ignore_border)
-    if out_hw[0] == 0 or out_hw[1] == 0:
-        return np.zeros((n, c) + out_hw, x.dtype)
-    if not _direct(x.shape, ws, stride, pad, out_hw):
-        acc = _pool2d_phases(x, ws, stride, pad, out_hw, mode)
-        div = _divisor(x.shape, ws, stride, pad, out_hw, mode, x.dtype)
-        if div is not None:
-            np.divide(acc, div, out=acc)
-        return acc
-    src = _pool_source(x, pad, mode)
+    out = np.empty((n, c) + out_hw, x.dtype)
+    if out_hw[0] == 0 or out_hw[1] == 0 or n * c == 0:
+        return out
+    N = n * c
+    x3, out3 = x.reshape(N, h, w), out.reshape((N,) + out_hw)
     combine = np.maximum if mode == "max" else np.add
-    taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
-    first = src[:, :, taps[0][2][0], taps[0][2][1]]           # tap (0, 0): every window
-    if len(taps) > 1 and taps[1][3] == out_hw:              # combine the first two taps at once
-        acc = combine(first, src[:, :, taps[1][2][0], taps[1][2][1]])
-        rest = taps[2:]
+    step, chunks = _chunks(N, h * w * x.dtype.itemsize)
+    if _direct(x.shape, ws, stride, pad, out_hw):
+        taps = _direct_taps(ws, stride, out_hw)
+        for s, e in chunks:
+            acc, xs = out3[s:e], x3[s:e]
+            if len(taps) == 1:
+                np.copyto(acc, xs[(slice(None),) + taps[0]])
+            else:
+                combine(xs[(slice(None),) + taps[0]], xs[(slice(None),) + taps[1]], out=acc)
+            for t in taps[2:]:
+                combine(acc, xs[(slice(None),) + t], out=acc)
     else:
-        acc = np.array(first, copy=True)
-        rest = taps[1:]
-    for i, j, (rs, cs), (ni, nj) in rest:
-        part = acc[:, :, :ni, :nj]
-        combine(part, src[:, :, rs, cs], out=part)
+        plan = _phase_plan((h, w), ws, stride, pad, out_hw)
+        hg, wg, tail = plan[:3]
+        plane = hg * wg
+        src = _phase_buffer("poolsrc", (ws, stride, pad, h, w, out_hw), ws, stride, step,
+                            plane, tail, x.dtype, _lowest(x.dtype) if mode == "max" else 0)
+        whole = (hg, wg) == out_hw                  # no grid cell past the windows
+        acc_buf = None if whole else scratch("poolacc", (step * plane,), x.dtype)
+        taps = _phase_taps(ws, stride, wg)
+        for s, e in chunks:
+            _to_phases(src, x3, s, e, plan)
+            size = (e - s) * plane
+            acc = out3[s:e].reshape(size) if whole else acc_buf[:size]
+            (a, b, k) = taps[0]
+            if len(taps) == 1:
+                np.copyto(acc, src[a, b, k:k + size])
+            else:
+                a2, b2, k2 = taps[1]
+                combine(src[a, b, k:k + size], src[a2, b2, k2:k2 + size], out=acc)
+            for a, b, k in taps[2:]:
+                combine(acc, src[a, b, k:k + size], out=acc)
+            if not whole:
+                out3[s:e] = acc.reshape(e - s, hg, wg)[:, :out_hw[0], :out_hw[1]]
     div = _divisor(x.shape, ws, stride, pad, out_hw, mode, x.dtype)
     if div is not None:
-        np.divide(acc, div, out=acc)
-    return acc
+        np.divide(out, div, out=out)
+    return out
 
 
-def _max_grad_source(x, pad):
-    """``x``, or (with padding) a padded copy whose border never equals any maximum:
-    NaN for floats; ``None`` for the other dtypes (their border, the dtype's lowest
-    value, may equal a window's maximum)."""
-    if not any(pad):
-        return x
-    if not np.issubdtype(x.dtype, np.floating):
-        return None
-    n, c, h, w = x.shape
-    buf = filled(("poolpad", pad, h, w), (n, c, h + 2 * pad[0], w + 2 * pad[1]), x.dtype,
-                 np.nan)
-    buf[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
-    return buf
+def _first_max_pass(k, last, src_tap, out_tap, hit, free):
+    """``hit``: the windows whose first maximum (in window order) is tap ``k``."""
+    np.equal(src_tap, out_tap, out=hit)
+    if k == 0:
+        np.logical_not(hit, out=free)
+    else:
+        np.logical_and(hit, free, out=hit)
+        if not last:
+            np.logical_xor(free, hit, out=free)        # hit implies free: free & ~hit
+
+
+def _masked(hit, g, dst, finite):
+    """``dst = g`` where ``hit``, else 0."""
+    if finite:
+        np.multiply(hit, g, out=dst)
+    else:                                  # 0 * inf is NaN: select instead of multiplying
+        dst.fill(0)
+        np.copyto(dst, g, where=hit)
+
+
+def _max_grad_direct(x3, out3, gout3, gx3, ws, stride, out_hw, chunks, step, finite):
+    taps = _direct_taps(ws, stride, out_hw)
+    hits = scratch("poolhits", (step,) + out_hw, np.bool_)
+    frees = scratch("poolfree", (step,) + out_hw, np.bool_)    # no maximum found yet
+    every = (slice(None),)
+    for s, e in chunks:
+        hit, free, xs, gs = hits[:e - s], frees[:e - s], x3[s:e], gx3[s:e]
+        for k, t in enumerate(taps):                          # in window order
+            _first_max_pass(k, k == len(taps) - 1, xs[every + t], out3[s:e], hit, free)
+            _masked(hit, gout3[s:e], gs[every + t], finite)
+
+
+def _max_grad_phases(x3, out3, gout3, gx3, ws, stride, pad, out_hw, chunks, step, finite):
+    """The max gradient in the polyphase layout: NaN fills the cells outside the plane
+    (it equals no maximum); the windows past ``out_hw`` get a zero output gradient."""
+    N, h, w = x3.shape
+    plan = _phase_plan((h, w), ws, stride, pad, out_hw)
+    hg, wg, tail, copies, _ = plan
+    plane = hg * wg
+    key = (ws, stride, pad, h, w, out_hw)
+    dtype = gx3.dtype
+    src = _phase_buffer("poolgsrc", key, ws, stride, step, plane, tail, x3.dtype, np.nan)
+    g = scratch("poolgphase", src.shape, dtype)
+    taps = _phase_taps(ws, stride, wg)
+    disjoint = all(k == 0 for _, _, k in taps)          # one tap per phase, no shift
+    whole = (hg, wg) == out_hw
+    if not whole:
+        out_g = scratch("pooloutg", (step, hg, wg), out3.dtype)
+        gout_g = filled(("poolgoutg",) + key, (step, hg, wg), gout3.dtype, 0)
+    part = None if disjoint else scratch("poolpart", (step * plane,), dtype)
+    hits = scratch("poolhits", (step * plane,), np.bool_)
+    frees = scratch("poolfree", (step * plane,), np.bool_)
+    for s, e in chunks:
+        m = e - s
+        size = m * plane
+        _to_phases(src, x3, s, e, plan)
+        if whole:
+            o, go = out3[s:e].reshape(size), gout3[s:e].reshape(size)
+        else:
+            out_g[:m, :out_hw[0], :out_hw[1]] = out3[s:e]
+            gout_g[:m, :out_hw[0], :out_hw[1]] = gout3[s:e]
+            o, go = out_g[:m].reshape(size), gout_g[:m].reshape(size)
+        hit, free = hits[:size], frees[:size]
+        if not disjoint:
+            g[:, :, :size + tail].fill(0)
+        for k, (a, b, sh) in enumerate(taps):               # in window order
+            _first_max_pass(k, k == len(taps) - 1, src[a, b, sh:sh + size], o, hit, free)
+            if disjoint:
+                _masked(hit, go, g[a, b, :size], finite)
+            else:
+                _masked(hit, go, part[:size], finite)
+                view = g[a, b, sh:sh + size]
+                np.add(view, part[:size], out=view)
+        for a, b, (gr, gc), (xr, xc) in copies:
+            gx3[s:e, xr, xc] = g[a, b, :size].reshape(m, hg, wg)[:, gr, gc]
 
 
 def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
@@ -167,16 +324,31 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
                          f"expected {(n, c) + out_hw}")
     dtype = np.result_type(x.dtype, gout.dtype)
     padded = any(pad)
-    if out_hw[0] == 0 or out_hw[1] == 0:
+    if out_hw[0] == 0 or out_hw[1] == 0 or n * c == 0:
         return np.zeros(x.shape, dtype)
-    if mode == "max" and np.issubdtype(x.dtype, np.floating) and not _direct(
-            x.shape, ws, stride, pad, out_hw):
-        return _max_grad_phases(x, out, gout, ws, stride, pad, out_hw, dtype)
+    direct = _direct(x.shape, ws, stride, pad, out_hw)
     if mode == "max":
-        src = _max_grad_source(x, pad)
-        if src is None:    # integers with padding: the generic kernel masks the border
+        if not direct and not np.issubdtype(x.dtype, np.floating):
+            # integers: no value marks the cells outside the plane; the generic kernel
+            # masks them
             return GENERIC_KERNELS["pool2d_grad"](x, out, gout, ws, stride, pad, mode,
                                                   ignore_border)
+        N = n * c
+        step, chunks = _chunks(N, h * w * x.dtype.itemsize)
+        if direct:
+            covered = all(out_hw[a] * ws[a] == x.shape[2 + a] and stride[a] == ws[a]
+                          for a in range(2))
+        else:
+            covered = _phase_plan((h, w), ws, stride, pad, out_hw)[4]
+        gx = (np.empty if covered else np.zeros)(x.shape, dtype)
+        args = (x.reshape(N, h, w), out.reshape((N,) + out_hw), gout.reshape((N,) + out_hw),
+                gx.reshape(N, h, w))
+        finite = gout.dtype.kind not in "fc" or bool(np.isfinite(gout).all())
+        if direct:
+            _max_grad_direct(*args, ws, stride, out_hw, chunks, step, finite)
+        else:
+            _max_grad_phases(*args, ws, stride, pad, out_hw, chunks, step, finite)
+        return gx
     covers = (not padded and stride == ws and out_hw[0] * ws[0] == h
               and out_hw[1] * ws[1] == w)   # the windows tile the input exactly
     disjoint = stride[0] >= ws[0] and stride[1] >= ws[1]
@@ -185,179 +357,15 @@ def pool2d_grad(x, out, gout, ws=(2, 2), stride=None, pad=(0, 0), mode="max",
         gx.fill(0)
     else:
         gx = np.empty(x.shape, dtype) if covers else np.zeros(x.shape, dtype)
-    if mode == "max":
-        finite = gout.dtype.kind not in "fc" or bool(np.isfinite(gout).all())
-        hits = scratch("poolhits", (n, c) + out_hw, np.bool_)
-        free = scratch("poolfree", (n, c) + out_hw, np.bool_)   # no maximum found yet
-        part = None if disjoint else scratch("poolpart", (n, c) + out_hw, dtype)
-        taps = list(_pool_taps(src.shape[2:], ws, stride, out_hw))
-        for k, (i, j, (rs, cs), (ni, nj)) in enumerate(taps):   # in window order
-            hit, fr = hits[:, :, :ni, :nj], free[:, :, :ni, :nj]
-            np.equal(src[:, :, rs, cs], out[:, :, :ni, :nj], out=hit)
-            if k == 0:                    # tap (0, 0) serves every window
-                np.logical_not(hit, out=fr)
-            else:
-                np.logical_and(hit, fr, out=hit)
-                if k < len(taps) - 1:
-                    np.logical_xor(fr, hit, out=fr)     # hit implies free: free & ~hit
-            dst = gx[:, :, rs, cs] if disjoint else part[:, :, :ni, :nj]
-            if finite:
-                np.multiply(hit, gout[:, :, :ni, :nj], out=dst)
-            else:                         # 0 * inf is NaN: select instead of multiplying
-                dst.fill(0)
-                np.copyto(dst, gout[:, :, :ni, :nj], where=hit)
-            if not disjoint:
-                gx[:, :, rs, cs] += dst
-    else:
-        div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
-        g = gout if div is None else gout / div
-        for i, j, (rs, cs), (ni, nj) in _pool_taps(gx.shape[2:], ws, stride, out_hw):
-            if disjoint:
-                gx[:, :, rs, cs] = g[:, :, :ni, :nj]
-            else:
-                gx[:, :, rs, cs] += g[:, :, :ni, :nj]
+    div = _divisor(x.shape, ws, stride, pad, out_hw, mode, dtype)
+    g = gout if div is None else gout / div
+    for i, j, (rs, cs), (ni, nj) in _pool_taps(gx.shape[2:], ws, stride, out_hw):
+        if disjoint:
+            gx[:, :, rs, cs] = g[:, :, :ni, :nj]
+        else:
+            gx[:, :, rs, cs] += g[:, :, :ni, :nj]
     if padded:
         return gx[:, :, pad[0]:pad[0] + h, pad[1]:pad[1] + w].copy()
-    return gx
-
-
-# -- the polyphase layout ----------------------------------------------------------------
-
-def _phase_plan(x_shape, ws, stride, pad, out_hw):
-    """The polyphase layout of the windows (used when they overlap or need padding).
-
-    Phase ``(a, b)`` is the grid ``src[a::s0, b::s1]`` of the padded source, an
-    ``(N, hg, wg)`` array stored flat (``N = n * c``) with ``tail`` spare cells after it;
-    tap ``(i, j)`` of window ``(r, c)`` is cell ``(r + i // s0, c + j // s1)`` of phase
-    ``(i % s0, j % s1)``, so every tap is one *contiguous* slice of a phase, shifted by
-    ``(i // s0) * wg + j // s1``: the per-tap work runs on whole contiguous arrays
-    instead of strided views with short rows (5-10x cheaper per element in numpy).
-    Grid cells past ``(oh, ow)`` are windows that do not exist; their output
-    gradient is zero. Returns ``(hg, wg, size, tail, copies, covered)`` where
-    ``copies`` lists ``(a, b, grid_slices, x_slices)`` placing the input in each
-    phase and ``covered`` says whether the copies reach every input cell."""
-    n, c, h, w = x_shape
-    s0, s1 = stride
-    hg = out_hw[0] + (ws[0] - 1) // s0
-    wg = out_hw[1] + (ws[1] - 1) // s1
-    size = n * c * hg * wg
-    tail = ((ws[0] - 1) // s0) * wg + (ws[1] - 1) // s1
-    copies, rows_seen, cols_seen = [], 0, 0
-    ranges = []
-    for axis, (length, s, p, g, k) in enumerate(((h, s0, pad[0], hg, ws[0]),
-                                                 (w, s1, pad[1], wg, ws[1]))):
-        per = []
-        for a in range(min(s, k)):                      # phases some tap reads
-            lo = max(0, -(-(p - a) // s))               # first grid cell inside the input
-            hi = min(g, (length - 1 + p - a) // s + 1)  # one past the last
-            if hi > lo:
-                start = a + s * lo - p
-                per.append((a, slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)))
-        ranges.append(per)
-    for a, gr, xr in ranges[0]:
-        for b, gc, xc in ranges[1]:
-            copies.append((a, b, (gr, gc), (xr, xc)))
-    covered = (sum(g.stop - g.start for _, g, _ in ranges[0]) == h
-               and sum(g.stop - g.start for _, g, _ in ranges[1]) == w)
-    return hg, wg, size, tail, copies, covered
-
-
-def _phases(x3, ws, stride, pad, plan, fill, role):
-    """The phase grids of ``x3`` (``(N, h, w)``): a reused ``(min(s0, ws0), min(s1, ws1),
-    size + tail)`` buffer whose cells outside the input keep ``fill``."""
-    hg, wg, size, tail, copies, _ = plan
-    N, h, w = x3.shape
-    shape = (min(stride[0], ws[0]), min(stride[1], ws[1]), size + tail)
-    buf = filled((role, ws, stride, pad, N, h, w, hg, wg), shape, x3.dtype, fill)
-    for a, b, (gr, gc), (xr, xc) in copies:
-        buf[a, b, :size].reshape(N, hg, wg)[:, gr, gc] = x3[:, xr, xc]
-    return buf
-
-
-def _on_grid(v, plan, role, fill):
-    """``v`` (``(n, c, oh, ow)``) as a flat array in the grid layout (junk cells ``fill``)."""
-    hg, wg, size = plan[:3]
-    n, c, oh, ow = v.shape
-    if (oh, ow) == (hg, wg):
-        return np.ascontiguousarray(v).reshape(size)
-    g = scratch(role, (size,), v.dtype)
-    g3 = g.reshape(n * c, hg, wg)
-    if fill is not None:
-        g3[:, oh:, :] = fill
-        g3[:, :oh, ow:] = fill
-    g3[:, :oh, :ow] = v.reshape(n * c, oh, ow)
-    return g
-
-
-def _taps_on_grid(ws, stride, wg):
-    """``(a, b, shift)`` per tap, in window order."""
-    return [(i % stride[0], j % stride[1], (i // stride[0]) * wg + j // stride[1])
-            for i in range(ws[0]) for j in range(ws[1])]
-
-
-def _pool2d_phases(x, ws, stride, pad, out_hw, mode):
-    n, c, h, w = x.shape
-    plan = _phase_plan(x.shape, ws, stride, pad, out_hw)
-    hg, wg, size = plan[:3]
-    fill = _lowest(x.dtype) if mode == "max" else 0
-    src = _phases(x.reshape(n * c, h, w), ws, stride, pad, plan, fill, "poolsrc")
-    combine = np.maximum if mode == "max" else np.add
-    taps = _taps_on_grid(ws, stride, wg)
-    (a, b, s), (a2, b2, s2) = taps[0], taps[1] if len(taps) > 1 else (None, None, None)
-    if len(taps) > 1:
-        acc = combine(src[a, b, s:s + size], src[a2, b2, s2:s2 + size])
-        rest = taps[2:]
-    else:
-        acc = src[a, b, s:s + size].copy()
-        rest = ()
-    for a, b, s in rest:
-        combine(acc, src[a, b, s:s + size], out=acc)
-    acc = acc.reshape(n, c, hg, wg)
-    if (hg, wg) != out_hw:
-        acc = acc[:, :, :out_hw[0], :out_hw[1]].copy()
-    return acc
-
-
-def _max_grad_phases(x, out, gout, ws, stride, pad, out_hw, dtype):
-    """The max gradient in the polyphase layout (floating-point ``x``: NaN marks the
-    cells outside the input, which never equal a maximum)."""
-    n, c, h, w = x.shape
-    plan = _phase_plan(x.shape, ws, stride, pad, out_hw)
-    hg, wg, size, tail, copies, covered = plan
-    src = _phases(x.reshape(n * c, h, w), ws, stride, pad, plan, np.nan, "poolgsrc")
-    out_g = _on_grid(out, plan, "pooloutg", None)
-    gout_g = _on_grid(gout, plan, "poolgoutg", 0)
-    taps = _taps_on_grid(ws, stride, wg)
-    disjoint = all(s == 0 for _, _, s in taps)      # one tap per phase, no shift
-    g = scratch("poolgphase", (min(stride[0], ws[0]), min(stride[1], ws[1]), size + tail),
-                dtype)
-    if not disjoint:
-        g.fill(0)
-        part = scratch("poolpart", (size,), dtype)
-    finite = gout.dtype.kind not in "fc" or bool(np.isfinite(gout).all())
-    hit = scratch("poolhits", (size,), np.bool_)
-    free = scratch("poolfree", (size,), np.bool_)   # no maximum found yet
-    for k, (a, b, s) in enumerate(taps):            # in window order
-        np.equal(src[a, b, s:s + size], out_g, out=hit)
-        if k == 0:
-            np.logical_not(hit, out=free)
-        else:
-            np.logical_and(hit, free, out=hit)
-            if k < len(taps) - 1:
-                np.logical_xor(free, hit, out=free)     # hit implies free: free & ~hit
-        dst = g[a, b, :size] if disjoint else part
-        if finite:
-            np.multiply(hit, gout_g, out=dst)
-        else:                              # 0 * inf is NaN: select instead of multiplying
-            dst.fill(0)
-            np.copyto(dst, gout_g, where=hit)
-        if not disjoint:
-            view = g[a, b, s:s + size]
-            np.add(view, part, out=view)
-    gx = (np.empty if covered else np.zeros)(x.shape, dtype)
-    gx3 = gx.reshape(n * c, h, w)
-    for a, b, (gr, gc), (xr, xc) in copies:
-        gx3[:, xr, xc] = g[a, b, :size].reshape(n * c, hg, wg)[:, gr, gc]
     return gx
 
 
