@@ -37,6 +37,7 @@ import zipfile
 
 import numpy as np
 
+from .distributed.world import get_world
 from .layers import Layer, get_all_params
 
 __all__ = ["save_params", "load_params", "param_names", "ParamFileError"]
@@ -174,10 +175,16 @@ def save_params(path, layer) -> None:
     then renamed over ``path``. ``path`` is used as given (no suffix added).
     A symbolic link is followed (the file it points to is replaced, the link
     stays); a path that is a folder, a FIFO or a device is refused.
+
+    Under MPI with several ranks (:mod:`layerkit.distributed`) only rank 0
+    writes; the other ranks check the arguments and return (it is not a
+    collective: calling it on rank 0 alone is fine).
     """
     path, _ = _folder_of(path, "save_params")
     _save_target(path, "save_params")       # a bad target is refused before any work
     params = _params(layer, "save_params")
+    if get_world().rank != 0:
+        return
     arrays = {key: np.ascontiguousarray(p.get_value()) for key, p in zip(_keys(params), params)}
     for key, value in arrays.items():
         if value.dtype.hasobject:

@@ -41,18 +41,53 @@ def _callbacks(callbacks):
     return result
 
 
-def _evaluate(fn, arrays, batch_size, names):
+def _evaluate(fn, arrays, batch_size, names, world=None):
     totals, count = np.zeros(len(names)), 0
-    for batch in iterate_minibatches(*arrays, batch_size=batch_size):
+    if world is not None:              # this rank's contiguous share of the rows
+        rows = np.array_split(np.arange(len(arrays[0])), world.size)[world.rank]
+        arrays = tuple(a[rows[0]:rows[-1] + 1] for a in arrays) if len(rows) else None
+    for batch in (iterate_minibatches(*arrays, batch_size=batch_size) if arrays else ()):
         n = len(batch[0])
         totals += n * np.asarray(_values(fn(*batch), names, "validation_fn"))
         count += n
+    if world is not None:
+        totals, count = _sum_over_ranks(world, totals, count, "the validation metrics")
     return dict(zip(names, (totals / count).tolist()))
+
+
+def _sum_over_ranks(world, totals, count, what):
+    """``(totals, count)`` summed over the ranks (float64, one all-reduce)."""
+    buf = np.append(np.asarray(totals, dtype=np.float64), np.float64(count))
+    world.allreduce_sum(buf, f"the all-reduce of {what}")
+    return buf[:-1], buf[-1]
+
+
+def _sharded_batches(arrays, batch_size, shuffle, rng, world):
+    """This rank's share of each global batch of ``batch_size * size`` rows.
+
+    Rank 0 draws the epoch's order and sends it to all; each global batch is
+    cut as ``np.array_split`` cuts it (shares differ by at most one row), and
+    a last batch with fewer rows than ranks is skipped by every rank. Yields
+    ``(global rows, this rank's batch)``."""
+    n = len(arrays[0])
+    if shuffle:
+        order = rng.permutation(n) if world.rank == 0 else np.empty(n, dtype=np.int64)
+        order = world.bcast(np.ascontiguousarray(order, dtype=np.int64), 0,
+                            "the broadcast of the epoch's order")
+    else:
+        order = np.arange(n)
+    step = batch_size * world.size
+    for start in range(0, n, step):
+        idx = order[start:start + step]
+        if len(idx) < world.size:
+            return
+        mine = np.array_split(idx, world.size)[world.rank]
+        yield len(idx), tuple(a[mine] for a in arrays)
 
 
 def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
         validation_data=None, validation_fn=None, names=("loss",), validation_names=None,
-        callbacks=(), verbose=1, file=None, unit="ex"):
+        callbacks=(), verbose=1, file=None, unit="ex", distributed=False):
     """Train with ``train_fn`` (a compiled step) on ``data`` for ``epochs`` epochs.
 
     ``data`` is an array or a tuple of arrays with one example per row, such
@@ -75,6 +110,19 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
     progress bar per epoch (tqdm; one line per epoch if it is not
     installed), 2 one line per epoch, 0 nothing; written to ``file``
     (default stdout), counting ``unit``\\ s per second.
+
+    ``distributed=True`` trains on every rank of :mod:`layerkit.distributed`
+    at once (run under ``mpiexec``; ``train_fn`` averages its gradients with
+    ``allreduce_grads``): each step takes a global batch of ``batch_size``
+    rows *per rank* in the order rank 0 draws, and each rank calls
+    ``train_fn`` on its share; the epoch's training values and the
+    validation values (each rank evaluates its share of
+    ``validation_data``) are averaged over all ranks, so every rank's
+    history and callbacks see the same numbers; the progress is shown on
+    rank 0 only; an exception on one rank ends all of them
+    (:func:`~layerkit.distributed.abort_on_error`). In a single process it
+    is ``fit`` itself. Call :func:`~layerkit.distributed.broadcast_params`
+    before, so that every rank starts from the same parameters.
 
     Returns the :class:`History` (``history.history["val_loss"]`` ...).
     """
@@ -102,7 +150,23 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
         rng = np.random.RandomState(rng)
     elif rng is None and shuffle:
         rng = get_rng()
+    world = None
+    if distributed:
+        from ..distributed.world import abort_on_error, get_world
+        world = get_world()
+        if world.rank != 0:
+            verbose = 0
+        if world.size > 1:
+            with abort_on_error():
+                return _fit(train_fn, arrays, epochs, batch_size, shuffle, rng, validation_data,
+                            validation_fn, names, validation_names, callbacks, verbose, file,
+                            unit, world)
+    return _fit(train_fn, arrays, epochs, batch_size, shuffle, rng, validation_data,
+                validation_fn, names, validation_names, callbacks, verbose, file, unit, world)
 
+
+def _fit(train_fn, arrays, epochs, batch_size, shuffle, rng, validation_data, validation_fn,
+         names, validation_names, callbacks, verbose, file, unit, world):
     history = History()
     callbacks = _callbacks(callbacks)
     for cb in callbacks:
@@ -117,22 +181,28 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
                 cb.on_epoch_begin(epoch, {})
             progress.begin_epoch(epoch, epochs, n)
             totals, count = np.zeros(len(names)), 0
-            batches = iterate_minibatches(*arrays, batch_size=batch_size, shuffle=shuffle,
-                                          rng=rng)
-            for i, batch in enumerate(batches):
+            if world is None:
+                batches = ((None, b) for b in iterate_minibatches(
+                    *arrays, batch_size=batch_size, shuffle=shuffle, rng=rng))
+            else:
+                batches = _sharded_batches(arrays, batch_size, shuffle, rng, world)
+            for i, (seen, batch) in enumerate(batches):
                 size = len(batch[0])
                 values = _values(train_fn(*batch), names, "train_fn")
                 totals += size * np.asarray(values)
                 count += size
-                progress.batch(size, dict(zip(names, (totals / count).tolist())))
+                progress.batch(size if seen is None else seen,
+                               dict(zip(names, (totals / count).tolist())))
                 if callbacks:
                     logs = dict(zip(names, values), size=size)
                     for cb in callbacks:
                         cb.on_batch_end(i, logs)
+            if world is not None:
+                totals, count = _sum_over_ranks(world, totals, count, "the training metrics")
             logs = dict(zip(names, (totals / count).tolist()))
             if validation_fn is not None:
                 logs.update(_evaluate(validation_fn, validation_data, batch_size,
-                                      validation_names))
+                                      validation_names, world))
             history.record(epoch, logs)
             progress.end_epoch(logs)
             for cb in callbacks:

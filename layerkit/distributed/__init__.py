@@ -1,0 +1,44 @@
+"""Synchronous data-parallel training over MPI (the Horovod / ChainerMN pattern).
+
+Every rank (process) holds the whole model, computes the gradients of its
+share of the batch, the gradients are averaged over the ranks inside the
+compiled step, and every rank applies the same update. Run a script under
+``mpiexec -n 4 python train.py``; without a launcher (or without mpi4py) the
+same script runs as one process. ``docs/distributed.md`` is the guide.
+
+The changes to a Lasagne training loop::
+
+    import layerkit.distributed as dist
+    dist.seed(0)                                      # was: layerkit.random.seed(0)
+    network = build_network(input_var)
+    dist.broadcast_params(network)                    # every rank starts from rank 0's
+    grads = dist.allreduce_grads(T.grad(loss, params))
+    updates = lasagne.updates.adam(grads, params)     # was: adam(loss, params)
+    ... each rank trains on its shard of every batch
+        (``layerkit.train.fit(..., distributed=True)`` does the sharding)
+
+Install with ``pip install 'layerkit[mpi]'`` (mpi4py and mpich, which brings
+``mpiexec``); an existing MPI (Open MPI, Intel MPI, a cluster's) works the
+same through an mpi4py built against it.
+"""
+from .allreduce import AllreduceMean, allreduce_grads
+from .params import broadcast_params, check_same_params, param_signature
+from .seeds import RandomStreams, rank_seed, seed
+from .world import (DistributedError, DistributedTimeout, World, abort_on_error, get_world,
+                    init, is_distributed, rank, size)
+
+__all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
+           "DistributedError", "DistributedTimeout", "allreduce_grads", "AllreduceMean",
+           "broadcast_params", "check_same_params", "param_signature", "rank_seed", "seed",
+           "RandomStreams", "shard"]
+
+
+def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
+    """The rows of ``n`` this rank takes: contiguous, as ``np.array_split`` cuts them
+    (the first ``n % size`` ranks one row more)."""
+    world = get_world()
+    rank = world.rank if rank is None else rank
+    size = world.size if size is None else size
+    q, r = divmod(n, size)
+    lo = rank * q + min(rank, r)
+    return slice(lo, lo + q + (1 if rank < r else 0))

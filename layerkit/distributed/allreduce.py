@@ -1,0 +1,168 @@
+"""Gradients averaged over the ranks inside the compiled step: :class:`AllreduceMean`.
+
+One node takes every gradient and gives their means over the ranks, so the
+update rules after it (``lasagne.updates.*``, a hand-written SGD) see the
+gradient of the whole global batch. Per call it
+
+1. packs the gradients of each dtype into one contiguous buffer (a bucket;
+   ``bucket_bytes`` splits a dtype's gradients into several), so a step sends
+   one message per dtype, not one per parameter;
+2. sums each bucket over the ranks with ``MPI_Iallreduce`` in place, waited
+   for at most the world's timeout (:meth:`World.wait`);
+3. divides by the number of ranks and returns the gradients as pieces of the
+   bucket (fresh memory: no output shares storage with an input or another
+   output).
+
+numpy arrays are reduced directly (mpi4py reads their buffer). Any other
+backend's arrays (cupy's, or any array-API namespace) are packed on the
+device, copied to the host once per bucket, reduced there and copied back
+(*host staging*: two transfers per bucket and step). NCCL or CUDA-aware MPI
+for cupy is not written yet.
+
+**What the compiler is told.** The op is not pure (``pure = False``): two
+all-reduces of the same gradients are two collective calls, never merged,
+and never constant-folded (``foldable = False``); each :func:`allreduce_grads`
+builds its own op (its ``uid``), so compile caches never share one between
+graphs. Its outputs are fresh (no ``view_map``) and it writes into no input
+(no ``destroy_map``). It has no gradient: differentiating through an
+all-reduce raises (take second derivatives before averaging). Every rank
+must run the same compiled step the same number of times, as with any
+collective.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..core.graph import Apply, Variable, as_variable
+from ..core.op import Op
+from .world import get_world
+
+__all__ = ["AllreduceMean", "allreduce_grads"]
+
+_UIDS = itertools.count()
+
+
+class AllreduceMean(Op):
+    """``AllreduceMean()(*grads)``: each gradient's mean over the ranks (a list)."""
+
+    __props__ = ("uid", "bucket_bytes")
+    pure = False
+    foldable = False
+
+    def __init__(self, bucket_bytes: int | None = None) -> None:
+        if bucket_bytes is not None and (not isinstance(bucket_bytes, int) or bucket_bytes < 1):
+            raise ValueError(f"AllreduceMean: bucket_bytes must be a positive int or None, got "
+                             f"{bucket_bytes!r}")
+        self.uid = next(_UIDS)
+        self.bucket_bytes = bucket_bytes
+
+    def __repr__(self) -> str:
+        return f"AllreduceMean{{{self.uid}}}"
+
+    def make_node(self, *grads) -> Apply:
+        if not grads:
+            raise ValueError("AllreduceMean: no gradients given")
+        inputs = [as_variable(g) for g in grads]
+        return Apply(self, inputs, [v.type for v in inputs])
+
+    def __call__(self, *grads) -> list[Variable]:
+        return list(self.make_node(*grads).outputs)
+
+    def grad(self, inputs, outputs, output_grads):
+        raise NotImplementedError(
+            "AllreduceMean has no gradient: it averages finished gradients over the ranks; "
+            "take any second derivative of the loss before allreduce_grads")
+
+    def _buckets(self, arrays) -> list[list[int]]:
+        """Input positions grouped by dtype (first-seen order), split at bucket_bytes."""
+        by_dtype: dict[str, list[int]] = {}
+        for i, a in enumerate(arrays):
+            by_dtype.setdefault(str(a.dtype), []).append(i)
+        if self.bucket_bytes is None:
+            return list(by_dtype.values())
+        buckets = []
+        for idx in by_dtype.values():
+            current, nbytes = [], 0
+            for i in idx:
+                size = math.prod(arrays[i].shape) * np.dtype(str(arrays[i].dtype)).itemsize
+                if current and nbytes + size > self.bucket_bytes:
+                    buckets.append(current)
+                    current, nbytes = [], 0
+                current.append(i)
+                nbytes += size
+            buckets.append(current)
+        return buckets
+
+    def thunk(self, backend, node):
+        xp = backend.xp
+        concat = getattr(xp, "concat", None) or xp.concatenate     # array API / cupy name
+        single = len(node.outputs) == 1
+        to_numpy, from_numpy = backend.to_numpy, backend.from_numpy
+
+        def run(*grads):
+            world = get_world()
+            n = world.size
+            outs = [None] * len(grads)
+            for bucket in self._buckets(grads):
+                shapes = [tuple(grads[i].shape) for i in bucket]
+                what = (f"the gradient all-reduce {self!r} ({len(bucket)} gradients, built at "
+                        f"{node.trace})")
+                if all(type(grads[i]) is np.ndarray for i in bucket):
+                    buf = np.concatenate([grads[i].reshape(-1) for i in bucket])   # fresh
+                    world.allreduce_sum(buf, what)
+                    if n > 1:
+                        _divide(buf, n)
+                    pieces, take = buf, lambda b, lo, hi, shape: b[lo:hi].reshape(shape)
+                else:                              # host staging: one copy each way
+                    dev = concat([xp.reshape(grads[i], (-1,)) for i in bucket])
+                    host = np.asarray(to_numpy(dev))
+                    if not (host.flags.c_contiguous and host.flags.writeable) or \
+                            type(host) is not np.ndarray:
+                        host = np.array(host, copy=True)
+                    world.allreduce_sum(host, what)
+                    if n > 1:
+                        _divide(host, n)
+                    pieces = from_numpy(host)
+                    take = lambda b, lo, hi, shape: xp.reshape(b[lo:hi], shape)  # noqa: E731
+                offset = 0
+                for i, shape in zip(bucket, shapes):
+                    count = math.prod(shape)
+                    outs[i] = take(pieces, offset, offset + count, shape)
+                    offset += count
+            return outs[0] if single else tuple(outs)
+        return run
+
+
+def _divide(buf: np.ndarray, n: int) -> None:
+    if buf.dtype.kind in "fc":
+        np.divide(buf, buf.dtype.type(n), out=buf)
+    else:                                   # integer "gradients": the mean rounded down
+        np.floor_divide(buf, n, out=buf)
+
+
+def allreduce_grads(grads, bucket_bytes: int | None = None) -> list[Variable]:
+    """The gradients ``grads`` (a list of variables) averaged over the ranks.
+
+    Use it between ``T.grad`` and an update rule::
+
+        grads = layerkit.distributed.allreduce_grads(T.grad(loss, params))
+        updates = lasagne.updates.adam(grads, params)
+
+    In a single-process world it returns ``grads`` unchanged (no node is
+    added). Otherwise every gradient goes through one :class:`AllreduceMean`
+    node, which packs them into one buffer per dtype (``bucket_bytes`` caps a
+    buffer's size) and averages that buffer over the ranks in every call.
+    """
+    if isinstance(grads, Variable) or not isinstance(grads, (list, tuple)):
+        raise TypeError(f"allreduce_grads: expected a list of gradient variables (as "
+                        f"T.grad(loss, params) returns), got {type(grads).__name__}")
+    grads = list(grads)
+    if any(g is None for g in grads):
+        raise TypeError("allreduce_grads: a gradient is None (a disconnected parameter?); "
+                        "pass T.grad(..., disconnected_inputs='ignore')'s zeros instead")
+    if not grads or get_world().size == 1:
+        return grads
+    return AllreduceMean(bucket_bytes)(*grads)

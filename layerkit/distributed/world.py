@@ -1,0 +1,306 @@
+"""The world: this process's rank among ``size`` processes, and how they talk.
+
+Under a launcher (``mpiexec``, ``mpirun``, ``srun``) with more than one
+process, the world is MPI's ``COMM_WORLD`` through mpi4py. Anywhere else --
+a plain ``python script.py``, ``mpiexec -n 1``, or mpi4py not installed -- it
+is a single-process world: rank 0 of 1, every collective the identity, and
+mpi4py is not even imported. The same script runs both ways.
+
+Whether a launcher started us is read from the variables launchers set
+(``PMI_SIZE`` for MPICH/Intel MPI/hydra, ``OMPI_COMM_WORLD_SIZE`` for Open
+MPI, ``MV2_COMM_WORLD_SIZE``, ``PMIX_RANK``, ``SLURM_NTASKS`` under
+``srun``), so a single process never pays for MPI's start-up.
+``LAYERKIT_DISTRIBUTED=0`` forces the single world, ``=1`` forces MPI.
+
+**No rank waits forever.** Every collective layerkit makes is non-blocking
+and waited for at most ``timeout`` seconds (``LAYERKIT_DISTRIBUTED_TIMEOUT``,
+default 600); past it, :class:`DistributedTimeout` is raised. Under MPI with
+more than one rank, an exception that ends the program on one rank (and one
+raised inside :func:`abort_on_error`) prints ``layerkit.distributed: rank R of
+N failed: ...`` and calls ``MPI_Abort``, which ends every rank at once: the
+launcher then reports the rank too.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from ..core.errors import LocatedError
+
+__all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
+           "DistributedError", "DistributedTimeout", "DEFAULT_TIMEOUT"]
+
+#: seconds a collective may wait for the other ranks before raising
+DEFAULT_TIMEOUT = 600.0
+
+#: (rank variable, size variable or None) set by the launchers we know
+_LAUNCHERS = (
+    ("PMI_RANK", "PMI_SIZE"),                            # MPICH hydra, Intel MPI, srun --mpi=pmi2
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),    # Open MPI's mpirun
+    ("MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_SIZE"),      # MVAPICH
+    ("PMIX_RANK", None),                                 # PMIx (srun --mpi=pmix, prterun)
+    ("SLURM_PROCID", "SLURM_NTASKS"),                    # srun
+)
+
+
+class DistributedError(RuntimeError):
+    """Ranks that disagree (different networks), or a collective that failed."""
+
+
+class DistributedTimeout(DistributedError, LocatedError):
+    """A collective waited longer than the world's timeout for the other ranks.
+
+    A ``LocatedError``: its message names the collective (and, for a gradient
+    all-reduce, the line that built it), so a compiled call that raises it is not
+    replayed node by node (a replay would wait a second time)."""
+
+
+def _launched_with_several() -> bool:
+    """Whether a launcher's variables say this process is one of several (or may be)."""
+    for rank_var, size_var in _LAUNCHERS:
+        if rank_var in os.environ:
+            if size_var is None or size_var not in os.environ:
+                return True                # a rank without a size: ask MPI
+            try:
+                return int(os.environ[size_var]) > 1
+            except ValueError:
+                return True
+    return False
+
+
+def _timeout_from_env() -> float:
+    raw = os.environ.get("LAYERKIT_DISTRIBUTED_TIMEOUT")
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"LAYERKIT_DISTRIBUTED_TIMEOUT must be a number of seconds, "
+                         f"got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"LAYERKIT_DISTRIBUTED_TIMEOUT must be positive, got {raw!r}")
+    return value
+
+
+class World:
+    """``rank`` and ``size`` of this process, and the few collectives layerkit needs.
+
+    ``comm`` is an mpi4py communicator, or None for the single-process world.
+    The collectives work on numpy arrays in place and wait at most
+    ``timeout`` seconds.
+    """
+
+    def __init__(self, comm=None, timeout: float | None = None) -> None:
+        self.comm = comm
+        self.timeout = _timeout_from_env() if timeout is None else float(timeout)
+        if comm is None:
+            self.rank, self.size, self.MPI = 0, 1, None
+        else:
+            from mpi4py import MPI
+            self.MPI = MPI
+            self.rank, self.size = comm.Get_rank(), comm.Get_size()
+            # MPI errors become Python exceptions, not a silent abort or a hang
+            comm.Set_errhandler(MPI.ERRORS_RETURN)
+        #: how many collectives this world has made (named in timeout messages)
+        self.collectives = 0
+
+    def __repr__(self) -> str:
+        kind = "single process" if self.comm is None else f"MPI {self.MPI.Get_library_version().split(chr(10))[0].strip()}"
+        return f"<World rank {self.rank} of {self.size} ({kind})>"
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.size > 1
+
+    # -- waiting with a bound -------------------------------------------------
+    def wait(self, request, what: str) -> None:
+        """Wait for ``request`` at most ``timeout`` seconds; raise naming ``what``."""
+        if request.Test():
+            return
+        start = time.monotonic()
+        deadline = start + self.timeout
+        spins, pause = 0, 0.0
+        while not request.Test():
+            spins += 1
+            if spins > 2000:               # spin briefly (a step's peer is near), then back off
+                pause = min(1e-3, max(2e-5, pause * 1.5))
+                time.sleep(pause)
+            if spins % 64 == 0 and time.monotonic() > deadline:
+                raise DistributedTimeout(
+                    f"rank {self.rank} of {self.size}: {what} waited more than "
+                    f"{self.timeout:g} s for the other ranks (collective #{self.collectives}); "
+                    f"at least one rank did not join it: it raised, was killed, is stuck, or "
+                    f"runs a different program (set LAYERKIT_DISTRIBUTED_TIMEOUT to wait "
+                    f"longer)")
+
+    # -- collectives on numpy arrays ---------------------------------------------
+    def allreduce_sum(self, buf: np.ndarray, what: str = "an all-reduce") -> np.ndarray:
+        """Sum ``buf`` (a C-contiguous numpy array) over the ranks, in place."""
+        self.collectives += 1
+        if self.comm is not None and self.size > 1:
+            self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM), what)
+        return buf
+
+    def bcast(self, buf: np.ndarray, root: int = 0, what: str = "a broadcast") -> np.ndarray:
+        """Broadcast ``buf`` (a C-contiguous numpy array) from ``root``, in place."""
+        self.collectives += 1
+        if self.comm is not None and self.size > 1:
+            self.wait(self.comm.Ibcast(buf, root=root), what)
+        return buf
+
+    def allgather_bytes(self, data: bytes, what: str = "an all-gather") -> list[bytes]:
+        """Every rank's ``data`` (the same length on every rank), in rank order."""
+        self.collectives += 1
+        if self.comm is None or self.size == 1:
+            return [data]
+        mine = np.frombuffer(data, dtype=np.uint8).copy()
+        out = np.empty((self.size, len(mine)), dtype=np.uint8)
+        self.wait(self.comm.Iallgather(mine, out), what)
+        return [row.tobytes() for row in out]
+
+    def allgather_object(self, obj, what: str = "an all-gather"):
+        """Every rank's picklable ``obj``, in rank order (sizes first, then the bytes)."""
+        import pickle
+        self.collectives += 1
+        if self.comm is None or self.size == 1:
+            return [obj]
+        data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
+        sizes = np.empty(self.size, dtype=np.int64)
+        self.wait(self.comm.Iallgather(np.array([len(data)], dtype=np.int64), sizes), what)
+        padded = np.zeros(int(sizes.max()), dtype=np.uint8)
+        padded[:len(data)] = data
+        out = np.empty((self.size, len(padded)), dtype=np.uint8)
+        self.wait(self.comm.Iallgather(padded, out), what)
+        return [pickle.loads(out[r, :sizes[r]].tobytes()) for r in range(self.size)]
+
+    def barrier(self, what: str = "a barrier") -> None:
+        self.collectives += 1
+        if self.comm is not None and self.size > 1:
+            self.wait(self.comm.Ibarrier(), what)
+
+    def abort(self, message: str, code: int = 1) -> None:
+        """Print ``message`` (naming this rank) and end every rank (``MPI_Abort``)."""
+        sys.stderr.write(f"layerkit.distributed: rank {self.rank} of {self.size} "
+                         f"(pid {os.getpid()}) {message}\n")
+        sys.stderr.flush()
+        if self.comm is not None and self.size > 1:
+            sys.stdout.flush()
+            self.comm.Abort(code)
+        raise SystemExit(code)
+
+
+_WORLD: World | None = None
+_LOCK = threading.Lock()
+
+
+def _mpi_comm():
+    """COMM_WORLD when a launcher started several of us, else None."""
+    forced = os.environ.get("LAYERKIT_DISTRIBUTED", "").strip().lower()
+    if forced in ("0", "false", "no", "off"):
+        return None
+    if forced not in ("1", "true", "yes", "on") and "mpi4py.MPI" not in sys.modules \
+            and not _launched_with_several():
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError as err:
+        if forced in ("1", "true", "yes", "on"):
+            raise ImportError("LAYERKIT_DISTRIBUTED=1 but mpi4py is not installed: "
+                              "pip install 'layerkit[mpi]' (mpi4py and mpich)") from err
+        warnings.warn("layerkit.distributed: this process was started by an MPI launcher "
+                      "but mpi4py is not installed, so it runs as a single process (every "
+                      "rank alone, training on all the data); pip install 'layerkit[mpi]'",
+                      UserWarning, stacklevel=4)
+        return None
+    return MPI.COMM_WORLD
+
+
+def _install_excepthook(world: World) -> None:
+    """An uncaught exception on one rank ends all of them, naming the rank."""
+    previous = sys.excepthook
+
+    def hook(tp, value, tb):
+        try:
+            previous(tp, value, tb)
+        finally:
+            if issubclass(tp, KeyboardInterrupt):
+                what = "was interrupted"
+            else:
+                what = f"failed: {tp.__name__}: {value}"
+            world.abort(f"{what}; aborting all {world.size} ranks")
+    hook.layerkit_distributed = True
+    if not getattr(previous, "layerkit_distributed", False):
+        sys.excepthook = hook
+
+
+def init(comm=None, timeout: float | None = None) -> World:
+    """Set up the world (called by :func:`get_world` on first use).
+
+    ``comm``: an mpi4py communicator to use instead of ``COMM_WORLD`` (a
+    sub-communicator), or None to detect; ``timeout``: seconds a collective
+    may wait (default ``LAYERKIT_DISTRIBUTED_TIMEOUT`` or 600).
+    """
+    global _WORLD
+    with _LOCK:
+        if comm is None:
+            comm = _mpi_comm()
+        world = World(comm, timeout)
+        if world.size > 1:
+            _install_excepthook(world)
+        _WORLD = world
+        return world
+
+
+def get_world() -> World:
+    """The world, set up on first use (see :func:`init`)."""
+    world = _WORLD
+    return world if world is not None else init()
+
+
+def rank() -> int:
+    """This process's rank (0 in a single process)."""
+    return get_world().rank
+
+
+def size() -> int:
+    """How many processes train together (1 in a single process)."""
+    return get_world().size
+
+
+def is_distributed() -> bool:
+    """Whether more than one process trains together."""
+    return get_world().size > 1
+
+
+@contextlib.contextmanager
+def _abort_block(world):
+    try:
+        yield world
+    except BaseException as err:
+        if world.size == 1 or isinstance(err, SystemExit) and not err.code:
+            raise
+        import traceback
+        traceback.print_exc()
+        world.abort(f"failed: {type(err).__name__}: {err}; aborting all {world.size} ranks")
+
+
+def abort_on_error(fn=None):
+    """A context manager (``with abort_on_error():``) or decorator: an exception
+    inside ends every rank at once (``MPI_Abort``) after printing it with this
+    rank's number, instead of leaving the others waiting. In a single process
+    the exception propagates as usual."""
+    if fn is None:
+        return _abort_block(get_world())
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with _abort_block(get_world()):
+            return fn(*args, **kwargs)
+    return wrapped

@@ -1,0 +1,148 @@
+"""What the distributed tests run, under ``mpiexec -n N`` or as one plain process.
+
+    python mpi_worker.py train OUT.npz [--steps 100]
+    python mpi_worker.py raise | shapes | stuck | killed
+
+``train``: for each of (MLP, conv net) x (SGD, adam), ``--steps`` steps on
+global batches of 128 rows, each rank taking its ``128 / size`` rows and
+averaging gradients with ``allreduce_grads``; then ``fit(distributed=True)``
+for two shuffled epochs with validation. Rank 0 writes every final parameter
+and the fit histories to OUT.npz, and each rank's parameters are compared
+bitwise across ranks (``identical`` in the file).
+
+The failure modes: ``raise`` (rank 1 raises at step 3), ``shapes`` (rank 1
+builds a wider hidden layer), ``stuck`` (rank 1 sleeps instead of stepping;
+the others' all-reduce times out), ``killed`` (rank 1 kills itself).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+
+import layerkit as lasagne
+import layerkit.core as theano
+import layerkit.core.tensor as T
+import layerkit.distributed as dist
+from layerkit.train import fit
+
+GLOBAL_BATCH = 128
+
+
+def build(kind, input_var, hidden=32):
+    L = lasagne.layers
+    if kind == "mlp":
+        net = L.InputLayer((None, 20), input_var)
+        net = L.DenseLayer(net, hidden, nonlinearity=lasagne.nonlinearities.rectify, name="h")
+    else:
+        net = L.InputLayer((None, 1, 8, 8), input_var)
+        net = L.Conv2DLayer(net, 4, 3, pad="same", name="conv")
+        net = L.MaxPool2DLayer(net, 2)
+    return L.DenseLayer(net, 10, nonlinearity=lasagne.nonlinearities.softmax, name="out")
+
+
+def data(kind, n, seed=1):
+    rng = np.random.RandomState(seed)
+    shape = (n, 20) if kind == "mlp" else (n, 1, 8, 8)
+    X = rng.randn(*shape).astype("float32")
+    w = rng.randn(int(np.prod(shape[1:])), 10)
+    y = np.argmax(X.reshape(n, -1) @ w + rng.randn(n, 10), axis=1).astype("int32")
+    return X, y
+
+
+def compile_step(kind, rule, hidden=32):
+    x = T.matrix("x") if kind == "mlp" else T.tensor4("x")
+    y = T.ivector("y")
+    lasagne.random.seed(0)
+    net = build(kind, x, hidden)
+    params = lasagne.layers.get_all_params(net, trainable=True)
+    dist.broadcast_params(net)
+    out = lasagne.layers.get_output(net)
+    loss = lasagne.objectives.categorical_crossentropy(out, y).mean()
+    grads = dist.allreduce_grads(T.grad(loss, params))
+    if rule == "sgd":
+        updates = lasagne.updates.sgd(grads, params, learning_rate=0.1)
+    else:
+        updates = lasagne.updates.adam(grads, params, learning_rate=0.01)
+    step = theano.function([x, y], loss, updates=updates)
+    det = lasagne.layers.get_output(net, deterministic=True)
+    acc = T.mean(T.eq(T.argmax(det, axis=1), y))
+    val = theano.function([x, y], [lasagne.objectives.categorical_crossentropy(det, y).mean(),
+                                   acc])
+    return net, params, step, val
+
+
+def train(out, steps):
+    world = dist.get_world()
+    results, digests = {}, []
+    for kind in ("mlp", "conv"):
+        X, Y = data(kind, steps * GLOBAL_BATCH)
+        for rule in ("sgd", "adam"):
+            net, params, step, _ = compile_step(kind, rule)
+            mine = dist.shard(GLOBAL_BATCH)
+            for i, p in enumerate(params):
+                results[f"{kind}_{rule}_{i}_init"] = p.get_value()
+            for k in range(steps):
+                rows = slice(k * GLOBAL_BATCH, (k + 1) * GLOBAL_BATCH)
+                step(X[rows][mine], Y[rows][mine])
+            for i, p in enumerate(params):
+                value = p.get_value()
+                results[f"{kind}_{rule}_{i}"] = value
+                digests.append(value.tobytes())
+    # fit(distributed=True): two shuffled epochs of 256 rows, 64 rows per global batch
+    X, Y = data("mlp", 256 + 100, seed=2)
+    net, params, step, val = compile_step("mlp", "sgd")
+    history = fit(step, (X[:256], Y[:256]), epochs=2, batch_size=64 // world.size,
+                  rng=np.random.RandomState(3), validation_data=(X[256:], Y[256:]),
+                  validation_fn=val, validation_names=("val_loss", "val_acc"), verbose=0,
+                  distributed=True)
+    for i, p in enumerate(params):
+        results[f"fit_{i}"] = p.get_value()
+        digests.append(p.get_value().tobytes())
+    for name, values in history.history.items():
+        results[f"history_{name}"] = np.asarray(values)
+    digest = hashlib.sha256(b"".join(digests)).digest()
+    identical = len(set(world.allgather_bytes(digest))) == 1
+    if world.rank == 0:
+        np.savez(out, identical=identical, size=world.size, **results)
+
+
+def failing(mode):
+    world = dist.get_world()
+    kind = "mlp"
+    hidden = 33 if (mode == "shapes" and world.rank == 1) else 32
+    net, params, step, _ = compile_step(kind, "sgd", hidden)
+    X, Y = data(kind, 10 * GLOBAL_BATCH)
+    mine = dist.shard(GLOBAL_BATCH)
+    for k in range(10):
+        if world.rank == 1 and k == 3:
+            if mode == "raise":
+                raise ValueError("rank 1's data loader broke at step 3")
+            if mode == "stuck":
+                time.sleep(120)
+            if mode == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+        rows = slice(k * GLOBAL_BATCH, (k + 1) * GLOBAL_BATCH)
+        step(X[rows][mine], Y[rows][mine])
+    print(f"rank {world.rank} finished", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=("train", "raise", "shapes", "stuck", "killed"))
+    parser.add_argument("out", nargs="?")
+    parser.add_argument("--steps", type=int, default=100)
+    args = parser.parse_args(argv)
+    if args.mode == "train":
+        train(args.out, args.steps)
+    else:
+        failing(args.mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Data-parallel training under ``mpiexec`` (issue 21's correctness bullets).
+
+Each test starts ``mpiexec -n N python mpi_worker.py ...`` (skipped, with the
+reason, where mpi4py or mpiexec is missing: ``pip install 'layerkit[mpi]'``).
+
+**Tolerance.** N ranks x 128/N rows must give the parameters of 1 process x 128
+rows "to float32 summation-order rounding": the gradient of a mean over 128
+rows is summed in another order (N partial means of 128/N rows, then their
+mean), so each step's gradient differs by a few float32 ulps, and 100 steps
+of SGD/adam carry those differences along without amplifying them much (a
+contracting training). Measured on this machine: at most 2.4e-7 absolute
+(2 ulps of 1.0) for 2 and 4 ranks. The bound is ``5e-6 * (1 + |p|)``, 20x
+that, while a step that did not average (each rank on its own half) or
+summed instead of averaging moves the parameters by 1e-2 or more.
+Same seed and rank count: bitwise equal parameters, run to run and rank to rank.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+TOL = 5e-6
+
+
+def _mpiexec():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None, "mpi4py is not installed (pip install 'layerkit[mpi]')"
+    here = Path(sys.executable).parent / "mpiexec"
+    found = str(here) if here.exists() else shutil.which("mpiexec")
+    if not found:
+        return None, "no mpiexec next to this Python or on PATH (pip install mpich)"
+    return found, None
+
+
+MPIEXEC, WHY = _mpiexec()
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason=f"no MPI here: {WHY}")
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI_", "OMPI_", "PMIX_", "LAYERKIT_DISTRIBUTED"))}
+    # one BLAS thread per rank: the ranks share this machine's cores
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONDONTWRITEBYTECODE="1", **extra)
+    return env
+
+
+def _run(n, *args, timeout=90, **env):
+    cmd = [sys.executable, str(WORKER), *map(str, args)]
+    if n:
+        cmd = [MPIEXEC, "-n", str(n), *cmd]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(**env))
+    return proc, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Final parameters of 1 process x 128, 2 ranks x 64 (twice) and 4 ranks x 32."""
+    folder = tmp_path_factory.mktemp("mpi")
+    results = {}
+    for label, n in (("1", 0), ("2", 2), ("2-again", 2), ("4", 4)):
+        out = folder / f"{label}.npz"
+        proc, _ = _run(n, "train", out)
+        assert proc.returncode == 0, f"{label} rank(s) failed:\n{proc.stdout}\n{proc.stderr}"
+        results[label] = dict(np.load(out))
+    return results
+
+
+def _params(result):
+    return {k: v for k, v in result.items() if k not in ("size", "identical")
+            and not k.startswith("history_") and not k.endswith("_init")}
+
+
+@pytest.mark.parametrize("label", ["2", "4"])
+def test_n_ranks_give_the_parameters_of_one_process(trained, label):
+    one, many = trained["1"], trained[label]
+    assert int(many["size"]) == int(label) and int(one["size"]) == 1
+    assert bool(many["identical"]), "the ranks' parameters differ from each other"
+    for key, want in _params(one).items():
+        got = many[key]
+        err = np.abs(got - want) / (1 + np.abs(want))
+        assert err.max() <= TOL, f"{key}: {err.max():.2e} relative to 1 + |p| over {TOL}"
+    for key in ("history_loss", "history_val_loss", "history_val_acc"):
+        np.testing.assert_allclose(many[key], one[key], rtol=1e-6, atol=1e-6, err_msg=key)
+
+
+def test_the_comparison_is_sensitive(trained):
+    """Training moved every parameter array far more than the tolerance, so a step
+    that skipped or botched the averaging could not pass the check above."""
+    one = trained["1"]
+    for key, final in _params(one).items():
+        init = one.get(key + "_init")
+        if init is not None:
+            assert np.abs(final - init).max() > 100 * TOL, key
+
+
+def test_runs_are_bitwise_deterministic(trained):
+    a, b = trained["2"], trained["2-again"]
+    for key, value in a.items():
+        np.testing.assert_array_equal(value, b[key], err_msg=key)
+
+
+def test_a_rank_that_raises_stops_every_rank_naming_it():
+    proc, took = _run(2, "raise", timeout=60)
+    assert proc.returncode != 0
+    assert "rank 1 of 2" in proc.stderr and "ValueError" in proc.stderr, proc.stderr
+    assert "rank 0 finished" not in proc.stdout
+    assert took < 30
+
+
+def test_a_stuck_rank_makes_the_others_time_out():
+    proc, took = _run(2, "stuck", timeout=60, LAYERKIT_DISTRIBUTED_TIMEOUT="2")
+    assert proc.returncode != 0
+    assert "rank 0 of 2" in proc.stderr and "waited more than 2 s" in proc.stderr, proc.stderr
+    assert took < 30
+
+
+def test_a_killed_rank_ends_the_run():
+    proc, took = _run(2, "killed", timeout=60)
+    assert proc.returncode != 0 and "rank 0 finished" not in proc.stdout
+    assert took < 30
+
+
+def test_ranks_with_different_networks_are_refused_at_start():
+    proc, _ = _run(2, "shapes", timeout=60)
+    assert proc.returncode != 0
+    assert "build different networks" in proc.stderr, proc.stderr
+    assert "'h.W' of shape (20, 33) (float32) on rank 1 but 'h.W' of shape (20, 32)" \
+        in proc.stderr

@@ -1,0 +1,303 @@
+"""layerkit.distributed in a single process (no mpiexec, mpi4py not needed).
+
+The same script must run without a launcher: the world is rank 0 of 1,
+``allreduce_grads`` is the identity, ``fit(distributed=True)`` is ``fit``.
+The all-reduce op itself is checked here too (it runs at size 1): its
+values, fresh outputs, what the compiler may not do with it, DebugMode,
+host staging for non-numpy backends (the cupy path) on the CPU.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import layerkit as lasagne
+import layerkit.core as theano
+import layerkit.core.tensor as T
+import layerkit.distributed as dist
+from layerkit.distributed import world as world_mod
+from layerkit.core.graph import toposort
+from layerkit.train import fit
+
+
+@pytest.fixture
+def single_world(monkeypatch):
+    """A fresh single-process world (whatever the environment of the test run)."""
+    monkeypatch.setenv("LAYERKIT_DISTRIBUTED", "0")
+    monkeypatch.setattr(world_mod, "_WORLD", None)
+    yield dist.get_world()
+    world_mod._WORLD = None
+
+
+def _mlp(seed=0):
+    x, y = T.matrix("x"), T.ivector("y")
+    lasagne.random.seed(seed)
+    net = lasagne.layers.InputLayer((None, 6), x)
+    net = lasagne.layers.DenseLayer(net, 8)
+    net = lasagne.layers.DenseLayer(net, 3, nonlinearity=lasagne.nonlinearities.softmax)
+    params = lasagne.layers.get_all_params(net, trainable=True)
+    loss = lasagne.objectives.categorical_crossentropy(lasagne.layers.get_output(net), y).mean()
+    return x, y, net, params, loss
+
+
+def _data(n=50, seed=1):
+    rng = np.random.RandomState(seed)
+    return rng.randn(n, 6).astype("float32"), rng.randint(0, 3, n).astype("int32")
+
+
+def test_the_single_world(single_world):
+    assert (single_world.rank, single_world.size) == (0, 1)
+    assert dist.rank() == 0 and dist.size() == 1 and not dist.is_distributed()
+    assert single_world.comm is None
+    buf = np.arange(3.0)
+    assert single_world.allreduce_sum(buf) is buf and buf.tolist() == [0.0, 1.0, 2.0]
+    assert single_world.allgather_object({"a": 1}) == [{"a": 1}]
+
+
+@pytest.mark.parametrize("env, several", [
+    ({}, False), ({"PMI_RANK": "0", "PMI_SIZE": "1"}, False),
+    ({"PMI_RANK": "1", "PMI_SIZE": "4"}, True), ({"OMPI_COMM_WORLD_RANK": "0",
+                                                 "OMPI_COMM_WORLD_SIZE": "2"}, True),
+    ({"PMIX_RANK": "0"}, True), ({"SLURM_PROCID": "0", "SLURM_NTASKS": "1"}, False)])
+def test_launchers_are_recognised_from_their_variables(monkeypatch, env, several):
+    for rank_var, size_var in world_mod._LAUNCHERS:
+        monkeypatch.delenv(rank_var, raising=False)
+        if size_var:
+            monkeypatch.delenv(size_var, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert world_mod._launched_with_several() is several
+
+
+def test_the_timeout_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LAYERKIT_DISTRIBUTED_TIMEOUT", "2.5")
+    assert world_mod.World().timeout == 2.5
+    monkeypatch.setenv("LAYERKIT_DISTRIBUTED_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="number of seconds"):
+        world_mod.World()
+
+
+def test_allreduce_grads_is_the_identity_in_one_process(single_world):
+    x, y, net, params, loss = _mlp()
+    grads = T.grad(loss, params)
+    assert dist.allreduce_grads(grads) == grads           # the same variables, no node
+    with pytest.raises(TypeError, match="list of gradient"):
+        dist.allreduce_grads(grads[0])
+
+
+def test_the_op_averages_into_fresh_buffers(single_world):
+    a, b, c = T.matrix("a"), T.vector("b"), T.dvector("c")
+    outs = dist.AllreduceMean()(a, b, c)
+    f = theano.function([a, b, c], outs)
+    av, bv, cv = np.ones((2, 3), "float32"), np.arange(4, dtype="float32"), np.arange(2.0)
+    ra, rb, rc = f(av, bv, cv)
+    assert ra.dtype == np.float32 and rc.dtype == np.float64 and ra.shape == (2, 3)
+    np.testing.assert_array_equal(ra, av)
+    np.testing.assert_array_equal(rb, bv)
+    np.testing.assert_array_equal(rc, cv)
+    assert not np.shares_memory(ra, rb)
+
+
+def test_the_op_is_never_merged_folded_or_differentiated(single_world):
+    v = T.vector("v")
+    one, two = dist.AllreduceMean()(v * 2)[0], dist.AllreduceMean()(v * 2)[0]
+    f = theano.function([v], [one, two])
+    assert sum("AllreduceMean" in str(n.op) for n in toposort(f.outputs)) == 2  # not merged
+    r1, r2 = f(np.arange(3, dtype="float32"))
+    np.testing.assert_array_equal(r1, [0, 2, 4])
+    np.testing.assert_array_equal(r2, [0, 2, 4])
+    assert not np.shares_memory(r1, r2)
+    const = dist.AllreduceMean()(T.constant(np.ones(3, "float32")))[0]
+    g = theano.function([], const)
+    assert any("AllreduceMean" in str(n.op) for n in toposort(g.outputs))      # not folded
+    np.testing.assert_array_equal(g(), np.ones(3, "float32"))
+    op = dist.AllreduceMean()
+    assert not op.pure and not op.foldable and op.view_map == {} and op.destroy_map == {}
+    assert op != dist.AllreduceMean()
+    with pytest.raises(NotImplementedError, match="no gradient"):
+        T.grad(dist.AllreduceMean()(v)[0].sum(), v)
+
+
+def test_a_training_step_with_the_op_under_debugmode(single_world):
+    x, y, net, params, loss = _mlp()
+    grads = dist.AllreduceMean()(*T.grad(loss, params))
+    step = theano.function([x, y], loss, updates=lasagne.updates.adam(grads, params),
+                           mode="DebugMode")
+    X, Y = _data()
+    before = [p.get_value() for p in params]
+    for _ in range(2):
+        step(X, Y)
+    assert all(not np.array_equal(b, p.get_value()) for b, p in zip(before, params))
+
+
+def test_buckets_split_by_dtype_and_size():
+    op = dist.AllreduceMean(bucket_bytes=40)
+    arrays = [np.zeros(5, "float32"), np.zeros(3), np.zeros(6, "float32"), np.zeros(2, "float32")]
+    assert op._buckets(arrays) == [[0], [2, 3], [1]]
+    assert dist.AllreduceMean()._buckets(arrays) == [[0, 2, 3], [1]]
+    with pytest.raises(ValueError, match="bucket_bytes"):
+        dist.AllreduceMean(bucket_bytes=0)
+
+
+class _Device(np.ndarray):
+    """A stand-in for a device array: not a plain numpy array, so the op stages it."""
+
+
+@pytest.fixture
+def staged_backend(single_world):
+    """A backend whose arrays are not numpy's: the host-staging (cupy) path."""
+    import array_api_compat.numpy as np_compat
+
+    from layerkit.backend import Backend, hookimpl, register_plugin
+    from layerkit.backend.registry import isolated
+
+    transfers = {"to_host": 0, "to_device": 0}
+
+    class Staged(Backend):
+        name = "staged-numpy"
+        version = "0"
+        xp = np_compat
+
+        def from_numpy(self, a):
+            transfers["to_device"] += 1
+            return np.array(a, copy=True).view(_Device)
+
+        def to_numpy(self, x):
+            transfers["to_host"] += 1
+            return np.array(x, copy=True).view(np.ndarray)
+
+    plugin = types.ModuleType("staged_plugin")
+    plugin.layerkit_backends = hookimpl(lambda: [Staged])
+    with isolated():
+        register_plugin(plugin, "staged-numpy")
+        yield "staged-numpy", transfers
+
+
+def test_host_staging_for_device_arrays(staged_backend):
+    name, transfers = staged_backend
+    a, b = T.matrix("a"), T.vector("b")
+    f = theano.function([a, b], dist.AllreduceMean()(a * 2, b + 1), backend=name,
+                        on_device=True)
+    av, bv = np.ones((2, 2), "float32"), np.arange(3, dtype="float32")
+    transfers.update(to_host=0, to_device=0)
+    ra, rb = f(av, bv)
+    assert isinstance(ra, _Device)
+    np.testing.assert_array_equal(np.asarray(ra), 2 * av)
+    np.testing.assert_array_equal(np.asarray(rb), bv + 1)
+    # the op itself: one copy to the host and one back for the one float32 bucket
+    # (plus the two inputs' transfers to the device)
+    assert transfers["to_host"] == 1 and transfers["to_device"] == 3
+
+
+def test_the_cupy_plugin_on_the_host_emulation(monkeypatch, single_world):
+    """The cupy backend's own arrays (emulated on the CPU, as plugins/cupy_backend's
+    tests do) go through the op's staging path."""
+    pytest.importorskip("layerkit_cupy", reason="the cupy plugin is not installed here")
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "plugins",
+                                    "cupy_backend", "tests"))
+    try:
+        import cupy_host_emulation as emulation
+    finally:
+        sys.path.pop(0)
+    if emulation.compiler() is None:
+        pytest.skip("no host C++ compiler to emulate the cupy plugin's kernels")
+    fake = emulation.install(monkeypatch)
+    import layerkit_cupy.plugin
+    from layerkit.backend import get_backend, register_plugin
+    from layerkit.backend.registry import backend_names, isolated
+    with isolated():
+        if "cupy" not in backend_names():
+            register_plugin(layerkit_cupy.plugin, "cupy", "layerkit-cupy")
+        backend = get_backend("cupy")
+        assert backend.xp is fake
+        a, b = T.matrix("a"), T.dvector("b")
+        f = theano.function([a, b], dist.AllreduceMean()(a, b), backend="cupy", on_device=True)
+        ra, rb = f(np.ones((2, 3), "float32"), np.arange(2.0))
+        assert isinstance(ra, emulation.DeviceArray) and ra.dtype == np.float32
+        np.testing.assert_array_equal(backend.to_numpy(ra), np.ones((2, 3)))
+        np.testing.assert_array_equal(backend.to_numpy(rb), [0.0, 1.0])
+
+
+def test_the_op_on_a_gpu():
+    """The real cupy backend (skipped without cupy and a device)."""
+    from layerkit.backend import backend_status, get_backend
+    record = {r.name: r for r in backend_status()}.get("cupy")
+    if record is None or record.status != "available":
+        pytest.skip("cupy backend unavailable: " + (record.reason if record else
+                                                    "layerkit-cupy is not installed"))
+    backend = get_backend("cupy")
+    a, b = T.matrix("a"), T.vector("b")
+    f = theano.function([a, b], dist.AllreduceMean()(a * 2, b), backend="cupy", on_device=True)
+    ra, rb = f(np.ones((64, 32), "float32"), np.arange(5, dtype="float32"))
+    assert isinstance(ra, backend.xp.ndarray)
+    np.testing.assert_array_equal(backend.to_numpy(ra), np.full((64, 32), 2.0))
+    np.testing.assert_array_equal(backend.to_numpy(rb), np.arange(5))
+
+
+def test_fit_distributed_is_fit_in_one_process(single_world):
+    X, Y = _data(70)
+    runs = []
+    for distributed in (False, True):
+        x, y, net, params, loss = _mlp()
+        grads = dist.allreduce_grads(T.grad(loss, params))
+        step = theano.function([x, y], loss, updates=lasagne.updates.sgd(grads, params, 0.1))
+        val = theano.function([x, y], loss)
+        history = fit(step, (X[:50], Y[:50]), epochs=3, batch_size=16, rng=3, verbose=0,
+                      validation_data=(X[50:], Y[50:]), validation_fn=val,
+                      distributed=distributed)
+        runs.append(([p.get_value() for p in params], history.history))
+    (p0, h0), (p1, h1) = runs
+    assert h0 == h1
+    for a, b in zip(p0, p1):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_broadcast_params_and_seeds_in_one_process(single_world):
+    x, y, net, params, loss = _mlp()
+    before = [p.get_value() for p in params]
+    assert dist.broadcast_params(net) == params
+    assert all(np.array_equal(b, p.get_value()) for b, p in zip(before, params))
+    assert [s[1] for s in dist.param_signature(params)] == [(6, 8), (8,), (8, 3), (3,)]
+    with pytest.raises(TypeError, match="layer"):
+        dist.broadcast_params("net")
+    assert dist.rank_seed(123) == 123 == dist.rank_seed(123, 0)
+    seeds = {dist.rank_seed(123, r) for r in range(64)}
+    assert len(seeds) == 64 and all(0 < s < 2 ** 31 for s in seeds)
+    assert dist.rank_seed(123, 5) == dist.rank_seed(123, 5) != dist.rank_seed(124, 5)
+    u = dist.RandomStreams(7).uniform((4,))
+    v = theano.RandomStreams(7).uniform((4,))
+    np.testing.assert_array_equal(theano.function([], u)(), theano.function([], v)())
+
+
+def test_shard_cuts_as_array_split():
+    for n in (0, 1, 7, 128, 129):
+        for size in (1, 2, 3, 4):
+            want = np.array_split(np.arange(n), size)
+            got = [np.arange(n)[dist.shard(n, r, size)] for r in range(size)]
+            assert all(np.array_equal(a, b) for a, b in zip(want, got))
+
+
+def test_save_params_writes_on_rank_zero_only(tmp_path, monkeypatch, single_world):
+    from layerkit.params import save_params
+    x, y, net, params, loss = _mlp()
+    save_params(tmp_path / "zero.npz", net)
+    assert (tmp_path / "zero.npz").exists()
+    monkeypatch.setattr(single_world, "rank", 1)
+    save_params(tmp_path / "one.npz", net)
+    assert not (tmp_path / "one.npz").exists()
+
+
+def test_abort_on_error_lets_exceptions_through_in_one_process(single_world):
+    with pytest.raises(KeyError):
+        with dist.abort_on_error():
+            raise KeyError("x")
+
+    @dist.abort_on_error
+    def f():
+        raise ValueError("y")
+    with pytest.raises(ValueError):
+        f()
