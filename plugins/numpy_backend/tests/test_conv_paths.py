@@ -94,13 +94,16 @@ LONG_ROWS = [  # (N, C, H, W, O, kh, kw), stride, padding, dilation
     ((2, 2, 6, 7, 3, 3, 3), (1, 1), (3, 4), (1, 1)),       # beyond d(k-1): crop gy
     ((2, 4, 8, 9, 3, 3, 3), (1, 1), (1, 0), (1, 2)),       # one axis padded, one cropped
     ((2, 4, 8, 9, 3, 3, 3), (2, 2), (1, 1), (1, 2)),
+    ((2, 3, 9, 11, 2, 3, 2), (1, 3), (1, 1), (2, 2)),       # filter rows, strided columns
+    ((2, 3, 5, 8, 2, 1, 3), (1, 1), (0, 1), (1, 1)),        # one filter row
 ]
 
 
 @pytest.fixture(params=[1, 10**9], ids=["chunk1", "whole"])
 def long_rows(request, monkeypatch):
-    """Every image counts as large: batched forward, NCHW-ordered columns for the filter
-    gradient, the input gradient as a convolution (at stride 1), whatever K."""
+    """Every image counts as large: the forward pass by filter rows (stride 1 in height)
+    or batched, NCHW-ordered columns for the filter gradient, the input gradient as a
+    convolution (at stride 1), whatever K."""
     monkeypatch.setattr(fast, "BATCHED_MAX_K", 0)
     monkeypatch.setattr(fast, "BATCHED_MIN_LENGTH", 1)
     monkeypatch.setattr(fast, "TRANSPOSED_MAX_GROWTH", 1e9)
@@ -111,14 +114,20 @@ def long_rows(request, monkeypatch):
 
 
 @pytest.mark.parametrize("case", range(len(LONG_ROWS)))
-def test_long_row_layouts(long_rows, case):
+def test_long_row_layouts(long_rows, case, monkeypatch):
     (n, c, h, w, o, kh, kw), stride, padding, dilation = LONG_ROWS[case]
     plan = fast._Plan((n, c, h, w), (o, c, kh, kw), stride, padding, dilation)
     assert plan.long_rows and fast._transposed(plan) == (stride == (1, 1))
+    by_rows = []
+    real = fast._forward_by_filter_rows
+    monkeypatch.setattr(fast, "_forward_by_filter_rows",
+                        lambda *a: by_rows.append(1) or real(*a))
     rng = np.random.default_rng(case)
     x = rng.standard_normal((n, c, h, w))
     f = rng.standard_normal((o, c, kh, kw))[:, :, ::-1, ::-1]      # a negative-stride view
     _check(x, f, stride, padding, dilation)
+    # the forward pass, and at stride 1 the input gradient's convolution, go by rows
+    assert len(by_rows) == (0 if stride[0] != 1 else 1 + (stride == (1, 1)))
 
 
 def test_long_row_layouts_float32(long_rows):

@@ -19,8 +19,12 @@ only the speed differs. What decides it (measured, see
     that writes NCHW directly; with a contraction this shallow, transposing
     the large output would cost more than the GEMM itself.
   - large images (``L >= BATCHED_MIN_LENGTH``) whatever ``K``: the forward
-    pass is batched as above (each sample's GEMM is large enough, and no
-    transposes are needed); the filter gradient multiplies NCHW-ordered
+    pass works per sample, writing NCHW (each sample's GEMM is large enough,
+    and no transposes are needed); at stride 1 in height it copies only the
+    filter's columns, ``(n, C * kw, Hp * ow)``, and sums ``kh`` GEMMs with row
+    views of them (``_forward_by_filter_rows``: a third of the copies for 3x3
+    filters, lasagne_cnn's 64x30x30 layer 58 -> 49 ms on one thread),
+    otherwise it is batched as above; the filter gradient multiplies NCHW-ordered
     columns ``(K, n * L)`` of a few samples with the output gradient
     ``(O, n * L)`` (copied in runs of ``L``); the input gradient at stride 1
     is the forward convolution of the output gradient (padded by
@@ -253,6 +257,38 @@ def _channels_first(a, role):
     return buf.reshape(c, n * l)
 
 
+def _forward_by_filter_rows(x, w, p: _Plan, y):
+    """Stride 1 in height, large images: columns of the filter's columns only,
+    ``(n, C * kw, Hp * ow)`` (a third of im2col's copies for 3x3 filters), and for each
+    filter row ``i`` one batched GEMM of ``w[:, :, i, :]`` with the view of those columns
+    shifted by ``i * dh`` rows (a matrix whose rows are ``Hp * ow`` apart, which BLAS
+    reads in place); the ``kh`` products are summed into NCHW ``y``."""
+    src = _input_nchw(x, p)
+    dh, dw = p.dil
+    sw = p.stride[1]
+    ckw = p.c * p.kw
+    wi = [np.ascontiguousarray(w[:, :, i, :]).reshape(p.o, ckw) for i in range(p.kh)]
+    per = ckw * p.hp * p.ow * x.dtype.itemsize
+    step = max(1, CHUNK_BYTES // max(per, 1))
+    for n0 in range(0, p.n, step):
+        n1 = min(p.n, n0 + step)
+        cols = scratch("cols", (n1 - n0, p.c, p.kw, p.hp, p.ow), x.dtype)
+        for j in range(p.kw):
+            c0 = j * dw
+            np.copyto(cols[:, :, j], src[n0:n1, :, :, c0:c0 + (p.ow - 1) * sw + 1:sw])
+        flat = cols.reshape(n1 - n0, ckw, p.hp * p.ow)
+        yv = y[n0:n1].reshape(n1 - n0, p.o, p.length)
+        tmp = scratch("out", yv.shape, x.dtype) if p.kh > 1 else None
+        for i in range(p.kh):
+            a = i * dh * p.ow
+            if i == 0:
+                np.matmul(wi[0], flat[:, :, a:a + p.length], out=yv)
+            else:
+                np.matmul(wi[i], flat[:, :, a:a + p.length], out=tmp)
+                yv += tmp
+    return y
+
+
 def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """Cross-correlate NCHW ``x`` with OIHW ``w`` (no flip); returns ``(N, O, rows, cols)``."""
     (x, w), dtype = _same_dtype(x, w)
@@ -262,6 +298,8 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     if _pointwise(p):                   # (O, C) @ (N, C, L) straight into NCHW
         np.matmul(w2, _pointwise_input(x, p), out=y.reshape(p.n, p.o, p.length))
         return y
+    if p.long_rows and not p.batched and p.stride[0] == 1:
+        return _forward_by_filter_rows(x, w, p, y)
     if p.batched or p.long_rows:        # (O, K) @ (n, K, L) straight into NCHW
         src = _input_nchw(x, p)
         for n0, n1 in p.chunks(dtype.itemsize, by_samples=True):
