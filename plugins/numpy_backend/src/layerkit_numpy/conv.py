@@ -77,11 +77,12 @@ CHUNK_BYTES = 2 << 20
 #: contractions shallower than this use the batched ``(N, K, L)`` layout (measured on
 #: 2 cores: K = 75 is faster batched, K = 144 and up channel-major)
 BATCHED_MAX_K = 128
-#: from this many output cells per image (``oh * ow``) up, the forward pass is batched
-#: whatever ``K`` (no transposes: the GEMM writes NCHW), the filter gradient multiplies
-#: NCHW-ordered columns of a few samples, and the input gradient (stride 1) is the
-#: forward convolution of the output gradient with the flipped filters (measured on one
-#: thread: batched forward wins from about 100 cells, loses at 25-81)
+#: from this many output cells per image (``oh * ow``) up, the forward pass works per
+#: sample whatever ``K`` (no transposes: the GEMM writes NCHW), the filter gradient
+#: multiplies NCHW-ordered columns of a few samples, and the input gradient (stride 1)
+#: is the forward convolution of the output gradient with the flipped filters
+#: (measured on one thread: the per-sample forward wins from about 100 cells, loses at
+#: 25-81)
 BATCHED_MIN_LENGTH = 100
 #: the input gradient as a convolution computes every input cell from ``kh * kw`` taps,
 #: including those the border gives fewer: taken while ``h * w`` is at most this many
