@@ -138,3 +138,13 @@ def test_ranks_with_different_networks_are_refused_at_start():
     assert "build different networks" in proc.stderr, proc.stderr
     assert "'h.W' of shape (20, 33) (float32) on rank 1 but 'h.W' of shape (20, 32)" \
         in proc.stderr
+
+
+def test_the_example_under_two_ranks():
+    example = Path(__file__).resolve().parents[2] / "examples" / "data_parallel.py"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "1",
+                           "--ntrain", "200"], capture_output=True, text=True, timeout=90,
+                          env=_env(), cwd=example.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("2 rank(s), 50 rows each per step") == 1      # rank 0 prints
+    assert proc.stdout.count("test accuracy") == 1, proc.stdout
