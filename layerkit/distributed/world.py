@@ -112,7 +112,10 @@ class World:
         self.collectives = 0
 
     def __repr__(self) -> str:
-        kind = "single process" if self.comm is None else f"MPI {self.MPI.Get_library_version().split(chr(10))[0].strip()}"
+        if self.comm is None:
+            kind = "single process"
+        else:
+            kind = "MPI " + self.MPI.Get_library_version().splitlines()[0].strip()
         return f"<World rank {self.rank} of {self.size} ({kind})>"
 
     @property
