@@ -195,6 +195,9 @@ class World:
         sys.stderr.flush()
         if self.comm is not None and self.size > 1:
             sys.stdout.flush()
+            # the launcher forwards our output through a pipe and stops reading it when
+            # it ends the ranks: give it a moment, or the message can be lost under load
+            time.sleep(1.0)
             self.comm.Abort(code)
         raise SystemExit(code)
 

@@ -114,7 +114,7 @@ def test_runs_are_bitwise_deterministic(trained):
 def test_a_rank_that_raises_stops_every_rank_naming_it():
     proc, took = _run(2, "raise", timeout=60)
     assert proc.returncode != 0
-    assert "rank 1 of 2" in proc.stderr and "ValueError" in proc.stderr, proc.stderr
+    assert "rank 1 of 2" in proc.stderr and "ValueError" in proc.stderr, (proc.stdout, proc.stderr)
     assert "rank 0 finished" not in proc.stdout
     assert took < 30
 
@@ -141,6 +141,8 @@ def test_ranks_with_different_networks_are_refused_at_start():
 
 
 def test_the_example_under_two_ranks():
+    pytest.importorskip("sklearn", reason="the example's digits need scikit-learn (the "
+                        "`examples` extra)")
     example = Path(__file__).resolve().parents[2] / "examples" / "data_parallel.py"
     proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(example), "--epochs", "1",
                            "--ntrain", "200"], capture_output=True, text=True, timeout=90,
