@@ -69,7 +69,7 @@ from ._buffers import clear_buffers, filled, scratch
 
 __all__ = ["NUMPY_CONV_KERNELS", "conv2d", "conv2d_grad_input", "conv2d_grad_weight",
            "clear_buffers", "BATCHED_MAX_K", "BATCHED_MIN_LENGTH", "TRANSPOSED_MAX_GROWTH",
-           "CHUNK_BYTES"]
+           "PER_SAMPLE_MIN_MACS", "CHUNK_BYTES"]
 
 #: the column matrix is built and multiplied in chunks (of samples or of output rows)
 #: of about this many bytes, so that it is read back from cache, not memory
@@ -89,6 +89,13 @@ BATCHED_MIN_LENGTH = 100
 #: times ``oh * ow`` (lasagne_cnn's 30x30 -> 28x28, 1.15: 77 -> 55 ms; the
 #: Theano-Tutorials' 15x15 -> 13x13, 1.33: 13 -> 20 ms, kept as col2im)
 TRANSPOSED_MAX_GROWTH = 1.2
+#: the per-sample paths for deep contractions (the forward pass by filter rows, hence
+#: the input gradient as a convolution) only where one sample's GEMM has at least this
+#: many multiply-adds: OpenBLAS wakes its threads for every call, and on two threads
+#: sharing the cores with other processes a call can wait a time slice (the
+#: Theano-Tutorials' 15x15 layer, 1M per call: 384 calls instead of 13; lasagne_cnn's
+#: 30x30 layer: 4.8M)
+PER_SAMPLE_MIN_MACS = 2 << 20
 
 
 class _Plan(ConvGeometry):
@@ -116,6 +123,13 @@ class _Plan(ConvGeometry):
     def long_rows(self) -> bool:
         """Images of at least ``BATCHED_MIN_LENGTH`` output cells."""
         return self.length >= BATCHED_MIN_LENGTH
+
+    @property
+    def by_filter_rows(self) -> bool:
+        """The forward pass goes by filter rows: stride 1 in height, a deep contraction,
+        large images, and one sample's GEMM per filter row large enough."""
+        return (self.stride[0] == 1 and not self.batched and self.long_rows
+                and self.o * self.c * self.kw * self.length >= PER_SAMPLE_MIN_MACS)
 
     def chunks(self, itemsize, by_samples=None):
         """Ranges of samples (batched layouts) or of output rows (channel-major layout)
@@ -299,9 +313,10 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     if _pointwise(p):                   # (O, C) @ (N, C, L) straight into NCHW
         np.matmul(w2, _pointwise_input(x, p), out=y.reshape(p.n, p.o, p.length))
         return y
-    if p.long_rows and not p.batched and p.stride[0] == 1:
+    if p.by_filter_rows:
         return _forward_by_filter_rows(x, w, p, y)
-    if p.batched or p.long_rows:        # (O, K) @ (n, K, L) straight into NCHW
+    if p.batched or (p.long_rows and p.o * p.k * p.length >= PER_SAMPLE_MIN_MACS):
+        # (O, K) @ (n, K, L) straight into NCHW
         src = _input_nchw(x, p)
         for n0, n1 in p.chunks(dtype.itemsize, by_samples=True):
             np.matmul(w2, _cols_batched(src, p, n0, n1),
@@ -352,10 +367,12 @@ def conv2d_grad_weight(x, gy, filter_shape, stride=(1, 1), padding=(0, 0), dilat
 
 def _transposed(p: _Plan) -> bool:
     """Whether the input gradient is computed as a forward convolution (stride 1, an
-    image of ``BATCHED_MIN_LENGTH`` cells or more, not much larger than the output)."""
+    image of ``BATCHED_MIN_LENGTH`` cells or more, not much larger than the output, and
+    the convolution's per-sample GEMMs large enough)."""
     cells = p.h * p.w
     return (p.stride == (1, 1) and not p.batched and cells >= BATCHED_MIN_LENGTH
-            and cells <= TRANSPOSED_MAX_GROWTH * p.length)
+            and cells <= TRANSPOSED_MAX_GROWTH * p.length
+            and p.c * p.o * p.kw * cells >= PER_SAMPLE_MIN_MACS)
 
 
 def _grad_input_by_convolution(gy, w, p: _Plan):
