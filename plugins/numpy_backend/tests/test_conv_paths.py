@@ -99,18 +99,21 @@ LONG_ROWS = [  # (N, C, H, W, O, kh, kw), stride, padding, dilation
 ]
 
 
-@pytest.fixture(params=[1, 10**9], ids=["chunk1", "whole"])
+@pytest.fixture(params=[(1, True), (10**9, True), (1, False), (10**9, False)],
+                ids=["chunk1", "whole", "chunk1-few-calls", "whole-few-calls"])
 def long_rows(request, monkeypatch):
-    """Every image counts as large: the forward pass by filter rows (stride 1 in height)
-    or batched, NCHW-ordered columns for the filter gradient, the input gradient as a
-    convolution (at stride 1), whatever K."""
+    """Every image counts as large, whatever K: NCHW-ordered columns for the filter
+    gradient; with per-sample GEMMs allowed, the forward pass by filter rows (stride 1
+    in height) and the input gradient as a convolution (stride 1), otherwise (and at
+    larger strides) the forward pass over NCHW-ordered columns of a few samples."""
+    chunk, per_sample = request.param
     monkeypatch.setattr(fast, "BATCHED_MAX_K", 0)
     monkeypatch.setattr(fast, "BATCHED_MIN_LENGTH", 1)
     monkeypatch.setattr(fast, "TRANSPOSED_MAX_GROWTH", 1e9)
-    monkeypatch.setattr(fast, "PER_SAMPLE_MIN_MACS", 0)
-    monkeypatch.setattr(fast, "CHUNK_BYTES", request.param)
+    monkeypatch.setattr(fast, "PER_SAMPLE_MIN_MACS", 0 if per_sample else 10**15)
+    monkeypatch.setattr(fast, "CHUNK_BYTES", chunk)
     fast.clear_buffers()
-    yield
+    yield per_sample
     fast.clear_buffers()
 
 
@@ -118,7 +121,8 @@ def long_rows(request, monkeypatch):
 def test_long_row_layouts(long_rows, case, monkeypatch):
     (n, c, h, w, o, kh, kw), stride, padding, dilation = LONG_ROWS[case]
     plan = fast._Plan((n, c, h, w), (o, c, kh, kw), stride, padding, dilation)
-    assert plan.long_rows and fast._transposed(plan) == (stride == (1, 1))
+    per_sample = long_rows
+    assert plan.long_rows and fast._transposed(plan) == (per_sample and stride == (1, 1))
     by_rows = []
     real = fast._forward_by_filter_rows
     monkeypatch.setattr(fast, "_forward_by_filter_rows",
@@ -128,7 +132,8 @@ def test_long_row_layouts(long_rows, case, monkeypatch):
     f = rng.standard_normal((o, c, kh, kw))[:, :, ::-1, ::-1]      # a negative-stride view
     _check(x, f, stride, padding, dilation)
     # the forward pass, and at stride 1 the input gradient's convolution, go by rows
-    assert len(by_rows) == (0 if stride[0] != 1 else 1 + (stride == (1, 1)))
+    assert len(by_rows) == (0 if stride[0] != 1 or not per_sample
+                            else 1 + (stride == (1, 1)))
 
 
 def test_long_row_layouts_float32(long_rows):

@@ -18,13 +18,16 @@ only the speed differs. What decides it (measured, see
     columns ``(n, K, L)`` for a chunk of samples and a batched ``matmul``
     that writes NCHW directly; with a contraction this shallow, transposing
     the large output would cost more than the GEMM itself.
-  - large images (``L >= BATCHED_MIN_LENGTH``) whatever ``K``: the forward
-    pass works per sample, writing NCHW (each sample's GEMM is large enough,
-    and no transposes are needed); at stride 1 in height it copies only the
-    filter's columns, ``(n, C * kw, Hp * ow)``, and sums ``kh`` GEMMs with row
-    views of them (``_forward_by_filter_rows``: a third of the copies for 3x3
-    filters, lasagne_cnn's 64x30x30 layer 58 -> 49 ms on one thread),
-    otherwise it is batched as above; the filter gradient multiplies NCHW-ordered
+  - large images (``L >= BATCHED_MIN_LENGTH``) whatever ``K``: no
+    transposes. The forward pass, at stride 1 in height and where one
+    sample's GEMM is large enough (``PER_SAMPLE_MIN_MACS``), copies only the
+    filter's columns, ``(n, C * kw, Hp * ow)``, and sums ``kh`` GEMMs per
+    sample with row views of them, writing NCHW (``_forward_by_filter_rows``:
+    a third of the copies for 3x3 filters, lasagne_cnn's 64x30x30 layer
+    58 -> 49 ms on one thread); otherwise one GEMM per few samples over
+    NCHW-ordered columns ``(K, n * L)``, its output copied to NCHW in runs of
+    ``L`` (as fast as a GEMM per sample on one thread, with 10-20 times fewer
+    BLAS calls); the filter gradient multiplies NCHW-ordered
     columns ``(K, n * L)`` of a few samples with the output gradient
     ``(O, n * L)`` (copied in runs of ``L``); the input gradient at stride 1
     is the forward convolution of the output gradient (padded by
@@ -91,10 +94,11 @@ BATCHED_MIN_LENGTH = 100
 TRANSPOSED_MAX_GROWTH = 1.2
 #: the per-sample paths for deep contractions (the forward pass by filter rows, hence
 #: the input gradient as a convolution) only where one sample's GEMM has at least this
-#: many multiply-adds: OpenBLAS wakes its threads for every call, and on two threads
-#: sharing the cores with other processes a call can wait a time slice (the
-#: Theano-Tutorials' 15x15 layer, 1M per call: 384 calls instead of 13; lasagne_cnn's
-#: 30x30 layer: 4.8M)
+#: many multiply-adds (lasagne_cnn's 30x30 layer: 4.8M; the Theano-Tutorials' 15x15
+#: layer: 1M, 384 calls). OpenBLAS wakes its threads for every call, and on two threads
+#: sharing the cores with other processes a call can wait a time slice: convnet's
+#: inference measured 361 -> 2169 ms under load when that layer made one call per
+#: sample (128) instead of 13; the few-samples GEMMs make 7
 PER_SAMPLE_MIN_MACS = 2 << 20
 
 
@@ -131,15 +135,15 @@ class _Plan(ConvGeometry):
         return (self.stride[0] == 1 and not self.batched and self.long_rows
                 and self.o * self.c * self.kw * self.length >= PER_SAMPLE_MIN_MACS)
 
-    def chunks(self, itemsize, by_samples=None):
+    def chunks(self, itemsize, by_samples=None, scale=1):
         """Ranges of samples (batched layouts) or of output rows (channel-major layout)
-        whose column matrix takes about ``CHUNK_BYTES``."""
+        whose column matrix takes about ``scale * CHUNK_BYTES``."""
         by_samples = self.batched if by_samples is None else by_samples
         if by_samples:
             total, per = self.n, self.k * self.length * itemsize
         else:
             total, per = self.oh, self.k * self.ow * self.n * itemsize
-        step = max(1, CHUNK_BYTES // max(per, 1))
+        step = max(1, scale * CHUNK_BYTES // max(per, 1))
         return [(a, min(total, a + step)) for a in range(0, total, step)]
 
 
@@ -315,8 +319,15 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         return y
     if p.by_filter_rows:
         return _forward_by_filter_rows(x, w, p, y)
-    if p.batched or (p.long_rows and p.o * p.k * p.length >= PER_SAMPLE_MIN_MACS):
-        # (O, K) @ (n, K, L) straight into NCHW
+    if p.long_rows and not p.batched:   # (O, K) @ (K, n * L), a few samples per GEMM
+        src = _input_nchw(x, p)
+        for n0, n1 in p.chunks(dtype.itemsize, by_samples=True, scale=2):
+            cols = _cols_samples(src, p, n0, n1)
+            out = scratch("out", (p.o, cols.shape[1]), dtype)
+            np.dot(w2, cols, out=out)
+            np.copyto(y[n0:n1], out.reshape(p.o, n1 - n0, p.oh, p.ow).transpose(1, 0, 2, 3))
+        return y
+    if p.batched:                       # (O, K) @ (n, K, L) straight into NCHW
         src = _input_nchw(x, p)
         for n0, n1 in p.chunks(dtype.itemsize, by_samples=True):
             np.matmul(w2, _cols_batched(src, p, n0, n1),
