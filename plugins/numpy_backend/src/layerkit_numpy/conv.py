@@ -18,7 +18,7 @@ only the speed differs. What decides it (measured, see
     columns ``(n, K, L)`` for a chunk of samples and a batched ``matmul``
     that writes NCHW directly; with a contraction this shallow, transposing
     the large output would cost more than the GEMM itself.
-  - large images (``L >= BATCHED_MIN_LENGTH``) whatever ``K``: no
+  - large images (``L >= BATCHED_MIN_LENGTH``, 16x16) whatever ``K``: no
     transposes. The forward pass, at stride 1 in height and where one
     sample's GEMM is large enough (``PER_SAMPLE_MIN_MACS``), copies only the
     filter's columns, ``(n, C * kw, Hp * ow)``, and sums ``kh`` GEMMs per
@@ -85,8 +85,9 @@ BATCHED_MAX_K = 128
 #: multiplies NCHW-ordered columns of a few samples, and the input gradient (stride 1)
 #: is the forward convolution of the output gradient with the flipped filters
 #: (measured on one thread: the per-sample forward wins from about 100 cells, loses at
-#: 25-81)
-BATCHED_MIN_LENGTH = 100
+#: 25-81; on two threads under load the Theano-Tutorials' 13x13 outputs lost 10 % of
+#: the train step with it, 116 -> 128 ms, so those stay channel-major)
+BATCHED_MIN_LENGTH = 256
 #: the input gradient as a convolution computes every input cell from ``kh * kw`` taps,
 #: including those the border gives fewer: taken while ``h * w`` is at most this many
 #: times ``oh * ow`` (lasagne_cnn's 30x30 -> 28x28, 1.15: 77 -> 55 ms; the
