@@ -356,11 +356,7 @@ class TransformerLayer(MergeLayer):
                              f"shape (batch_size, 6), got {loc_shp}")
 
     def get_output_shape_for(self, input_shapes):
-        shape = list(input_shapes[0])
-        for k, factor in enumerate(self.downsample_factor):
-            if shape[2 + k] is not None:
-                shape[2 + k] = int(shape[2 + k] // factor)
-        return tuple(shape)
+        return _downsampled_shape(input_shapes[0], self.downsample_factor)
 
     def get_output_for(self, inputs, **kwargs):
         input, theta = inputs
@@ -371,6 +367,16 @@ class TransformerLayer(MergeLayer):
         x = t[0] * x_t + t[1] * y_t + t[2]
         y = t[3] * x_t + t[4] * y_t + t[5]
         return _sample_bilinear(input, x, y, (n, c, h, w, oh, ow), self.border_mode)
+
+
+def _downsampled_shape(shape, factors) -> tuple:
+    """An image shape (batch, channels, rows, columns) with its known rows and
+    columns divided by ``factors`` (the transformer layers' output shape)."""
+    shape = list(shape)
+    for k, factor in enumerate(factors):
+        if shape[2 + k] is not None:
+            shape[2 + k] = int(shape[2 + k] // factor)
+    return tuple(shape)
 
 
 def _sizes(input, static, downsample_factor):
@@ -502,11 +508,7 @@ class TPSTransformerLayer(MergeLayer):
             self.out_height = self.out_width = self.right_mat = None
 
     def get_output_shape_for(self, input_shapes):
-        shape = list(input_shapes[0])
-        for k, factor in enumerate(self.downsample_factor):
-            if shape[2 + k] is not None:
-                shape[2 + k] = int(shape[2 + k] // factor)
-        return tuple(shape)
+        return _downsampled_shape(input_shapes[0], self.downsample_factor)
 
     def get_output_for(self, inputs, **kwargs):
         input, offsets = inputs
