@@ -37,8 +37,7 @@ from .. import init, nonlinearities
 from . import conv as _conv
 from . import pool as _pool
 from .base import Layer
-from .normalization import BatchNormLayer
-from .special import NonlinearityLayer, _take_nonlinearity
+from .normalization import BatchNormLayer, insert_batch_norm
 
 __all__ = ["Conv2DDNNLayer", "Conv3DDNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer",
            "Pool3DDNNLayer", "MaxPool3DDNNLayer", "SpatialPyramidPoolingDNNLayer",
@@ -212,12 +211,4 @@ def batch_norm_dnn(layer, **kwargs):
     bias is removed, and a ``BatchNormDNNLayer`` (named ``<layer name>_bn``;
     keyword arguments go to it) goes in between.
     """
-    nonlinearity = _take_nonlinearity(layer)
-    if getattr(layer, "b", None) is not None:
-        del layer.params[layer.b]
-        layer.b = None
-    bn_name = kwargs.pop("name", None) or (layer.name and f"{layer.name}_bn")
-    layer = BatchNormDNNLayer(layer, name=bn_name, **kwargs)
-    if nonlinearity is not None:
-        layer = NonlinearityLayer(layer, nonlinearity, name=bn_name and f"{bn_name}_nonlin")
-    return layer
+    return insert_batch_norm(layer, BatchNormDNNLayer, **kwargs)

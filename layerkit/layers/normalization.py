@@ -176,13 +176,19 @@ def batch_norm(layer, **kwargs):
     >>> [lyr.name for lyr in get_all_layers(top)[2:]]
     ['fc_bn', 'fc_bn_nonlin']
     """
+    return insert_batch_norm(layer, BatchNormLayer, **kwargs)
+
+
+def insert_batch_norm(layer, bn_class, **kwargs):
+    """``batch_norm``'s work with the normalization layer ``bn_class`` (also
+    ``dnn.batch_norm_dnn``'s): the nonlinearity moves on top, the bias goes."""
     from .special import NonlinearityLayer, _take_nonlinearity
     nonlinearity = _take_nonlinearity(layer)
     if getattr(layer, "b", None) is not None:
         del layer.params[layer.b]
         layer.b = None
     bn_name = kwargs.pop("name", None) or (layer.name and f"{layer.name}_bn")
-    layer = BatchNormLayer(layer, name=bn_name, **kwargs)
+    layer = bn_class(layer, name=bn_name, **kwargs)
     if nonlinearity is not None:
         layer = NonlinearityLayer(layer, nonlinearity, name=bn_name and f"{bn_name}_nonlin")
     return layer
