@@ -20,17 +20,22 @@ The changes to a Lasagne training loop::
 Install with ``pip install 'layerkit[mpi]'`` (mpi4py and mpich, which brings
 ``mpiexec``); an existing MPI (Open MPI, Intel MPI, a cluster's) works the
 same through an mpi4py built against it.
+
+cupy gradients are reduced through NCCL, a CUDA-aware MPI or host staging
+(:mod:`layerkit.distributed.device`; ``LAYERKIT_DISTRIBUTED_DEVICE_PATH``
+forces one, ``get_world().describe()`` shows the choice).
 """
 from .allreduce import AllreduceMean, allreduce_grads
+from .device import device_reducer
 from .params import broadcast_params, check_same_params, param_signature
 from .seeds import RandomStreams, rank_seed, seed
-from .world import (DistributedError, DistributedTimeout, World, abort_on_error, get_world,
-                    init, is_distributed, rank, size)
+from .world import (DEVICE_PATHS, DistributedError, DistributedTimeout, World, abort_on_error,
+                    get_world, init, is_distributed, rank, size)
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
            "DistributedError", "DistributedTimeout", "allreduce_grads", "AllreduceMean",
            "broadcast_params", "check_same_params", "param_signature", "rank_seed", "seed",
-           "RandomStreams", "shard"]
+           "RandomStreams", "shard", "device_path", "DEVICE_PATHS"]
 
 
 def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
@@ -42,3 +47,13 @@ def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
     q, r = divmod(n, size)
     lo = rank * q + min(rank, r)
     return slice(lo, lo + q + (1 if rank < r else 0))
+
+
+def device_path(backend="cupy") -> str:
+    """The path (``nccl``, ``cuda-aware-mpi`` or ``host``) that averages ``backend``'s
+    gradients (a backend or its name), chosen now if not yet: a collective, so call
+    it on every rank. ``get_world().describe()`` gives the reason too."""
+    if isinstance(backend, str):
+        from ..backend import get_backend
+        backend = get_backend(backend)
+    return device_reducer(get_world(), backend).name

@@ -7,17 +7,18 @@ gradient of the whole global batch. Per call it
 1. packs the gradients of each dtype into one contiguous buffer (a bucket;
    ``bucket_bytes`` splits a dtype's gradients into several), so a step sends
    one message per dtype, not one per parameter;
-2. sums each bucket over the ranks with ``MPI_Iallreduce`` in place, waited
-   for at most the world's timeout (:meth:`World.wait`);
+2. sums each bucket over the ranks in place, waited for at most the world's
+   timeout (:meth:`World.wait`);
 3. divides by the number of ranks and returns the gradients as pieces of the
    bucket (fresh memory: no output shares storage with an input or another
    output).
 
-numpy arrays are reduced directly (mpi4py reads their buffer). Any other
-backend's arrays (cupy's, or any array-API namespace) are packed on the
-device, copied to the host once per bucket, reduced there and copied back
-(*host staging*: two transfers per bucket and step). NCCL or CUDA-aware MPI
-for cupy is not written yet.
+numpy buckets go to ``MPI_Iallreduce`` directly (mpi4py reads their buffer).
+Other backends' buckets are packed on the device and reduced by the path
+:mod:`layerkit.distributed.device` chooses once per world and backend: NCCL
+(cupy), CUDA-aware MPI (cupy), or host staging (any backend: one copy to the
+host and one back per bucket and step). The paths run at any world size, so
+an op built by hand in one process runs the path a job would.
 
 **What the compiler is told.** The op is not pure (``pure = False``): two
 all-reduces of the same gradients are two collective calls, never merged,
@@ -38,6 +39,7 @@ import numpy as np
 
 from ..core.graph import Apply, Variable, as_variable
 from ..core.op import Op
+from .device import device_reducer, mean_on_host
 from .world import get_world
 
 __all__ = ["AllreduceMean", "allreduce_grads"]
@@ -100,11 +102,9 @@ class AllreduceMean(Op):
         xp = backend.xp
         concat = getattr(xp, "concat", None) or xp.concatenate     # array API / cupy name
         single = len(node.outputs) == 1
-        to_numpy, from_numpy = backend.to_numpy, backend.from_numpy
 
         def run(*grads):
             world = get_world()
-            n = world.size
             outs = [None] * len(grads)
             for bucket in self._buckets(grads):
                 shapes = [tuple(grads[i].shape) for i in bucket]
@@ -112,35 +112,19 @@ class AllreduceMean(Op):
                         f"{node.trace})")
                 if all(type(grads[i]) is np.ndarray for i in bucket):
                     buf = np.concatenate([grads[i].reshape(-1) for i in bucket])   # fresh
-                    world.allreduce_sum(buf, what)
-                    if n > 1:
-                        _divide(buf, n)
-                    pieces, take = buf, lambda b, lo, hi, shape: b[lo:hi].reshape(shape)
-                else:                              # host staging: one copy each way
-                    dev = concat([xp.reshape(grads[i], (-1,)) for i in bucket])
-                    host = np.asarray(to_numpy(dev))
-                    if not (host.flags.c_contiguous and host.flags.writeable) or \
-                            type(host) is not np.ndarray:
-                        host = np.array(host, copy=True)
-                    world.allreduce_sum(host, what)
-                    if n > 1:
-                        _divide(host, n)
-                    pieces = from_numpy(host)
+                    mean_on_host(world, buf, what)
+                    take = lambda b, lo, hi, shape: b[lo:hi].reshape(shape)  # noqa: E731
+                else:
+                    buf = concat([xp.reshape(grads[i], (-1,)) for i in bucket])     # fresh
+                    buf = device_reducer(world, backend).mean(buf, what)
                     take = lambda b, lo, hi, shape: xp.reshape(b[lo:hi], shape)  # noqa: E731
                 offset = 0
                 for i, shape in zip(bucket, shapes):
                     count = math.prod(shape)
-                    outs[i] = take(pieces, offset, offset + count, shape)
+                    outs[i] = take(buf, offset, offset + count, shape)
                     offset += count
             return outs[0] if single else tuple(outs)
         return run
-
-
-def _divide(buf: np.ndarray, n: int) -> None:
-    if buf.dtype.kind in "fc":
-        np.divide(buf, buf.dtype.type(n), out=buf)
-    else:                                   # integer "gradients": the mean rounded down
-        np.floor_divide(buf, n, out=buf)
 
 
 def allreduce_grads(grads, bucket_bytes: int | None = None) -> list[Variable]:

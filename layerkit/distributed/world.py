@@ -11,6 +11,10 @@ Whether a launcher started us is read from the variables launchers set
 MPI, ``MV2_COMM_WORLD_SIZE``, ``PMIX_RANK``, ``SLURM_NTASKS`` under
 ``srun``), so a single process never pays for MPI's start-up.
 ``LAYERKIT_DISTRIBUTED=0`` forces the single world, ``=1`` forces MPI.
+``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` (or ``init(device_path=...)``) forces how
+device (cupy) gradients are reduced: ``nccl``, ``cuda-aware-mpi``, ``host``
+or ``auto`` (:mod:`layerkit.distributed.device`); :meth:`World.describe`
+says what was chosen and why.
 
 **No rank waits forever.** Every collective layerkit makes is non-blocking
 and waited for at most ``timeout`` seconds (``LAYERKIT_DISTRIBUTED_TIMEOUT``,
@@ -35,10 +39,13 @@ import numpy as np
 from ..core.errors import LocatedError
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
-           "DistributedError", "DistributedTimeout", "DEFAULT_TIMEOUT"]
+           "DistributedError", "DistributedTimeout", "DEFAULT_TIMEOUT", "DEVICE_PATHS"]
 
 #: seconds a collective may wait for the other ranks before raising
 DEFAULT_TIMEOUT = 600.0
+
+#: how device arrays' buckets may be reduced ("auto" chooses; see layerkit.distributed.device)
+DEVICE_PATHS = ("auto", "nccl", "cuda-aware-mpi", "host")
 
 #: (rank variable, size variable or None) set by the launchers we know
 _LAUNCHERS = (
@@ -89,17 +96,37 @@ def _timeout_from_env() -> float:
     return value
 
 
+def _device_path(value: str | None) -> tuple[str, str]:
+    """The requested device path and who asked: ``value`` (from ``init``), else
+    ``LAYERKIT_DISTRIBUTED_DEVICE_PATH``, else "auto"."""
+    if value is None:
+        value = os.environ.get("LAYERKIT_DISTRIBUTED_DEVICE_PATH", "")
+        origin = f"LAYERKIT_DISTRIBUTED_DEVICE_PATH={value}"
+    else:
+        origin = f"init(device_path={value!r})"
+    path = str(value).strip().lower() or "auto"
+    if path not in DEVICE_PATHS:
+        raise ValueError(f"{origin}: expected one of {', '.join(DEVICE_PATHS)}, got {value!r}")
+    return path, origin
+
+
 class World:
     """``rank`` and ``size`` of this process, and the few collectives layerkit needs.
 
     ``comm`` is an mpi4py communicator, or None for the single-process world.
     The collectives work on numpy arrays in place and wait at most
-    ``timeout`` seconds.
+    ``timeout`` seconds. ``device_path`` is the requested path for device
+    gradients (one of :data:`DEVICE_PATHS`; ``device_path_origin`` says who
+    asked); ``device_reducers`` holds the path chosen for each backend, by its
+    name, once chosen.
     """
 
-    def __init__(self, comm=None, timeout: float | None = None) -> None:
+    def __init__(self, comm=None, timeout: float | None = None,
+                 device_path: str | None = None) -> None:
         self.comm = comm
         self.timeout = _timeout_from_env() if timeout is None else float(timeout)
+        self.device_path, self.device_path_origin = _device_path(device_path)
+        self.device_reducers: dict = {}
         if comm is None:
             self.rank, self.size, self.MPI = 0, 1, None
         else:
@@ -117,6 +144,22 @@ class World:
         else:
             kind = "MPI " + self.MPI.Get_library_version().splitlines()[0].strip()
         return f"<World rank {self.rank} of {self.size} ({kind})>"
+
+    def describe(self) -> str:
+        """Who this rank is and how gradients are reduced: numpy's, and each backend's
+        device path with the reason it was chosen (or the request, before the first
+        all-reduce of device arrays chooses)."""
+        lines = [repr(self)[1:-1]]
+        if self.size == 1:
+            lines.append("gradients: not reduced (one process)")
+        else:
+            lines.append("numpy gradients: MPI_Iallreduce on the host buffer")
+        for name, reducer in self.device_reducers.items():
+            lines.append(f"{name} gradients: {reducer.name} ({reducer.reason})")
+        if not self.device_reducers:
+            lines.append(f"device gradients: {self.device_path} (chosen at the first all-reduce "
+                         f"of device arrays, or by layerkit.distributed.device_path(backend))")
+        return "\n".join(lines)
 
     @property
     def is_distributed(self) -> bool:
@@ -142,6 +185,12 @@ class World:
                     f"at least one rank did not join it: it raised, was killed, is stuck, or "
                     f"runs a different program (set LAYERKIT_DISTRIBUTED_TIMEOUT to wait "
                     f"longer)")
+
+    def track(self, request, what: str) -> None:
+        """Count a collective started outside MPI (an NCCL call; ``request.Test()``
+        says whether it finished) and wait for it as for MPI's."""
+        self.collectives += 1
+        self.wait(request, what)
 
     # -- collectives on numpy arrays ---------------------------------------------
     def allreduce_sum(self, buf: np.ndarray, what: str = "an all-reduce") -> np.ndarray:
@@ -246,18 +295,20 @@ def _install_excepthook(world: World) -> None:
         sys.excepthook = hook
 
 
-def init(comm=None, timeout: float | None = None) -> World:
+def init(comm=None, timeout: float | None = None, device_path: str | None = None) -> World:
     """Set up the world (called by :func:`get_world` on first use).
 
     ``comm``: an mpi4py communicator to use instead of ``COMM_WORLD`` (a
     sub-communicator), or None to detect; ``timeout``: seconds a collective
-    may wait (default ``LAYERKIT_DISTRIBUTED_TIMEOUT`` or 600).
+    may wait (default ``LAYERKIT_DISTRIBUTED_TIMEOUT`` or 600); ``device_path``:
+    how device (cupy) gradients are reduced, one of :data:`DEVICE_PATHS`
+    (default ``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or "auto").
     """
     global _WORLD
     with _LOCK:
         if comm is None:
             comm = _mpi_comm()
-        world = World(comm, timeout)
+        world = World(comm, timeout, device_path)
         if world.size > 1:
             _install_excepthook(world)
         _WORLD = world

@@ -8,7 +8,10 @@ global batches of 128 rows, each rank taking its ``128 / size`` rows and
 averaging gradients with ``allreduce_grads``; then ``fit(distributed=True)``
 for two shuffled epochs with validation. Rank 0 writes every final parameter
 and the fit histories to OUT.npz, and each rank's parameters are compared
-bitwise across ranks (``identical`` in the file).
+bitwise across ranks (``identical`` in the file). Under several ranks it also
+records the MPI library's answer to ``MPIX_Query_cuda_support`` and averages a
+gradient of numpy stand-ins for device arrays through the device path the
+ranks agree on (host staging here).
 
 The failure modes: ``raise`` (rank 1 raises at step 3), ``shapes`` (rank 1
 builds a wider hidden layer), ``stuck`` (rank 1 sleeps instead of stepping;
@@ -22,6 +25,7 @@ import os
 import signal
 import sys
 import time
+import types
 
 import numpy as np
 
@@ -77,6 +81,23 @@ def compile_step(kind, rule, hidden=32):
     return net, params, step, val
 
 
+class Staged(np.ndarray):
+    """numpy memory that the all-reduce op takes for a device array (not np.ndarray)."""
+
+
+def device_path_under_mpi(world):
+    """The op's device path over real MPI: the ranks' choice (an all-gather) and host
+    staging of rank r's ``(r + 1) * arange(4)``."""
+    backend = types.SimpleNamespace(
+        name="staged", xp=np, to_numpy=lambda x: np.array(x).view(np.ndarray),
+        from_numpy=lambda a: np.array(a).view(Staged))
+    op = dist.AllreduceMean()
+    run = op.thunk(backend, op.make_node(T.vector("g")))
+    got = run((np.arange(4, dtype="float32") * (world.rank + 1)).view(Staged))
+    assert type(got) is Staged
+    return np.asarray(got), world.device_reducers["staged"].name
+
+
 def train(out, steps):
     world = dist.get_world()
     results, digests = {}, []
@@ -106,6 +127,11 @@ def train(out, steps):
         digests.append(p.get_value().tobytes())
     for name, values in history.history.items():
         results[f"history_{name}"] = np.asarray(values)
+    if world.size > 1:
+        from layerkit.distributed.device import mpi_cuda_support
+        results["device_mpi_query"] = np.array(mpi_cuda_support()[1])
+        results["device_staged_mean"], path = device_path_under_mpi(world)
+        results["device_staged_path"] = np.array(path)
     digest = hashlib.sha256(b"".join(digests)).digest()
     identical = len(set(world.allgather_bytes(digest))) == 1
     if world.rank == 0:

@@ -79,7 +79,7 @@ def trained(tmp_path_factory):
 
 def _params(result):
     return {k: v for k, v in result.items() if k not in ("size", "identical")
-            and not k.startswith("history_") and not k.endswith("_init")}
+            and not k.startswith(("history_", "device_")) and not k.endswith("_init")}
 
 
 @pytest.mark.parametrize("label", ["2", "4"])
@@ -109,6 +109,18 @@ def test_runs_are_bitwise_deterministic(trained):
     a, b = trained["2"], trained["2-again"]
     for key, value in a.items():
         np.testing.assert_array_equal(value, b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("label", ["2", "4"])
+def test_the_device_path_under_mpi(trained, label):
+    """The ranks agree on a device path (an all-gather) and host staging averages
+    over real MPI; the MPI library was asked whether it takes CUDA buffers."""
+    result, n = trained[label], int(label)
+    assert str(result["device_staged_path"]) == "host"
+    np.testing.assert_array_equal(result["device_staged_mean"],
+                                  np.arange(4, dtype="float32") * (n + 1) / 2)
+    query = str(result["device_mpi_query"])
+    assert "MPIX_Query_cuda_support()" in query, query
 
 
 def test_a_rank_that_raises_stops_every_rank_naming_it():

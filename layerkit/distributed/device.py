@@ -1,0 +1,262 @@
+"""How one packed bucket of gradients is averaged over the ranks.
+
+:class:`~layerkit.distributed.AllreduceMean` packs the gradients of one dtype
+into a contiguous bucket and hands it here. A numpy bucket goes to
+``MPI_Iallreduce`` as it is (:func:`mean_on_host`). A bucket of device arrays
+(cupy's) takes one of three paths, chosen once per world and backend:
+
+``nccl``
+    ``cupy.cuda.nccl``: one NCCL communicator per world (rank 0 makes the
+    unique id, MPI broadcasts it, every rank builds ``NcclCommunicator(size,
+    uid, rank)``); ``allReduce`` in place on the current stream, waited for by
+    polling the stream (at most the world's timeout); the division on the
+    device.
+``cuda-aware-mpi``
+    the device buffer itself given to ``MPI_Iallreduce`` (mpi4py reads its
+    ``__cuda_array_interface__``), after the stream is synchronised (MPI knows
+    no CUDA streams); the division on the device.
+``host``
+    host staging, for any backend: one copy to the host, ``MPI_Iallreduce``
+    there, the division, one copy back.
+
+``auto`` (the default) takes the first of these that every rank can use:
+``nccl`` when the backend's arrays are cupy's and ``cupy.cuda.nccl`` imports
+with ``available`` true; ``cuda-aware-mpi`` when the MPI library says it takes
+device buffers (its ``MPIX_Query_cuda_support()``, which Open MPI and MPICH
+export and mpi4py does not wrap: :func:`mpi_cuda_support`); else ``host``.
+``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or ``init(device_path=...)`` forces one;
+forcing ``cuda-aware-mpi`` skips the query (some CUDA-aware builds answer 0).
+The choice is collective: each rank reports what it can use (one all-gather
+at the first all-reduce of device arrays) and all take the same path; a forced
+path that a rank cannot use raises :class:`DistributedError` on every rank,
+naming that rank and why. :meth:`World.describe` shows the choice and its
+reason.
+
+NCCL has no bool or complex type: such buckets take host staging on the
+``nccl`` path.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import os
+import re
+
+import numpy as np
+
+from .world import DEVICE_PATHS, DistributedError
+
+__all__ = ["PATHS", "divide_", "mean_on_host", "device_reducer", "choose_path",
+           "mpi_cuda_support", "HostStaging", "CudaAwareMpi", "Nccl"]
+
+#: the device paths, in the order "auto" tries them
+PATHS = DEVICE_PATHS[1:]
+
+#: numpy dtype name -> the cupy.cuda.nccl constant of that type
+_NCCL_TYPES = {"int8": "NCCL_INT8", "uint8": "NCCL_UINT8", "int32": "NCCL_INT32",
+               "uint32": "NCCL_UINT32", "int64": "NCCL_INT64", "uint64": "NCCL_UINT64",
+               "float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64"}
+
+#: NCCL_UNIQUE_ID_BYTES (nccl.h): cupy's get_unique_id gives a tuple of that many chars
+_NCCL_ID_BYTES = 128
+
+
+def divide_(buf, n: int):
+    """``buf``, a sum over ``n`` ranks, divided by ``n`` in place (numpy or cupy;
+    integer buffers are rounded down). Returns ``buf``."""
+    if n > 1:
+        if buf.dtype.kind in "fc":
+            buf /= buf.dtype.type(n)
+        else:
+            buf //= n
+    return buf
+
+
+def mean_on_host(world, buf: np.ndarray, what: str) -> np.ndarray:
+    """Average a numpy buffer over the ranks, in place."""
+    world.allreduce_sum(buf, what)
+    return divide_(buf, world.size)
+
+
+class HostStaging:
+    """One copy to the host, the host all-reduce, one copy back (any backend)."""
+
+    name = "host"
+
+    def __init__(self, world, backend, reason: str) -> None:
+        self.world, self.backend, self.reason = world, backend, reason
+
+    def mean(self, dev, what: str):
+        host = np.asarray(self.backend.to_numpy(dev))
+        if type(host) is not np.ndarray or not (host.flags.c_contiguous and
+                                               host.flags.writeable):
+            host = np.array(host, copy=True)
+        mean_on_host(self.world, host, what)
+        return self.backend.from_numpy(host)
+
+
+class CudaAwareMpi:
+    """The device buffer handed to ``MPI_Iallreduce`` (a CUDA-aware MPI)."""
+
+    name = "cuda-aware-mpi"
+
+    def __init__(self, world, backend, reason: str) -> None:
+        self.world, self.xp, self.reason = world, backend.xp, reason
+
+    def mean(self, dev, what: str):
+        # MPI reads the buffer outside any stream: the kernels that packed it must be done
+        self.xp.cuda.get_current_stream().synchronize()
+        self.world.allreduce_sum(dev, what)
+        return divide_(dev, self.world.size)
+
+
+class _StreamDone:
+    """A CUDA stream seen as a request: ``Test()`` is whether its work is done."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def Test(self) -> bool:  # noqa: N802 (mpi4py's name, so World.wait takes it)
+        return bool(self.stream.done)
+
+
+class Nccl:
+    """``cupy.cuda.nccl``: one communicator for the world, all-reduce on the device."""
+
+    name = "nccl"
+
+    def __init__(self, world, backend, nccl, reason: str) -> None:
+        self.world, self.xp, self.nccl, self.reason = world, backend.xp, nccl, reason
+        uid = np.zeros(_NCCL_ID_BYTES, dtype=np.int16)        # chars, signed or not
+        if world.rank == 0:
+            made = tuple(nccl.get_unique_id())
+            if len(made) != _NCCL_ID_BYTES:
+                raise DistributedError(f"cupy.cuda.nccl.get_unique_id() gave {len(made)} "
+                                       f"values; expected {_NCCL_ID_BYTES} (NCCL_UNIQUE_ID_BYTES)")
+            uid[:] = made
+        world.bcast(uid, 0, "the broadcast of the NCCL unique id from rank 0")
+        self.comm = nccl.NcclCommunicator(world.size, tuple(int(v) for v in uid), world.rank)
+        self.host = HostStaging(world, backend, "a dtype NCCL has no type for")
+
+    def mean(self, dev, what: str):
+        kind = _NCCL_TYPES.get(str(dev.dtype))
+        if kind is None:
+            return self.host.mean(dev, what)
+        stream = self.xp.cuda.get_current_stream()
+        ptr = dev.data.ptr
+        self.comm.allReduce(ptr, ptr, dev.size, getattr(self.nccl, kind), self.nccl.NCCL_SUM,
+                            stream.ptr)
+        self.world.track(_StreamDone(stream), what)
+        return divide_(dev, self.world.size)
+
+
+# -- the choice ------------------------------------------------------------------------
+def _nccl_module(xp):
+    """``(cupy.cuda.nccl, None)``, or ``(None, why it cannot be used)``."""
+    name = f"{xp.__name__}.cuda.nccl"
+    try:
+        nccl = importlib.import_module(name)
+    except Exception as err:        # ImportError, or CUDA libraries that fail to load
+        return None, f"{name} failed to import: {type(err).__name__}: {err}"
+    if not getattr(nccl, "available", False):
+        return None, f"{name}.available is false (cupy found no NCCL library)"
+    return nccl, None
+
+
+def _loaded_mpi_libraries() -> list:
+    """Paths of the MPI libraries mapped into this process (Linux), then None (the
+    process's global symbols)."""
+    found = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                if re.match(r"lib(mpi|mpich)\w*\.so", os.path.basename(path)) and \
+                        path not in found:
+                    found.append(path)
+    except OSError:
+        pass
+    return found + [None]
+
+
+def mpi_cuda_support() -> tuple[bool, str]:
+    """Whether the MPI library in this process takes CUDA device buffers, and how we
+    know: its ``MPIX_Query_cuda_support()`` (Open MPI's extension, which MPICH
+    exports too; 1 when built with CUDA and enabled at run time, e.g. MPICH's
+    ``MPIR_CVAR_ENABLE_GPU=1``). Call it after MPI is initialised."""
+    for path in _loaded_mpi_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        query = getattr(lib, "MPIX_Query_cuda_support", None)
+        if query is not None:
+            query.restype, query.argtypes = ctypes.c_int, []
+            answer = query()
+            where = os.path.basename(path) if path else "this process"
+            return answer == 1, f"MPIX_Query_cuda_support() = {answer} in {where}"
+    return False, ("the MPI library has no MPIX_Query_cuda_support() to ask; force the path "
+                   "with LAYERKIT_DISTRIBUTED_DEVICE_PATH=cuda-aware-mpi if it is CUDA-aware")
+
+
+def _why_not(world, backend, path: str, forced: bool) -> str | None:
+    """None when this rank can use ``path`` for ``backend``'s arrays, else why not."""
+    if path == "host":
+        return None
+    if not hasattr(backend.xp, "cuda"):
+        return f"the {backend.name!r} backend's arrays are not cupy arrays"
+    if path == "nccl":
+        return _nccl_module(backend.xp)[1]
+    if world.comm is None:
+        return "no MPI communicator (a single-process world)"
+    if forced:
+        return None
+    ok, how = mpi_cuda_support()
+    return None if ok else f"MPI does not say it is CUDA-aware: {how}"
+
+
+def choose_path(world, backend) -> tuple[str, str]:
+    """``(path, reason)`` for ``backend``'s arrays: the forced path, or the first of
+    :data:`PATHS` that every rank can use. A collective (one all-gather) when the
+    world has several ranks."""
+    forced = world.device_path != "auto"
+    candidates = (world.device_path,) if forced else PATHS
+    mine = {p: _why_not(world, backend, p, forced) for p in candidates}
+    everyone = world.allgather_object(mine, "the choice of the device all-reduce path")
+
+    def first_lacking(path):
+        return next(((r, why[path]) for r, why in enumerate(everyone)
+                     if why[path] is not None), None)
+
+    if forced:
+        lacking = first_lacking(world.device_path)
+        if lacking is not None:
+            r, why = lacking
+            raise DistributedError(
+                f"{world.device_path_origin} asks for the {world.device_path!r} all-reduce "
+                f"path, but rank {r} of {world.size} cannot use it: {why}")
+        return world.device_path, f"forced by {world.device_path_origin}"
+    skipped = []
+    for path in PATHS:
+        lacking = first_lacking(path)
+        if lacking is None:
+            return path, "auto" + (": " + "; ".join(skipped) if skipped else "")
+        r, why = lacking
+        skipped.append(f"not {path}: {why}" + (f" (rank {r})" if world.size > 1 else ""))
+    raise AssertionError("host staging is always possible")
+
+
+def device_reducer(world, backend):
+    """The path object averaging ``backend``'s buckets in ``world`` (chosen, and for
+    NCCL its communicator built, on first use: a collective on every rank)."""
+    reducer = world.device_reducers.get(backend.name)
+    if reducer is None:
+        path, reason = choose_path(world, backend)
+        if path == "nccl":
+            reducer = Nccl(world, backend, _nccl_module(backend.xp)[0], reason)
+        elif path == "cuda-aware-mpi":
+            reducer = CudaAwareMpi(world, backend, reason)
+        else:
+            reducer = HostStaging(world, backend, reason)
+        world.device_reducers[backend.name] = reducer
+    return reducer
