@@ -29,13 +29,13 @@ from .allreduce import AllreduceMean, allreduce_grads
 from .device import device_reducer
 from .params import broadcast_params, check_same_params, param_signature
 from .seeds import RandomStreams, rank_seed, seed
-from .world import (DEVICE_PATHS, DistributedError, DistributedTimeout, World, abort_on_error,
-                    get_world, init, is_distributed, rank, size)
+from .world import (DEVICE_PATHS, DistributedError, DistributedTimeout, RankExited, World,
+                    abort_on_error, get_world, init, is_distributed, rank, size)
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
-           "DistributedError", "DistributedTimeout", "allreduce_grads", "AllreduceMean",
-           "broadcast_params", "check_same_params", "param_signature", "rank_seed", "seed",
-           "RandomStreams", "shard", "device_path", "DEVICE_PATHS"]
+           "DistributedError", "DistributedTimeout", "RankExited", "allreduce_grads",
+           "AllreduceMean", "broadcast_params", "check_same_params", "param_signature",
+           "rank_seed", "seed", "RandomStreams", "shard", "device_path", "DEVICE_PATHS"]
 
 
 def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:

@@ -23,9 +23,22 @@ more than one rank, an exception that ends the program on one rank (and one
 raised inside :func:`abort_on_error`) prints ``layerkit.distributed: rank R of
 N failed: ...`` and calls ``MPI_Abort``, which ends every rank at once: the
 launcher then reports the rank too.
+
+**A rank that exits** (``sys.exit``, ``SystemExit``, or the end of its
+script) tells the others as its Python ends: an ``atexit`` handler sends each
+rank a notice with the number of collectives it made, on a duplicate of the
+communicator, then waits (at most ``timeout``) for every other rank's notice.
+A rank waiting in a collective that the leaver never made raises
+:class:`RankExited` naming it, and that exception aborts the run as above,
+within a fraction of a second. At a normal end every rank sends and receives
+its notices and nothing aborts, whatever the exit codes, and however far
+apart the ranks end (within the timeout). The exit code itself is not seen
+(Python runs ``atexit`` after it has dropped the ``SystemExit``), so an exit
+with code 0 in the middle of training is caught the same way.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -39,13 +52,17 @@ import numpy as np
 from ..core.errors import LocatedError
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
-           "DistributedError", "DistributedTimeout", "DEFAULT_TIMEOUT", "DEVICE_PATHS"]
+           "DistributedError", "DistributedTimeout", "RankExited", "DEFAULT_TIMEOUT",
+           "DEVICE_PATHS"]
 
 #: seconds a collective may wait for the other ranks before raising
 DEFAULT_TIMEOUT = 600.0
 
 #: how device arrays' buckets may be reduced ("auto" chooses; see layerkit.distributed.device)
 DEVICE_PATHS = ("auto", "nccl", "cuda-aware-mpi", "host")
+
+#: the tag of the notices a rank sends as its Python ends (on the world's own communicator)
+_EXIT_TAG = 7
 
 #: (rank variable, size variable or None) set by the launchers we know
 _LAUNCHERS = (
@@ -67,6 +84,11 @@ class DistributedTimeout(DistributedError, LocatedError):
     A ``LocatedError``: its message names the collective (and, for a gradient
     all-reduce, the line that built it), so a compiled call that raises it is not
     replayed node by node (a replay would wait a second time)."""
+
+
+class RankExited(DistributedError, LocatedError):
+    """Another rank's Python ended (``sys.exit``, ``SystemExit``, the end of its
+    script) before the collective this rank waits in, which it will never join."""
 
 
 def _launched_with_several() -> bool:
@@ -137,6 +159,10 @@ class World:
             comm.Set_errhandler(MPI.ERRORS_RETURN)
         #: how many collectives this world has made (named in timeout messages)
         self.collectives = 0
+        #: the communicator of the exit notices (see _watch_exits), and for each rank
+        #: whose notice came, how many collectives it had made
+        self._exits = None
+        self._exited: dict[int, int] = {}
 
     def __repr__(self) -> str:
         if self.comm is None:
@@ -178,6 +204,8 @@ class World:
             if spins > 2000:               # spin briefly (a step's peer is near), then back off
                 pause = min(1e-3, max(2e-5, pause * 1.5))
                 time.sleep(pause)
+            if spins % 64 == 0 and self._exits is not None:
+                self._check_exits(what)
             if spins % 64 == 0 and time.monotonic() > deadline:
                 raise DistributedTimeout(
                     f"rank {self.rank} of {self.size}: {what} waited more than "
@@ -185,6 +213,50 @@ class World:
                     f"at least one rank did not join it: it raised, was killed, is stuck, or "
                     f"runs a different program (set LAYERKIT_DISTRIBUTED_TIMEOUT to wait "
                     f"longer)")
+
+    # -- ranks that exit ------------------------------------------------------------
+    def _watch_exits(self) -> None:
+        """Open the channel of the exit notices: a duplicate of ``comm``, so that no
+        message of the user's can pass for one."""
+        exits, request = self.comm.Idup()
+        self.wait(request, "the set-up of the world (MPI_Comm_idup)")
+        self._exits = exits
+
+    def _check_exits(self, what: str) -> None:
+        """Take the exit notices that came; raise :class:`RankExited` when a rank that
+        exited made fewer collectives than the one this rank waits in."""
+        status = self.MPI.Status()
+        while self._exits.Iprobe(self.MPI.ANY_SOURCE, _EXIT_TAG, status):
+            made = np.empty(1, dtype=np.int64)
+            self._exits.Recv(made, status.Get_source(), _EXIT_TAG)
+            self._exited[status.Get_source()] = int(made[0])
+        gone = sorted(r for r, made in self._exited.items() if made < self.collectives)
+        if gone:
+            r = gone[0]
+            raise RankExited(
+                f"rank {r} of {self.size} has exited (sys.exit(), SystemExit or the end of its "
+                f"script) after {self._exited[r]} collectives, so it will never join {what} "
+                f"(collective #{self.collectives}) that rank {self.rank} waits in")
+
+    def _goodbye(self) -> None:
+        """As this rank's Python ends: send every other rank the exit notice, then wait
+        at most ``timeout`` for theirs (a normal end); abort the run past it."""
+        made = np.array([self.collectives], dtype=np.int64)
+        others = [r for r in range(self.size) if r != self.rank]
+        sends = [self._exits.Isend(made, r, _EXIT_TAG) for r in others]
+        waiting = {r: np.empty(1, dtype=np.int64) for r in others if r not in self._exited}
+        recvs = {r: self._exits.Irecv(buf, r, _EXIT_TAG) for r, buf in waiting.items()}
+        deadline = time.monotonic() + self.timeout
+        while sends or recvs:
+            sends = [req for req in sends if not req.Test()]
+            recvs = {r: req for r, req in recvs.items() if not req.Test()}
+            if (sends or recvs) and time.monotonic() > deadline:
+                missing = sorted(recvs) or others
+                self.abort(f"has ended its script after {self.collectives} collectives, but "
+                           f"rank(s) {missing} did not end theirs within {self.timeout:g} s "
+                           f"(set LAYERKIT_DISTRIBUTED_TIMEOUT to wait longer); aborting all "
+                           f"{self.size} ranks")
+            time.sleep(1e-3)
 
     def track(self, request, what: str) -> None:
         """Count a collective started outside MPI (an NCCL call; ``request.Test()``
@@ -252,6 +324,7 @@ class World:
 
 
 _WORLD: World | None = None
+_EXIT_HOOK = False
 _LOCK = threading.Lock()
 
 
@@ -295,6 +368,21 @@ def _install_excepthook(world: World) -> None:
         sys.excepthook = hook
 
 
+def _at_exit() -> None:
+    world = _WORLD
+    if world is not None and world._exits is not None:
+        world._goodbye()
+
+
+def _install_exit_hook() -> None:
+    """Once per process: the exit notice at the end of Python (see the module's text).
+    Registered after mpi4py's import, so it runs before mpi4py finalises MPI."""
+    global _EXIT_HOOK
+    if not _EXIT_HOOK:
+        atexit.register(_at_exit)
+        _EXIT_HOOK = True
+
+
 def init(comm=None, timeout: float | None = None, device_path: str | None = None) -> World:
     """Set up the world (called by :func:`get_world` on first use).
 
@@ -311,6 +399,8 @@ def init(comm=None, timeout: float | None = None, device_path: str | None = None
         world = World(comm, timeout, device_path)
         if world.size > 1:
             _install_excepthook(world)
+            world._watch_exits()
+            _install_exit_hook()
         _WORLD = world
         return world
 

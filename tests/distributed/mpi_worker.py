@@ -1,7 +1,7 @@
 """What the distributed tests run, under ``mpiexec -n N`` or as one plain process.
 
     python mpi_worker.py train OUT.npz [--steps 100]
-    python mpi_worker.py raise | shapes | stuck | killed
+    python mpi_worker.py raise | shapes | stuck | killed | exit [CODE] | uneven
 
 ``train``: for each of (MLP, conv net) x (SGD, adam), ``--steps`` steps on
 global batches of 128 rows, each rank taking its ``128 / size`` rows and
@@ -15,7 +15,9 @@ ranks agree on (host staging here).
 
 The failure modes: ``raise`` (rank 1 raises at step 3), ``shapes`` (rank 1
 builds a wider hidden layer), ``stuck`` (rank 1 sleeps instead of stepping;
-the others' all-reduce times out), ``killed`` (rank 1 kills itself).
+the others' all-reduce times out), ``killed`` (rank 1 kills itself),
+``exit`` (rank 1 calls ``sys.exit(CODE)`` at step 3, CODE 1 by default).
+``uneven``: a clean end where rank 0 ends its script 3 s after the others.
 """
 from __future__ import annotations
 
@@ -138,7 +140,7 @@ def train(out, steps):
         np.savez(out, identical=identical, size=world.size, **results)
 
 
-def failing(mode):
+def failing(mode, code=1):
     world = dist.get_world()
     kind = "mlp"
     hidden = 33 if (mode == "shapes" and world.rank == 1) else 32
@@ -153,19 +155,27 @@ def failing(mode):
                 time.sleep(120)
             if mode == "killed":
                 os.kill(os.getpid(), signal.SIGKILL)
+            if mode == "exit":
+                print(f"rank 1 exits at {time.time():.3f}", flush=True)
+                sys.exit(code)
         rows = slice(k * GLOBAL_BATCH, (k + 1) * GLOBAL_BATCH)
         step(X[rows][mine], Y[rows][mine])
+    if mode == "uneven" and world.rank == 0:
+        time.sleep(3)
     print(f"rank {world.rank} finished", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=("train", "raise", "shapes", "stuck", "killed"))
-    parser.add_argument("out", nargs="?")
+    parser.add_argument("mode", choices=("train", "raise", "shapes", "stuck", "killed", "exit",
+                                         "uneven"))
+    parser.add_argument("out", nargs="?", help="train: the .npz to write; exit: the code")
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args(argv)
     if args.mode == "train":
         train(args.out, args.steps)
+    elif args.mode == "exit":
+        failing(args.mode, int(args.out or 1))
     else:
         failing(args.mode)
 

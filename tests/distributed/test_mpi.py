@@ -17,6 +17,7 @@ Same seed and rank count: bitwise equal parameters, run to run and rank to rank.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,30 @@ def test_a_rank_that_raises_stops_every_rank_naming_it():
     assert "rank 1 of 2" in proc.stderr and "ValueError" in proc.stderr, (proc.stdout, proc.stderr)
     assert "rank 0 finished" not in proc.stdout
     assert took < 30
+
+
+@pytest.mark.parametrize("code", [1, 0])
+def test_a_rank_that_exits_stops_every_rank_naming_it(code):
+    """``sys.exit(code)`` on rank 1 at step 3 (code 0 too: mid-training it is no clean
+    end): rank 0, waiting in an all-reduce rank 1 never makes, stops within seconds
+    naming rank 1, not at the timeout (120 s here)."""
+    proc, took = _run(2, "exit", code, timeout=90, LAYERKIT_DISTRIBUTED_TIMEOUT="120")
+    ended = time.time()
+    assert proc.returncode != 0
+    assert "rank 0 of 2" in proc.stderr and "rank 1 of 2 has exited" in proc.stderr, \
+        (proc.stdout, proc.stderr)
+    assert "rank 0 finished" not in proc.stdout
+    exited = float(re.search(r"rank 1 exits at ([0-9.]+)", proc.stdout).group(1))
+    assert ended - exited < 10, f"the run ended {ended - exited:.1f} s after rank 1 exited"
+    assert took < 60
+
+
+def test_ranks_that_end_at_different_times_end_cleanly():
+    """The exit notices do not abort a normal end: rank 0 ends 3 s after rank 1."""
+    proc, _ = _run(2, "uneven", timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert "rank 0 finished" in proc.stdout and "rank 1 finished" in proc.stdout
+    assert "layerkit.distributed" not in proc.stderr, proc.stderr
 
 
 def test_a_stuck_rank_makes_the_others_time_out():

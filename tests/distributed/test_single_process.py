@@ -301,3 +301,40 @@ def test_abort_on_error_lets_exceptions_through_in_one_process(single_world):
         raise ValueError("y")
     with pytest.raises(ValueError):
         f()
+
+
+class _Notices:
+    """The exit-notice communicator's calls, with notices (source, collectives made)."""
+
+    def __init__(self, notices):
+        self.notices = list(notices)
+
+    def Iprobe(self, source, tag, status):  # noqa: N802
+        if not self.notices:
+            return False
+        status.source = self.notices[0][0]
+        return True
+
+    def Recv(self, buf, source, tag):  # noqa: N802
+        src, made = self.notices.pop(0)
+        assert src == source
+        buf[0] = made
+
+
+def test_an_exit_notice_stops_only_a_wait_the_leaver_never_joins(single_world):
+    """Rank 1 sent its notice after 5 collectives: rank 0 waiting in #5 (which rank 1
+    made: its part may still be on the way) keeps waiting; in #6 it raises."""
+    status = types.SimpleNamespace(source=None)
+    status.Get_source = lambda: status.source
+    world = world_mod.World(None)
+    world.rank, world.size = 0, 2
+    world.MPI = types.SimpleNamespace(ANY_SOURCE=-1, Status=lambda: status)
+    world._exits = _Notices([(1, 5)])
+    world.collectives = 5
+    world._check_exits("the all-reduce #5")
+    assert world._exited == {1: 5}
+    world.collectives = 6
+    with pytest.raises(dist.RankExited, match=r"rank 1 of 2 has exited \(sys.exit\(\), "
+                       r"SystemExit or the end of its script\) after 5 collectives, so it will "
+                       r"never join the all-reduce #6 \(collective #6\) that rank 0 waits in"):
+        world._check_exits("the all-reduce #6")
