@@ -6,7 +6,7 @@ import pytest
 
 import layerkit.core as theano
 import layerkit.core.tensor as T
-from layerkit.backend.fusion import FusedElemwise, compose
+from layerkit.backend.fusion import SMALL_SIZE, FusedElemwise, compose
 
 # numpy's floating-point warnings stay warnings here (pytest's configuration makes
 # them errors), so that compiled functions take their in-place path: with errors
@@ -49,13 +49,15 @@ def test_compose_with_an_alias_writes_early_into_out():
                          steps=(("multiply", (0, 1)), ("add", (3, 2))),
                          dtypes=("float64", "float64"), reuse=(None, 3), output=4)
     fn = compose(spec, backend, alias=1)
-    assert "out=o" in fn.source.splitlines()[2]         # the first step may write out
-    a, b, c = np.full(3, 0.9), np.arange(3.0), np.ones(3)
-    target = b                                         # out is input 1's storage
-    result = fn(a, b, c, out=target)
-    assert result is target
-    np.testing.assert_allclose(result, 0.9 * np.arange(3.0) + 1)
-    # without out= nothing is overwritten
-    b2 = np.arange(3.0)
-    np.testing.assert_allclose(fn(a, b2, c), 0.9 * np.arange(3.0) + 1)
-    np.testing.assert_array_equal(b2, np.arange(3.0))
+    assert "v3 = k0(v0, v1, out=o)" in fn.source       # the first step may write out
+    # small arrays take the body without temporaries' buffers; large ones write early
+    for n in (3, SMALL_SIZE + 1):
+        a, b, c = np.full(n, 0.9), np.arange(float(n)), np.ones(n)
+        target = b                                     # out is input 1's storage
+        result = fn(a, b, c, out=target)
+        assert result is target
+        np.testing.assert_allclose(result, 0.9 * np.arange(float(n)) + 1)
+        # without out= nothing is overwritten
+        b2 = np.arange(float(n))
+        np.testing.assert_allclose(fn(a, b2, c), 0.9 * np.arange(float(n)) + 1)
+        np.testing.assert_array_equal(b2, np.arange(float(n)))

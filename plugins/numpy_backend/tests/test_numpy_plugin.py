@@ -65,6 +65,36 @@ def test_matmul_is_the_numpy_plugins_own(numpy_backend):
                                np.einsum("nik,kj->nij", batch, b), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["bool", "int32", "float16", "float32", "float64",
+                                   "complex64"])
+def test_matmul_of_vectors_and_matrices_against_sums(numpy_backend, dtype):
+    """Matrices and vectors take ``ndarray.dot``: every pairing, transposed and strided
+    views, each element against a Python sum of products (float64 or exact ints)."""
+    rng = np.random.default_rng(1)
+    big = rng.integers(-3, 4, size=(6, 8)).astype(dtype)
+    mats = {"m": big[:3, :4], "mT": big[:4, :3].T, "strided": big[::2, ::2][:3, :4]}
+    vecs = {"v": big[0, :4], "strided": big[1, ::2]}
+    right = {"m": big[:4, :2], "mT": big[:2, :4].T}
+    pairs = [(a, b) for a in mats.values() for b in list(vecs.values()) + list(right.values())]
+    pairs += [(v, r) for v in vecs.values() for r in right.values()]
+    pairs += [(v, w) for v in vecs.values() for w in vecs.values()]
+    kind = np.dtype(dtype).kind
+    assert len(pairs) == 20
+    for a, b in pairs:
+        got = numpy_backend.kernel("matmul")(a, b)
+        # Python numbers: exact ints, double-precision floats and complexes
+        ref = np.array([[sum(x.item() * y.item() for x, y in zip(row, col))
+                         for col in np.atleast_2d(b.T)] for row in np.atleast_2d(a)])
+        ref = np.reshape(ref, np.matmul(a, b).shape)
+        assert got.dtype == np.matmul(a, b).dtype and got.shape == ref.shape
+        if kind == "b":
+            np.testing.assert_array_equal(got, ref > 0)
+        elif kind in "iu":
+            np.testing.assert_array_equal(got, ref)
+        else:
+            np.testing.assert_allclose(got, ref, rtol=3e-3 if dtype == "float16" else 1e-5)
+
+
 def test_softmax_and_log_softmax_against_scipy(numpy_backend):
     x = np.random.default_rng(1).normal(size=(4, 7)) * 30
     np.testing.assert_allclose(numpy_backend.kernel("softmax")(x),

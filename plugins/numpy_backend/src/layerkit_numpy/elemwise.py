@@ -38,6 +38,10 @@ def _out_kernel(fn):
     return fn
 
 
+#: the Python operator computing the same as the ufunc (fusion's small-array body)
+_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "negative": "-"}
+
+
 def _ufunc_kernel(name, ufunc):
     def kernel(*args, out=None):
         return ufunc(*args, out=out)
@@ -45,6 +49,8 @@ def _ufunc_kernel(name, ufunc):
     kernel.__doc__ = f"``{name}``: the ufunc ``{ufunc.__name__}``; accepts ``out=``."
     kernel.ufunc = ufunc
     kernel.direct = ufunc    # same signature, one Python frame less per call
+    if name in _OPERATORS:
+        kernel.operator = _OPERATORS[name]
     return _out_kernel(kernel)
 
 
@@ -62,14 +68,17 @@ def sigmoid(x, out=None):
     where ``x >= 0`` and ``e * r`` elsewhere, blended as ``r * (e + (1 - e) * [x >= 0])``.
     ``out`` may be ``x`` itself (``x`` is read before ``out`` is written). Below
     3000 elements scipy's single ufunc call is the faster."""
-    x = np.asarray(x)
+    if type(x) is not np.ndarray and not isinstance(x, np.generic):
+        x = np.asarray(x)
     if x.dtype.kind != "f":
         return sp.expit(x, out=out)     # integers and bools: float64, as expit gives
     if x.size < 3000:
         # small arrays: one ufunc call is cheaper than eight (3 elements: 0.3 us against
         # 4.6 us; the two meet at about 3000); expit has no float16 loop: cast back
-        r = sp.expit(x, out=out)
-        return r if r.dtype == x.dtype or out is not None else r.astype(x.dtype)
+        if out is not None:
+            return sp.expit(x, out=out)
+        r = sp.expit(x)
+        return r if r.dtype == x.dtype else r.astype(x.dtype)
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)                    # exp(-|x|), in (0, 1]: never overflows

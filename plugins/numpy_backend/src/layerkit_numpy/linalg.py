@@ -7,6 +7,11 @@ __all__ = ["LINALG_KERNELS"]
 
 
 def matmul(a, b):
+    if a.ndim <= 2 and b.ndim <= 2 and type(a) is np.ndarray:
+        # the same product for matrices and vectors: ndarray.dot calls the same BLAS
+        # routines, without the generalized ufunc's dispatch (0.5 against 1.4 us a call
+        # on a 2x3 matrix)
+        return a.dot(b)
     if a.ndim > 2 and b.ndim == 2:
         # a stack of rows times one matrix is one GEMM over all the rows (numpy would
         # run one product per matrix of the stack, slower still on a strided view:
