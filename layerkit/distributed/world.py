@@ -29,8 +29,8 @@ script) tells the others as its Python ends: an ``atexit`` handler sends each
 rank a notice with the number of collectives it made, on a duplicate of the
 communicator, then waits (at most ``timeout``) for every other rank's notice.
 A rank waiting in a collective that the leaver never made raises
-:class:`RankExited` naming it, and that exception aborts the run as above,
-within a fraction of a second. At a normal end every rank sends and receives
+:class:`RankExited` naming it, and that exception aborts the run as above
+(about a second after the exit). At a normal end every rank sends and receives
 its notices and nothing aborts, whatever the exit codes, and however far
 apart the ranks end (within the timeout). The exit code itself is not seen
 (Python runs ``atexit`` after it has dropped the ``SystemExit``), so an exit
