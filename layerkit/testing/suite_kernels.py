@@ -176,6 +176,26 @@ def test_out_kernels_write_into_out(backend):
         check(backend.to_numpy(out), want, name, "out=", exact=True)
 
 
+def test_operator_kernels_match_their_operator(backend):
+    """A kernel that declares an ``operator`` computes what that Python operator
+    computes on the backend's arrays: same values, dtype and shape (fusion's
+    small-input body uses the operator instead of the kernel)."""
+    for name in UNARY_NAMES + BINARY_NAMES:
+        sign = getattr(backend.kernel(name), "operator", None)
+        if sign is None:
+            continue
+        if sign not in ("+", "-", "*", "/") or (sign != "-" and name in UNARY_NAMES):
+            raise fail(name, f"kernel {name!r} declares operator {sign!r}; expected one of "
+                             "'+', '-', '*', '/' ('-' alone for a one-argument kernel)")
+        ins = [backend.from_numpy(a) for a in _out_inputs(name)]
+        want = call(backend, name, *_out_inputs(name))
+        try:
+            got = -ins[0] if len(ins) == 1 else eval(f"a {sign} b", {"a": ins[0], "b": ins[1]})
+        except Exception as err:
+            raise blame(err, name)
+        check(backend.to_numpy(got), want, name, f"operator {sign}", exact=True)
+
+
 # -- elementwise --------------------------------------------------------------
 def _softplus64(x):
     return np.logaddexp(0.0, as64(x))
