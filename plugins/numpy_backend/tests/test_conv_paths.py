@@ -11,6 +11,7 @@ import pytest
 
 from layerkit.testing.suite_conv import (ref_conv2d, ref_conv2d_grad_input,
                                          ref_conv2d_grad_weight)
+from layerkit_numpy import _buffers
 from layerkit_numpy import conv as fast
 
 POINTWISE = [  # (N, C, H, W, O), stride, dilation
@@ -153,3 +154,93 @@ def test_the_bench_layers_pick_their_layouts():
     assert not mid.long_rows and not fast._transposed(mid) and not mid.by_filter_rows
     small = fast._Plan((128, 64, 7, 7), (128, 64, 3, 3), (1, 1), (0, 0), (1, 1))
     assert not small.long_rows and not small.batched
+
+
+FILTER_ROWS_PADDED = [  # (N, C, H, W, O, kh, kw), stride, padding, dilation
+    ((3, 2, 9, 8, 4, 3, 3), (1, 1), (1, 1), (1, 1)),
+    ((2, 3, 7, 10, 2, 3, 3), (1, 1), (2, 2), (1, 1)),       # the input gradient's d(k-1)
+    ((2, 1, 11, 6, 3, 3, 3), (1, 1), (2, 1), (2, 1)),
+    ((2, 2, 6, 7, 3, 3, 3), (1, 1), (3, 4), (1, 1)),        # wider than the filter reaches
+    ((2, 4, 8, 9, 3, 3, 3), (1, 1), (0, 2), (1, 2)),        # columns padded only
+    ((2, 4, 8, 9, 3, 3, 3), (1, 1), (2, 0), (1, 2)),        # rows padded only
+    ((2, 3, 9, 11, 2, 3, 2), (1, 3), (1, 1), (2, 2)),       # strided columns
+    ((2, 3, 9, 11, 2, 2, 4), (1, 2), (0, 3), (1, 3)),
+    ((2, 3, 5, 2, 2, 1, 5), (1, 1), (0, 4), (1, 1)),        # taps reading padding only
+]
+
+
+@pytest.fixture(params=[1, 10**9], ids=["chunk1", "whole"])
+def by_filter_rows(request, monkeypatch):
+    """Every convolution at stride 1 in height takes the forward pass by filter rows."""
+    monkeypatch.setattr(fast, "BATCHED_MAX_K", 0)
+    monkeypatch.setattr(fast, "BATCHED_MIN_LENGTH", 1)
+    monkeypatch.setattr(fast, "PER_SAMPLE_MIN_MACS", 0)
+    monkeypatch.setattr(fast, "CHUNK_BYTES", request.param)
+    fast.clear_buffers()
+    yield
+    fast.clear_buffers()
+
+
+def _bits(a):
+    return a.view(np.uint64 if a.dtype == np.float64 else np.uint32)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", range(len(FILTER_ROWS_PADDED)))
+def test_filter_rows_padding_is_that_of_a_padded_copy_bit_for_bit(by_filter_rows, case,
+                                                                   dtype):
+    """The forward pass by filter rows reads the unpadded input and keeps the padding's
+    zeros in its columns' buffer: the same columns, hence the same GEMMs and the same
+    bits, as convolving a zero-padded copy without padding (what it did before); no
+    padded copy of the input is kept."""
+    (n, c, h, w, o, kh, kw), stride, padding, dilation = FILTER_ROWS_PADDED[case]
+    plan = fast._Plan((n, c, h, w), (o, c, kh, kw), stride, padding, dilation)
+    assert plan.by_filter_rows
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    f = rng.standard_normal((o, c, kh, kw)).astype(dtype)
+    xpad = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    other = rng.standard_normal((n, c, h + 1, w)).astype(dtype)   # another layer between
+    for _ in range(2):                       # the second time from the kept buffers
+        y = fast.conv2d(x, f, stride, padding, dilation)
+        fast.conv2d(other, f, stride, padding, dilation)
+        ref = fast.conv2d(xpad, f, stride, (0, 0), dilation)
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(_bits(y), _bits(ref))
+    np.testing.assert_allclose(y, ref_conv2d(x.astype(np.float64), f.astype(np.float64),
+                                             stride, padding, dilation),
+                               rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-4)
+    kept = [k for k in _buffers._SCRATCH.filled if k[0][0] == "xpad"]
+    assert not kept, kept
+
+
+@pytest.mark.parametrize("w,kw,sw,dw,pw", [
+    (w, kw, sw, dw, pw) for w in (1, 2, 5, 8) for kw in (1, 2, 3) for sw in (1, 2, 3)
+    for dw in (1, 2) for pw in (0, 1, 2, 4) if w + 2 * pw >= dw * (kw - 1) + 1])
+def test_filter_column_runs_are_the_columns_inside_the_input(w, kw, sw, dw, pw):
+    plan = fast._Plan((1, 1, 3, w), (1, 1, 1, kw), (1, sw), (0, pw), (1, dw))
+    for j, lo, hi, x0 in fast._filter_column_runs(plan):
+        inside = [c for c in range(plan.ow) if 0 <= c * sw + j * dw - pw < w]
+        assert list(range(lo, hi)) == inside
+        if inside:
+            assert x0 == lo * sw + j * dw - pw
+
+
+def test_lasagne_input_gradient_keeps_no_padded_copy():
+    """lasagne_cnn's 64x30x30 layer (48 samples): its input gradient is the forward
+    pass by filter rows of the output gradient padded by 2; what it keeps is a chunk
+    of columns, not the padded output gradient (16 MB for 128 samples)."""
+    fast.clear_buffers()
+    rng = np.random.default_rng(5)
+    n = 48
+    gy = rng.standard_normal((n, 32, 28, 28)).astype(np.float32)
+    f = rng.standard_normal((32, 64, 3, 3)).astype(np.float32)
+    assert fast._transposed(fast._Plan((128, 64, 30, 30), f.shape, (1, 1), (0, 0), (1, 1)))
+    gx = fast.conv2d_grad_input(gy, f, (n, 64, 30, 30))
+    ref = fast.conv2d(np.pad(gy, ((0, 0), (0, 0), (2, 2), (2, 2))),
+                      f[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    np.testing.assert_array_equal(_bits(gx), _bits(ref))
+    kept = sum(b.nbytes for b in _buffers._SCRATCH.filled.values())
+    padded_gy = n * 32 * 32 * 32 * gy.itemsize                 # what it kept before
+    assert kept <= fast.CHUNK_BYTES < padded_gy, kept
+    fast.clear_buffers()
