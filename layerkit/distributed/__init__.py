@@ -23,19 +23,20 @@ same through an mpi4py built against it.
 
 cupy gradients are reduced through NCCL, a CUDA-aware MPI or host staging
 (:mod:`layerkit.distributed.device`; ``LAYERKIT_DISTRIBUTED_DEVICE_PATH``
-forces one, ``get_world().describe()`` shows the choice).
+asks for one, ``chosen_device_path()`` and ``get_world().describe()`` show
+the choice).
 """
 from .allreduce import AllreduceMean, allreduce_grads
-from .device import device_reducer
+from .device import DEVICE_PATHS, device_reducer
+from .errors import DistributedError, DistributedTimeout, RankExited
 from .params import broadcast_params, check_same_params, param_signature
 from .seeds import RandomStreams, rank_seed, seed
-from .world import (DEVICE_PATHS, DistributedError, DistributedTimeout, RankExited, World,
-                    abort_on_error, get_world, init, is_distributed, rank, size)
+from .world import World, abort_on_error, get_world, init, is_distributed, rank, size
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
            "DistributedError", "DistributedTimeout", "RankExited", "allreduce_grads",
            "AllreduceMean", "broadcast_params", "check_same_params", "param_signature",
-           "rank_seed", "seed", "RandomStreams", "shard", "device_path", "DEVICE_PATHS"]
+           "rank_seed", "seed", "RandomStreams", "shard", "chosen_device_path", "DEVICE_PATHS"]
 
 
 def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
@@ -49,10 +50,11 @@ def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
     return slice(lo, lo + q + (1 if rank < r else 0))
 
 
-def device_path(backend="cupy") -> str:
+def chosen_device_path(backend="cupy") -> str:
     """The path (``nccl``, ``cuda-aware-mpi`` or ``host``) that averages ``backend``'s
     gradients (a backend or its name), chosen now if not yet: a collective, so call
-    it on every rank. ``get_world().describe()`` gives the reason too."""
+    it on every rank. (``get_world().device_path`` is what was asked for, "auto" by
+    default; ``get_world().describe()`` gives the reason of the choice too.)"""
     if isinstance(backend, str):
         from ..backend import get_backend
         backend = get_backend(backend)

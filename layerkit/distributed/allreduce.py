@@ -47,6 +47,18 @@ __all__ = ["AllreduceMean", "allreduce_grads"]
 _UIDS = itertools.count()
 
 
+def _refuse_bool(variables, who: str) -> None:
+    """TypeError naming the first bool variable: MPI has no sum of bools
+    (``MPI_SUM`` on ``MPI_C_BOOL`` fails), nor NCCL a bool type, and a mean of
+    bools is no bool."""
+    for i, v in enumerate(variables):
+        if str(getattr(getattr(v, "type", None), "dtype", "")) == "bool":
+            name = f"{v.name!r}" if getattr(v, "name", None) else "unnamed"
+            raise TypeError(f"{who}: gradient {i} ({name}) has dtype bool, which cannot be "
+                            f"averaged over the ranks (MPI and NCCL have no sum of bools); "
+                            f"cast it to a number (T.cast(g, 'int8')) or leave it out")
+
+
 class AllreduceMean(Op):
     """``AllreduceMean()(*grads)``: each gradient's mean over the ranks (a list)."""
 
@@ -68,6 +80,7 @@ class AllreduceMean(Op):
         if not grads:
             raise ValueError("AllreduceMean: no gradients given")
         inputs = [as_variable(g) for g in grads]
+        _refuse_bool(inputs, "AllreduceMean")
         return Apply(self, inputs, [v.type for v in inputs])
 
     def __call__(self, *grads) -> list[Variable]:
@@ -107,6 +120,10 @@ class AllreduceMean(Op):
             world = get_world()
             outs = [None] * len(grads)
             for bucket in self._buckets(grads):
+                if str(grads[bucket[0]].dtype) == "bool":       # given where numbers were built
+                    raise TypeError(f"{self!r}: gradient(s) {bucket} (built at {node.trace}) "
+                                    f"hold bool values, which cannot be averaged over the "
+                                    f"ranks (MPI and NCCL have no sum of bools)")
                 shapes = [tuple(grads[i].shape) for i in bucket]
                 what = (f"the gradient all-reduce {self!r} ({len(bucket)} gradients, built at "
                         f"{node.trace})")
@@ -147,6 +164,7 @@ def allreduce_grads(grads, bucket_bytes: int | None = None) -> list[Variable]:
     if any(g is None for g in grads):
         raise TypeError("allreduce_grads: a gradient is None (a disconnected parameter?); "
                         "pass T.grad(..., disconnected_inputs='ignore')'s zeros instead")
+    _refuse_bool(grads, "allreduce_grads")      # in one process too: the same script both ways
     if not grads or get_world().size == 1:
         return grads
     return AllreduceMean(bucket_bytes)(*grads)

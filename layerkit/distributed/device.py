@@ -24,16 +24,19 @@ into a contiguous bucket and hands it here. A numpy bucket goes to
 with ``available`` true; ``cuda-aware-mpi`` when the MPI library says it takes
 device buffers (its ``MPIX_Query_cuda_support()``, which Open MPI and MPICH
 export and mpi4py does not wrap: :func:`mpi_cuda_support`); else ``host``.
-``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or ``init(device_path=...)`` forces one;
-forcing ``cuda-aware-mpi`` skips the query (some CUDA-aware builds answer 0).
-The choice is collective: each rank reports what it can use (one all-gather
-at the first all-reduce of device arrays) and all take the same path; a forced
-path that a rank cannot use raises :class:`DistributedError` on every rank,
-naming that rank and why. :meth:`World.describe` shows the choice and its
-reason.
+``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or ``init(device_path=...)`` forces one
+(:func:`requested_device_path` reads them); forcing ``cuda-aware-mpi`` skips
+the query (some CUDA-aware builds answer 0). The choice is collective: each
+rank reports what it asks for and what it can use (one all-gather at the first
+all-reduce of device arrays) and all take the same path; ranks that ask for
+different paths, or a forced path that a rank cannot use, raise
+:class:`DistributedError` on every rank, naming the ranks and why.
+:meth:`World.describe` shows the choice and its reason.
 
-NCCL has no bool or complex type: such buckets take host staging on the
-``nccl`` path.
+NCCL has no complex type: a complex bucket is reduced as twice as many floats
+of its component type (a sum of complex numbers is the sum of their parts);
+a dtype NCCL has no type for (int16, uint16) takes host staging on the
+``nccl`` path. Bool gradients are refused when the op is built.
 """
 from __future__ import annotations
 
@@ -44,21 +47,47 @@ import re
 
 import numpy as np
 
-from .world import DEVICE_PATHS, DistributedError
+from .errors import DistributedError
 
-__all__ = ["PATHS", "divide_", "mean_on_host", "device_reducer", "choose_path",
-           "mpi_cuda_support", "HostStaging", "CudaAwareMpi", "Nccl"]
+__all__ = ["PATHS", "DEVICE_PATHS", "requested_device_path", "divide_", "mean_on_host",
+           "device_reducer", "choose_path", "mpi_cuda_support", "HostStaging", "CudaAwareMpi",
+           "Nccl"]
 
 #: the device paths, in the order "auto" tries them
-PATHS = DEVICE_PATHS[1:]
+PATHS = ("nccl", "cuda-aware-mpi", "host")
 
-#: numpy dtype name -> the cupy.cuda.nccl constant of that type
-_NCCL_TYPES = {"int8": "NCCL_INT8", "uint8": "NCCL_UINT8", "int32": "NCCL_INT32",
-               "uint32": "NCCL_UINT32", "int64": "NCCL_INT64", "uint64": "NCCL_UINT64",
-               "float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64"}
+#: what may be asked for: "auto" (the first of PATHS every rank can use) or one of them
+DEVICE_PATHS = ("auto",) + PATHS
+
+#: the variable that asks for a path (``init(device_path=...)`` wins over it)
+ENV = "LAYERKIT_DISTRIBUTED_DEVICE_PATH"
+
+#: numpy dtype name -> (the cupy.cuda.nccl constant of its type, values per element)
+_NCCL_TYPES = {"int8": ("NCCL_INT8", 1), "uint8": ("NCCL_UINT8", 1),
+               "int32": ("NCCL_INT32", 1), "uint32": ("NCCL_UINT32", 1),
+               "int64": ("NCCL_INT64", 1), "uint64": ("NCCL_UINT64", 1),
+               "float16": ("NCCL_FLOAT16", 1), "float32": ("NCCL_FLOAT32", 1),
+               "float64": ("NCCL_FLOAT64", 1),
+               # no complex type: the real and imaginary parts, summed as floats
+               "complex64": ("NCCL_FLOAT32", 2), "complex128": ("NCCL_FLOAT64", 2)}
 
 #: NCCL_UNIQUE_ID_BYTES (nccl.h): cupy's get_unique_id gives a tuple of that many chars
 _NCCL_ID_BYTES = 128
+
+
+def requested_device_path(value: str | None = None) -> tuple[str, str]:
+    """``(path, origin)``: the device path asked for and who asked: ``value`` (from
+    ``init(device_path=...)``), else ``LAYERKIT_DISTRIBUTED_DEVICE_PATH``, else the
+    default, "auto". A value not in :data:`DEVICE_PATHS` raises ValueError."""
+    if value is None:
+        value = os.environ.get(ENV, "")
+        origin = f"{ENV}={value}" if value.strip() else f"the default: {ENV} unset"
+    else:
+        origin = f"init(device_path={value!r})"
+    path = str(value).strip().lower() or "auto"
+    if path not in DEVICE_PATHS:
+        raise ValueError(f"{origin}: expected one of {', '.join(DEVICE_PATHS)}, got {value!r}")
+    return path, origin
 
 
 def divide_(buf, n: int):
@@ -142,10 +171,11 @@ class Nccl:
         kind = _NCCL_TYPES.get(str(dev.dtype))
         if kind is None:
             return self.host.mean(dev, what)
+        name, per_element = kind
         stream = self.xp.cuda.get_current_stream()
         ptr = dev.data.ptr
-        self.comm.allReduce(ptr, ptr, dev.size, getattr(self.nccl, kind), self.nccl.NCCL_SUM,
-                            stream.ptr)
+        self.comm.allReduce(ptr, ptr, dev.size * per_element, getattr(self.nccl, name),
+                            self.nccl.NCCL_SUM, stream.ptr)
         self.world.track(_StreamDone(stream), what)
         return divide_(dev, self.world.size)
 
@@ -217,12 +247,22 @@ def _why_not(world, backend, path: str, forced: bool) -> str | None:
 
 def choose_path(world, backend) -> tuple[str, str]:
     """``(path, reason)`` for ``backend``'s arrays: the forced path, or the first of
-    :data:`PATHS` that every rank can use. A collective (one all-gather) when the
-    world has several ranks."""
-    forced = world.device_path != "auto"
-    candidates = (world.device_path,) if forced else PATHS
-    mine = {p: _why_not(world, backend, p, forced) for p in candidates}
-    everyone = world.allgather_object(mine, "the choice of the device all-reduce path")
+    :data:`PATHS` that every rank can use. A collective (one all-gather of each
+    rank's request and what it can use) when the world has several ranks."""
+    asked = world.device_path
+    forced = asked != "auto"
+    mine = {p: _why_not(world, backend, p, forced and p == asked) for p in PATHS}
+    gathered = world.allgather_object(((asked, world.device_path_origin), mine),
+                                      "the choice of the device all-reduce path")
+    requests = [request for request, _ in gathered]
+    other = next((r for r, (path, _) in enumerate(requests) if path != requests[0][0]), None)
+    if other is not None:
+        (first, first_origin), (theirs, their_origin) = requests[0], requests[other]
+        raise DistributedError(
+            f"the ranks ask for different device all-reduce paths: rank 0 asks for {first!r} "
+            f"({first_origin}) but rank {other} for {theirs!r} ({their_origin}); every rank "
+            f"must ask for the same one ({ENV} or init(device_path=...))")
+    everyone = [why for _, why in gathered]
 
     def first_lacking(path):
         return next(((r, why[path]) for r, why in enumerate(everyone)

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..core.shared import SharedVariable
 from ..layers import Layer, get_all_params
-from .world import DistributedError, get_world
+from .errors import DistributedError
+from .world import get_world
 
 __all__ = ["broadcast_params", "check_same_params", "param_signature"]
 

@@ -11,10 +11,14 @@ Whether a launcher started us is read from the variables launchers set
 MPI, ``MV2_COMM_WORLD_SIZE``, ``PMIX_RANK``, ``SLURM_NTASKS`` under
 ``srun``), so a single process never pays for MPI's start-up.
 ``LAYERKIT_DISTRIBUTED=0`` forces the single world, ``=1`` forces MPI.
-``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` (or ``init(device_path=...)``) forces how
-device (cupy) gradients are reduced: ``nccl``, ``cuda-aware-mpi``, ``host``
-or ``auto`` (:mod:`layerkit.distributed.device`); :meth:`World.describe`
-says what was chosen and why.
+Making the world is local (no collective): ``rank()``, ``size()`` and
+``get_world()`` may be called first on one rank alone, and from several
+threads (one world is made).
+
+``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` (or ``init(device_path=...)``) asks for
+how device (cupy) gradients are reduced: ``nccl``, ``cuda-aware-mpi``,
+``host`` or ``auto`` (:mod:`layerkit.distributed.device`, which chooses);
+:meth:`World.describe` says what was chosen and why.
 
 **No rank waits forever.** Every collective layerkit makes is non-blocking
 and waited for at most ``timeout`` seconds (``LAYERKIT_DISTRIBUTED_TIMEOUT``,
@@ -25,20 +29,21 @@ N failed: ...`` and calls ``MPI_Abort``, which ends every rank at once: the
 launcher then reports the rank too.
 
 **A rank that exits** (``sys.exit``, ``SystemExit``, or the end of its
-script) tells the others as its Python ends: an ``atexit`` handler sends each
-rank a notice with the number of collectives it made, on a duplicate of the
-communicator, then waits (at most ``timeout``) for every other rank's notice.
-A rank waiting in a collective that the leaver never made raises
+script) tells the others as its Python ends (:mod:`layerkit.distributed.exits`):
+it sends each rank a notice with the number of collectives it made, on a
+duplicate of the communicator opened in the world's first collective, and
+ends. A rank waiting in a collective that the leaver never made raises
 :class:`RankExited` naming it, and that exception aborts the run as above
-(about a second after the exit). At a normal end every rank sends and receives
-its notices and nothing aborts, whatever the exit codes, and however far
-apart the ranks end (within the timeout). The exit code itself is not seen
-(Python runs ``atexit`` after it has dropped the ``SystemExit``), so an exit
-with code 0 in the middle of training is caught the same way.
+(about a second after the exit). A normal end never aborts: a rank sends its
+notices, completes its sends and finalises, whatever the exit codes and
+however far apart the ranks end (MPICH's finalise then waits for the others,
+without a deadline). The exit code itself is not seen (Python runs ``atexit`` after
+it has dropped the ``SystemExit``), so an exit with code 0 in the middle of
+training is caught the same way. After its notice a rank's world is closed:
+a later collective raises :class:`DistributedError`.
 """
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import os
@@ -49,20 +54,15 @@ import warnings
 
 import numpy as np
 
-from ..core.errors import LocatedError
+from .device import requested_device_path
+from .errors import DistributedError, DistributedTimeout, RankExited
+from .exits import ExitNotices
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
-           "DistributedError", "DistributedTimeout", "RankExited", "DEFAULT_TIMEOUT",
-           "DEVICE_PATHS"]
+           "DistributedError", "DistributedTimeout", "RankExited", "DEFAULT_TIMEOUT"]
 
 #: seconds a collective may wait for the other ranks before raising
 DEFAULT_TIMEOUT = 600.0
-
-#: how device arrays' buckets may be reduced ("auto" chooses; see layerkit.distributed.device)
-DEVICE_PATHS = ("auto", "nccl", "cuda-aware-mpi", "host")
-
-#: the tag of the notices a rank sends as its Python ends (on the world's own communicator)
-_EXIT_TAG = 7
 
 #: (rank variable, size variable or None) set by the launchers we know
 _LAUNCHERS = (
@@ -72,23 +72,6 @@ _LAUNCHERS = (
     ("PMIX_RANK", None),                                 # PMIx (srun --mpi=pmix, prterun)
     ("SLURM_PROCID", "SLURM_NTASKS"),                    # srun
 )
-
-
-class DistributedError(RuntimeError):
-    """Ranks that disagree (different networks), or a collective that failed."""
-
-
-class DistributedTimeout(DistributedError, LocatedError):
-    """A collective waited longer than the world's timeout for the other ranks.
-
-    A ``LocatedError``: its message names the collective (and, for a gradient
-    all-reduce, the line that built it), so a compiled call that raises it is not
-    replayed node by node (a replay would wait a second time)."""
-
-
-class RankExited(DistributedError, LocatedError):
-    """Another rank's Python ended (``sys.exit``, ``SystemExit``, the end of its
-    script) before the collective this rank waits in, which it will never join."""
 
 
 def _launched_with_several() -> bool:
@@ -118,36 +101,25 @@ def _timeout_from_env() -> float:
     return value
 
 
-def _device_path(value: str | None) -> tuple[str, str]:
-    """The requested device path and who asked: ``value`` (from ``init``), else
-    ``LAYERKIT_DISTRIBUTED_DEVICE_PATH``, else "auto"."""
-    if value is None:
-        value = os.environ.get("LAYERKIT_DISTRIBUTED_DEVICE_PATH", "")
-        origin = f"LAYERKIT_DISTRIBUTED_DEVICE_PATH={value}"
-    else:
-        origin = f"init(device_path={value!r})"
-    path = str(value).strip().lower() or "auto"
-    if path not in DEVICE_PATHS:
-        raise ValueError(f"{origin}: expected one of {', '.join(DEVICE_PATHS)}, got {value!r}")
-    return path, origin
-
-
 class World:
     """``rank`` and ``size`` of this process, and the few collectives layerkit needs.
 
     ``comm`` is an mpi4py communicator, or None for the single-process world.
     The collectives work on numpy arrays in place and wait at most
-    ``timeout`` seconds. ``device_path`` is the requested path for device
-    gradients (one of :data:`DEVICE_PATHS`; ``device_path_origin`` says who
-    asked); ``device_reducers`` holds the path chosen for each backend, by its
-    name, once chosen.
+    ``timeout`` seconds. ``device_path`` is the path asked for device
+    gradients (one of :data:`~layerkit.distributed.device.DEVICE_PATHS`, "auto"
+    by default; ``device_path_origin`` says who asked); ``device_reducers`` holds
+    the path chosen for each backend, by its name, once chosen (what
+    :func:`layerkit.distributed.chosen_device_path` returns). ``exits`` is the
+    channel of the exit notices (:mod:`layerkit.distributed.exits`), opened in
+    the first collective.
     """
 
     def __init__(self, comm=None, timeout: float | None = None,
                  device_path: str | None = None) -> None:
         self.comm = comm
         self.timeout = _timeout_from_env() if timeout is None else float(timeout)
-        self.device_path, self.device_path_origin = _device_path(device_path)
+        self.device_path, self.device_path_origin = requested_device_path(device_path)
         self.device_reducers: dict = {}
         if comm is None:
             self.rank, self.size, self.MPI = 0, 1, None
@@ -159,10 +131,10 @@ class World:
             comm.Set_errhandler(MPI.ERRORS_RETURN)
         #: how many collectives this world has made (named in timeout messages)
         self.collectives = 0
-        #: the communicator of the exit notices (see _watch_exits), and for each rank
-        #: whose notice came, how many collectives it had made
-        self._exits = None
-        self._exited: dict[int, int] = {}
+        #: the exit notices, opened in the first collective where there are several ranks
+        self.exits: ExitNotices | None = None
+        self._watch_exits = comm is not None and self.size > 1
+        self._opening = threading.Lock()
 
     def __repr__(self) -> str:
         if self.comm is None:
@@ -184,7 +156,8 @@ class World:
             lines.append(f"{name} gradients: {reducer.name} ({reducer.reason})")
         if not self.device_reducers:
             lines.append(f"device gradients: {self.device_path} (chosen at the first all-reduce "
-                         f"of device arrays, or by layerkit.distributed.device_path(backend))")
+                         f"of device arrays, or by "
+                         f"layerkit.distributed.chosen_device_path(backend))")
         return "\n".join(lines)
 
     @property
@@ -204,8 +177,8 @@ class World:
             if spins > 2000:               # spin briefly (a step's peer is near), then back off
                 pause = min(1e-3, max(2e-5, pause * 1.5))
                 time.sleep(pause)
-            if spins % 64 == 0 and self._exits is not None:
-                self._check_exits(what)
+            if spins % 64 == 0 and self.exits is not None:
+                self.exits.check(what)
             if spins % 64 == 0 and time.monotonic() > deadline:
                 raise DistributedTimeout(
                     f"rank {self.rank} of {self.size}: {what} waited more than "
@@ -214,74 +187,50 @@ class World:
                     f"runs a different program (set LAYERKIT_DISTRIBUTED_TIMEOUT to wait "
                     f"longer)")
 
-    # -- ranks that exit ------------------------------------------------------------
-    def _watch_exits(self) -> None:
-        """Open the channel of the exit notices: a duplicate of ``comm``, so that no
-        message of the user's can pass for one."""
-        exits, request = self.comm.Idup()
-        self.wait(request, "the set-up of the world (MPI_Comm_idup)")
-        self._exits = exits
+    # -- the start of each collective ------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """Whether this rank has sent its exit notice (no collective may start)."""
+        return self.exits is not None and self.exits.closed
 
-    def _check_exits(self, what: str) -> None:
-        """Take the exit notices that came; raise :class:`RankExited` when a rank that
-        exited made fewer collectives than the one this rank waits in."""
-        status = self.MPI.Status()
-        while self._exits.Iprobe(self.MPI.ANY_SOURCE, _EXIT_TAG, status):
-            made = np.empty(1, dtype=np.int64)
-            self._exits.Recv(made, status.Get_source(), _EXIT_TAG)
-            self._exited[status.Get_source()] = int(made[0])
-        gone = sorted(r for r, made in self._exited.items() if made < self.collectives)
-        if gone:
-            r = gone[0]
-            raise RankExited(
-                f"rank {r} of {self.size} has exited (sys.exit(), SystemExit or the end of its "
-                f"script) after {self._exited[r]} collectives, so it will never join {what} "
-                f"(collective #{self.collectives}) that rank {self.rank} waits in")
-
-    def _goodbye(self) -> None:
-        """As this rank's Python ends: send every other rank the exit notice, then wait
-        at most ``timeout`` for theirs (a normal end); abort the run past it."""
-        made = np.array([self.collectives], dtype=np.int64)
-        others = [r for r in range(self.size) if r != self.rank]
-        sends = [self._exits.Isend(made, r, _EXIT_TAG) for r in others]
-        waiting = {r: np.empty(1, dtype=np.int64) for r in others if r not in self._exited}
-        recvs = {r: self._exits.Irecv(buf, r, _EXIT_TAG) for r, buf in waiting.items()}
-        deadline = time.monotonic() + self.timeout
-        while sends or recvs:
-            sends = [req for req in sends if not req.Test()]
-            recvs = {r: req for r, req in recvs.items() if not req.Test()}
-            if (sends or recvs) and time.monotonic() > deadline:
-                missing = sorted(recvs) or others
-                self.abort(f"has ended its script after {self.collectives} collectives, but "
-                           f"rank(s) {missing} did not end theirs within {self.timeout:g} s "
-                           f"(set LAYERKIT_DISTRIBUTED_TIMEOUT to wait longer); aborting all "
-                           f"{self.size} ranks")
-            time.sleep(1e-3)
+    def _start(self, what: str) -> None:
+        """Count a collective about to start; in the first one, open the exit notices'
+        channel (a collective too, made in the same place on every rank)."""
+        if self.exits is None:
+            if self._watch_exits:
+                with self._opening:
+                    if self.exits is None:
+                        self.exits = ExitNotices.open(self, what)
+        elif self.exits.closed:
+            self.exits.refuse(what)
+        self.collectives += 1
 
     def track(self, request, what: str) -> None:
         """Count a collective started outside MPI (an NCCL call; ``request.Test()``
         says whether it finished) and wait for it as for MPI's."""
-        self.collectives += 1
+        self._start(what)
         self.wait(request, what)
 
-    # -- collectives on numpy arrays ---------------------------------------------
-    def allreduce_sum(self, buf: np.ndarray, what: str = "an all-reduce") -> np.ndarray:
-        """Sum ``buf`` (a C-contiguous numpy array) over the ranks, in place."""
-        self.collectives += 1
+    # -- collectives ---------------------------------------------------------------
+    def allreduce_sum(self, buf, what: str = "an all-reduce"):
+        """Sum ``buf`` over the ranks, in place: a C-contiguous numpy array, or on the
+        ``cuda-aware-mpi`` path a contiguous device (cupy) array, whose
+        ``__cuda_array_interface__`` mpi4py hands to MPI."""
+        self._start(what)
         if self.comm is not None and self.size > 1:
             self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM), what)
         return buf
 
     def bcast(self, buf: np.ndarray, root: int = 0, what: str = "a broadcast") -> np.ndarray:
         """Broadcast ``buf`` (a C-contiguous numpy array) from ``root``, in place."""
-        self.collectives += 1
+        self._start(what)
         if self.comm is not None and self.size > 1:
             self.wait(self.comm.Ibcast(buf, root=root), what)
         return buf
 
     def allgather_bytes(self, data: bytes, what: str = "an all-gather") -> list[bytes]:
         """Every rank's ``data`` (the same length on every rank), in rank order."""
-        self.collectives += 1
+        self._start(what)
         if self.comm is None or self.size == 1:
             return [data]
         mine = np.frombuffer(data, dtype=np.uint8).copy()
@@ -292,7 +241,7 @@ class World:
     def allgather_object(self, obj, what: str = "an all-gather"):
         """Every rank's picklable ``obj``, in rank order (sizes first, then the bytes)."""
         import pickle
-        self.collectives += 1
+        self._start(what)
         if self.comm is None or self.size == 1:
             return [obj]
         data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
@@ -305,7 +254,7 @@ class World:
         return [pickle.loads(out[r, :sizes[r]].tobytes()) for r in range(self.size)]
 
     def barrier(self, what: str = "a barrier") -> None:
-        self.collectives += 1
+        self._start(what)
         if self.comm is not None and self.size > 1:
             self.wait(self.comm.Ibarrier(), what)
 
@@ -324,7 +273,6 @@ class World:
 
 
 _WORLD: World | None = None
-_EXIT_HOOK = False
 _LOCK = threading.Lock()
 
 
@@ -368,47 +316,41 @@ def _install_excepthook(world: World) -> None:
         sys.excepthook = hook
 
 
-def _at_exit() -> None:
-    world = _WORLD
-    if world is not None and world._exits is not None:
-        world._goodbye()
-
-
-def _install_exit_hook() -> None:
-    """Once per process: the exit notice at the end of Python (see the module's text).
-    Registered after mpi4py's import, so it runs before mpi4py finalises MPI."""
-    global _EXIT_HOOK
-    if not _EXIT_HOOK:
-        atexit.register(_at_exit)
-        _EXIT_HOOK = True
+def _make(comm, timeout, device_path) -> World:
+    """A new world (local: no collective); the caller holds ``_LOCK``."""
+    global _WORLD
+    if comm is None:
+        comm = _mpi_comm()
+    world = World(comm, timeout, device_path)
+    if world.size > 1:
+        _install_excepthook(world)
+    _WORLD = world
+    return world
 
 
 def init(comm=None, timeout: float | None = None, device_path: str | None = None) -> World:
-    """Set up the world (called by :func:`get_world` on first use).
+    """Set up the world (called by :func:`get_world` on first use), replacing any.
 
     ``comm``: an mpi4py communicator to use instead of ``COMM_WORLD`` (a
     sub-communicator), or None to detect; ``timeout``: seconds a collective
     may wait (default ``LAYERKIT_DISTRIBUTED_TIMEOUT`` or 600); ``device_path``:
-    how device (cupy) gradients are reduced, one of :data:`DEVICE_PATHS`
-    (default ``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or "auto").
+    how device (cupy) gradients are reduced, one of
+    :data:`~layerkit.distributed.device.DEVICE_PATHS` (default
+    ``LAYERKIT_DISTRIBUTED_DEVICE_PATH`` or "auto"). Local: no collective, so
+    one rank may call it before the others.
     """
-    global _WORLD
     with _LOCK:
-        if comm is None:
-            comm = _mpi_comm()
-        world = World(comm, timeout, device_path)
-        if world.size > 1:
-            _install_excepthook(world)
-            world._watch_exits()
-            _install_exit_hook()
-        _WORLD = world
-        return world
+        return _make(comm, timeout, device_path)
 
 
 def get_world() -> World:
-    """The world, set up on first use (see :func:`init`)."""
+    """The world, set up on first use (see :func:`init`); one world even when several
+    threads ask first."""
     world = _WORLD
-    return world if world is not None else init()
+    if world is not None:
+        return world
+    with _LOCK:
+        return _WORLD if _WORLD is not None else _make(None, None, None)
 
 
 def rank() -> int:

@@ -2,6 +2,7 @@
 
     python mpi_worker.py train OUT.npz [--steps 100]
     python mpi_worker.py raise | shapes | stuck | killed | exit [CODE] | uneven
+    python mpi_worker.py alone OUT.npz | threads | finalize all|one | late
 
 ``train``: for each of (MLP, conv net) x (SGD, adam), ``--steps`` steps on
 global batches of 128 rows, each rank taking its ``128 / size`` rows and
@@ -18,14 +19,25 @@ builds a wider hidden layer), ``stuck`` (rank 1 sleeps instead of stepping;
 the others' all-reduce times out), ``killed`` (rank 1 kills itself),
 ``exit`` (rank 1 calls ``sys.exit(CODE)`` at step 3, CODE 1 by default).
 ``uneven``: a clean end where rank 0 ends its script 3 s after the others.
+
+The world's start and end, with no compiled step (each under a second):
+``alone``: rank 0 asks its rank and saves parameters (``save_params``) while
+rank 1 waits in the script's own ``MPI_Barrier``, then rank 1 asks; then
+both make collectives. ``threads``: two threads of rank 0 ask for the world
+at once while it is being made (made slower here). ``finalize``: the script
+calls ``MPI.Finalize()`` itself on every rank (``all``) or on rank 1
+(``one``). ``late``: a handler registered with ``atexit`` before the world's
+first collective makes a collective (after layerkit's exit notice).
 """
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import os
 import signal
 import sys
+import threading
 import time
 import types
 
@@ -165,17 +177,84 @@ def failing(mode, code=1):
     print(f"rank {world.rank} finished", flush=True)
 
 
+def small_net():
+    x = T.matrix("x")
+    return lasagne.layers.DenseLayer(lasagne.layers.InputLayer((None, 6), x), 3, name="d")
+
+
+def reduce_ranks(world, times=3):
+    """``times`` all-reduces of ones; each must give ``size``."""
+    for _ in range(times):
+        buf = np.ones(3)
+        world.allreduce_sum(buf)
+        assert buf.tolist() == [world.size] * 3, buf
+
+
+def start_and_end(mode, arg):
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    me = comm.rank
+    from layerkit.distributed import world as world_mod
+    if mode == "alone":
+        # layerkit.distributed on one rank first: local, while rank 1 waits in MPI
+        from layerkit.params import save_params
+        net = small_net()
+        if comm.rank == 0:
+            assert dist.rank() == 0 and dist.size() == comm.size
+            save_params(arg, net)
+        comm.Barrier()
+        if comm.rank == 1:
+            assert dist.rank() == 1
+        dist.broadcast_params(net)
+        reduce_ranks(dist.get_world())
+    elif mode == "threads":
+        if comm.rank == 0:
+            made = world_mod.World.__init__
+
+            def slow_init(self, *args, **kwargs):
+                time.sleep(0.3)                  # a slow start: the other thread asks meanwhile
+                made(self, *args, **kwargs)
+            world_mod.World.__init__ = slow_init
+            both = threading.Barrier(2)
+            seen = []
+
+            def ask():
+                both.wait()
+                seen.append(dist.get_world())
+            thread = threading.Thread(target=ask)
+            thread.start()
+            ask()
+            thread.join()
+            world_mod.World.__init__ = made
+            assert seen[0] is seen[1], "two worlds were made"
+        reduce_ranks(dist.get_world())
+    elif mode == "finalize":
+        reduce_ranks(dist.get_world())
+        if arg == "all" or me == 1:
+            print(f"rank {me} finalizes", flush=True)
+            MPI.Finalize()
+    elif mode == "late":
+        def report():
+            dist.get_world().allreduce_sum(np.ones(1), "the final statistics")
+        atexit.register(report)        # before the world's first collective: runs after its end
+        reduce_ranks(dist.get_world())
+    print(f"rank {me} finished", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=("train", "raise", "shapes", "stuck", "killed", "exit",
-                                         "uneven"))
-    parser.add_argument("out", nargs="?", help="train: the .npz to write; exit: the code")
+                                         "uneven", "alone", "threads", "finalize", "late"))
+    parser.add_argument("out", nargs="?", help="train, alone: the .npz to write; exit: the "
+                                               "code; finalize: all or one")
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args(argv)
     if args.mode == "train":
         train(args.out, args.steps)
     elif args.mode == "exit":
         failing(args.mode, int(args.out or 1))
+    elif args.mode in ("alone", "threads", "finalize", "late"):
+        start_and_end(args.mode, args.out)
     else:
         failing(args.mode)
 

@@ -307,20 +307,50 @@ def test_each_path_averages_over_two_fake_ranks(monkeypatch, path):
         assert job.backend.transfers == {"to_host": 0, "to_device": 0}
 
 
-def test_nccl_stages_dtypes_it_has_no_type_for(monkeypatch):
+def test_nccl_reduces_complex_as_floats_and_stages_what_it_has_no_type_for(monkeypatch):
+    """NCCL has no complex type: a complex64 bucket goes as twice as many float32s;
+    int16 (no NCCL type at all) is staged through the host."""
     job = Job(monkeypatch, n=2, device_path="nccl")
     op = dist.AllreduceMean()
-    run = op.thunk(job.backend, op.make_node(T.vector("a"), T.cvector("z")))
+    run = op.thunk(job.backend, op.make_node(T.vector("a"), T.cvector("z"),
+                                             T.vector("i", dtype="int16")))
 
     def step(world):
         r = world.rank
         return run(np.arange(3, dtype="float32").view(FakeDeviceArray) * (r + 1),
-                   (np.array([1 + 2j, 3j], dtype="complex64") * r).view(FakeDeviceArray))
-    for a, z in job.run(step):
+                   (np.array([1 + 2j, 3j], dtype="complex64") * (2 * r + 1))
+                   .view(FakeDeviceArray),
+                   (np.array([1, 5], dtype="int16") * (r + 1)).view(FakeDeviceArray))
+    for a, z, i in job.run(step):
         np.testing.assert_array_equal(np.asarray(a), 1.5 * np.arange(3, dtype="float32"))
-        np.testing.assert_array_equal(np.asarray(z), np.array([0.5 + 1j, 1.5j], "complex64"))
-    assert [c["datatype"] for c in job.nccl.communicators[0].calls] == [7]
-    assert ("Iallreduce", np.ndarray, "complex64", 2) in job.worlds[0].comm.calls
+        assert z.dtype == np.complex64
+        np.testing.assert_array_equal(np.asarray(z), np.array([2 + 4j, 6j], "complex64"))
+        np.testing.assert_array_equal(np.asarray(i), np.array([1, 7], "int16"))   # rounded down
+    calls = job.nccl.communicators[0].calls
+    assert [(c["datatype"], c["count"]) for c in calls] == [(7, 3), (7, 4)]
+    assert ("Iallreduce", np.ndarray, "int16", 2) in job.worlds[0].comm.calls
+
+
+def test_bool_gradients_are_refused_when_built():
+    """MPI_SUM has no bool (MPI_C_BOOL) and NCCL no bool type: refused with the
+    gradient's name and dtype, not an MPI error naming nothing."""
+    flag = T.vector("flag", dtype="bool")
+    with pytest.raises(TypeError, match=r"AllreduceMean: gradient 1 \('flag'\) has dtype bool, "
+                                        r"which cannot be averaged over the ranks"):
+        dist.AllreduceMean()(T.vector("g"), flag)
+    with pytest.raises(TypeError, match=r"allreduce_grads: gradient 0 \('flag'\) has dtype "
+                                        r"bool"):
+        dist.allreduce_grads([flag])
+
+
+def test_bool_values_given_to_a_number_gradient_are_refused(monkeypatch):
+    job = Job(monkeypatch, n=1)
+    op = dist.AllreduceMean()
+    run = op.thunk(job.backend, op.make_node(T.vector("g")))
+    for value in (np.array([True, False]), np.array([True]).view(FakeDeviceArray)):
+        with pytest.raises(TypeError, match=r"gradient\(s\) \[0\] \(built at .*\) hold bool "
+                                            r"values, which cannot be averaged"):
+            job.run(lambda world: run(value))
 
 
 def test_the_nccl_wait_is_bounded(monkeypatch):
@@ -374,6 +404,31 @@ def test_ranks_agree_on_a_path_all_of_them_have(monkeypatch):
                        match=r"LAYERKIT_DISTRIBUTED_DEVICE_PATH=nccl asks for the 'nccl' "
                              r"all-reduce path, but rank 1 of 2 cannot use it: no GPU"):
         job.run(lambda world: device.choose_path(world, job.backend))
+
+
+@pytest.mark.parametrize("nccl, cuda_aware", [(False, True), (True, False)])
+def test_ranks_that_ask_for_different_paths_are_refused_by_name(monkeypatch, nccl, cuda_aware):
+    """Rank 0 forces host, rank 1 asks for auto: every rank refuses, naming each
+    request and who made it (was a KeyError: rank 0 reported only the host path)."""
+    job = Job(monkeypatch, n=2, nccl=nccl, cuda_aware=cuda_aware)
+    job.worlds[0].device_path, job.worlds[0].device_path_origin = "host", f"{ENV}=host"
+    assert job.worlds[1].device_path_origin == f"the default: {ENV} unset"
+
+    def choose(world):
+        try:
+            return device.choose_path(world, job.backend)
+        except dist.DistributedError as err:
+            return str(err)
+    messages = job.run(choose)
+    assert messages[0] == messages[1] == (
+        f"the ranks ask for different device all-reduce paths: rank 0 asks for 'host' "
+        f"({ENV}=host) but rank 1 for 'auto' (the default: {ENV} unset); every rank must ask "
+        f"for the same one ({ENV} or init(device_path=...))")
+    # the same path asked in two ways is one request
+    job.worlds[1].device_path = "host"
+    job.worlds[1].device_path_origin = "init(device_path='host')"
+    assert job.run(choose) == [("host", f"forced by {ENV}=host"),
+                               ("host", "forced by init(device_path='host')")]
 
 
 @pytest.mark.parametrize("forced, nccl, cuda_aware, want", [
@@ -430,7 +485,7 @@ def test_the_choice_is_visible(monkeypatch):
     job.run(lambda world: run(*_grads(world.rank)))
     assert "fakecupy gradients: nccl (auto)" in job.worlds[1].describe()
     monkeypatch.setattr(world_mod, "_WORLD", job.worlds[0])
-    assert dist.device_path(job.backend) == "nccl"        # chosen already: no collective
+    assert dist.chosen_device_path(job.backend) == "nccl"    # chosen already: no collective
 
 
 def test_the_mpi_query_without_an_mpi_library(monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import types
 
 import numpy as np
@@ -20,6 +21,7 @@ import layerkit.core as theano
 import layerkit.core.tensor as T
 import layerkit.distributed as dist
 from layerkit.distributed import world as world_mod
+from layerkit.distributed.exits import ExitNotices
 from layerkit.core.graph import toposort
 from layerkit.train import fit
 
@@ -303,38 +305,122 @@ def test_abort_on_error_lets_exceptions_through_in_one_process(single_world):
         f()
 
 
-class _Notices:
-    """The exit-notice communicator's calls, with notices (source, collectives made)."""
+class _Message:
+    def __init__(self, made):
+        self.made = made
 
-    def __init__(self, notices):
-        self.notices = list(notices)
+    def Recv(self, buf):  # noqa: N802
+        buf[0] = self.made
 
+
+class _Channel:
+    """The exit notices' communicator: notices ``(source, made)`` in order. The first
+    probe of each of ``threads`` threads waits for the others' (two threads probe
+    the same notice at once: the race a matched probe closes)."""
+
+    def __init__(self, notices, threads=1):
+        self.notices, self.sent = list(notices), []
+        self.lock, self.probed = threading.Lock(), set()
+        self.meet = threading.Barrier(threads, timeout=10)
+
+    def Improbe(self, source, tag, status):  # noqa: N802
+        with self.lock:
+            message = None
+            if self.notices:
+                status.source, made = self.notices.pop(0)
+                message = _Message(made)
+        self._met()
+        return message
+
+    # a probe, then a receive (what the notices took before): the probe claims nothing
     def Iprobe(self, source, tag, status):  # noqa: N802
-        if not self.notices:
-            return False
-        status.source = self.notices[0][0]
-        return True
+        with self.lock:
+            found = bool(self.notices)
+            if found:
+                status.source = self.notices[0][0]
+        self._met()
+        return found
+
+    def _met(self):
+        """The first probe of each thread: wait until every thread has probed once."""
+        if threading.get_ident() not in self.probed:
+            self.probed.add(threading.get_ident())
+            self.meet.wait()
 
     def Recv(self, buf, source, tag):  # noqa: N802
-        src, made = self.notices.pop(0)
-        assert src == source
-        buf[0] = made
+        with self.lock:
+            mine = [n for n in self.notices if n[0] == source]
+            if not mine:
+                raise AssertionError(f"Recv from rank {source} would block for ever: its "
+                                     f"notice was taken by another thread")
+            self.notices.remove(mine[0])
+        buf[0] = mine[0][1]
+
+    def Isend(self, buf, dest, tag):  # noqa: N802
+        self.sent.append((dest, int(buf[0])))
+        return types.SimpleNamespace(Test=lambda: True)
+
+
+def _world_with_notices(notices, size=2, threads=1):
+    """Rank 0 of ``size`` (no MPI) with an exit channel holding ``notices``."""
+    def status():
+        st = types.SimpleNamespace(source=None)
+        st.Get_source = lambda: st.source
+        return st
+    world = world_mod.World(None)
+    world.rank, world.size = 0, size
+    world.MPI = types.SimpleNamespace(ANY_SOURCE=-1, Status=status)
+    world.exits = ExitNotices(world, _Channel(notices, threads))
+    return world
 
 
 def test_an_exit_notice_stops_only_a_wait_the_leaver_never_joins(single_world):
     """Rank 1 sent its notice after 5 collectives: rank 0 waiting in #5 (which rank 1
     made: its part may still be on the way) keeps waiting; in #6 it raises."""
-    status = types.SimpleNamespace(source=None)
-    status.Get_source = lambda: status.source
-    world = world_mod.World(None)
-    world.rank, world.size = 0, 2
-    world.MPI = types.SimpleNamespace(ANY_SOURCE=-1, Status=lambda: status)
-    world._exits = _Notices([(1, 5)])
+    world = _world_with_notices([(1, 5)])
     world.collectives = 5
-    world._check_exits("the all-reduce #5")
-    assert world._exited == {1: 5}
+    world.exits.check("the all-reduce #5")
+    assert world.exits.exited == {1: 5}
     world.collectives = 6
     with pytest.raises(dist.RankExited, match=r"rank 1 of 2 has exited \(sys.exit\(\), "
                        r"SystemExit or the end of its script\) after 5 collectives, so it will "
                        r"never join the all-reduce #6 \(collective #6\) that rank 0 waits in"):
-        world._check_exits("the all-reduce #6")
+        world.exits.check("the all-reduce #6")
+
+
+def test_two_threads_checking_the_notices_each_take_their_own():
+    """Two threads waiting at once both probe the same notice: a matched probe
+    (Improbe + Mrecv) gives it to one of them, where a probe then a receive left the
+    other blocked in its receive for ever."""
+    world = _world_with_notices([(1, 5), (2, 5)], size=3, threads=2)
+    world.collectives = 5
+    errors = []
+
+    def check():
+        try:
+            world.exits.check("an all-reduce")
+        except BaseException as err:     # noqa: BLE001
+            errors.append(err)
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not any(t.is_alive() for t in threads) and not errors, errors
+    assert world.exits.exited == {1: 5, 2: 5}
+
+
+def test_after_its_exit_notice_a_rank_makes_no_collective():
+    """The goodbye sends every other rank the count and closes the world: a later
+    collective (an atexit handler that runs after layerkit's) is refused, naming it."""
+    world = _world_with_notices([], size=3)
+    world.collectives = 4
+    world.exits.goodbye()
+    assert world.exits.comm.sent == [(1, 4), (2, 4)] and world.closed
+    world.exits.goodbye()                                 # once only
+    assert len(world.exits.comm.sent) == 2
+    with pytest.raises(dist.DistributedError, match=r"rank 0 of 3: the final statistics starts "
+                       r"after this rank's Python began to end: layerkit.distributed has told "
+                       r"the other ranks that this rank made 4 collectives"):
+        world.allreduce_sum(np.ones(2), "the final statistics")
+    assert world.collectives == 4
