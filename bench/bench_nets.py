@@ -3,12 +3,13 @@
     python bench/bench_nets.py [--nets mlp_old,convnet] [--rounds 3] [--steps 20]
     python bench/bench_nets.py --ablation [--nets mlp_modern,convnet]
 
-``--ablation`` measures what the compiler's fusion and in-place phases are
+``--threads N`` gives each framework N threads (default 2; another count writes its own
+section). ``--ablation`` measures what the compiler's fusion and in-place phases are
 worth instead: layerkit as compiled by default, without in-place updates,
 and without fusion (which also leaves nothing for in-place), alternating
 blocks of each, and writes its own section.
 
-Each framework runs in its own process with 2 threads; blocks of steps
+Each framework runs in its own process (2 threads unless --threads); blocks of steps
 alternate between them, and the median step time is reported with the
 ratio layerkit / PyTorch, the floor (forward+backward FLOPs over the sgemm
 rate measured here) and the peak resident memory the training loop adds
@@ -27,7 +28,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-THREADS = "2"
+#: threads per framework (``--threads``; workers read it from the environment)
+THREADS = os.environ.get("LAYERKIT_BENCH_THREADS", "2")
 
 
 def _peak_rss_mb() -> float:
@@ -97,7 +99,7 @@ VARIANTS = {"default": "", "no in-place": "inplace", "no fusion, no in-place": "
 
 def _run_worker(framework, net, steps, excluding="") -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS,
-               MKL_NUM_THREADS=THREADS)
+               MKL_NUM_THREADS=THREADS, LAYERKIT_BENCH_THREADS=THREADS)
     if excluding:
         flags = env.get("LAYERKIT_FLAGS", "")
         env["LAYERKIT_FLAGS"] = ",".join(f for f in (flags, f"optimizer_excluding={excluding}") if f)
@@ -118,23 +120,27 @@ def sgemm_gflops() -> float:
 
 
 def main(argv=None) -> int:
+    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", default=parser_default_nets())
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", default=THREADS,
+                        help="BLAS/torch threads per framework (default 2)")
     parser.add_argument("--worker", choices=["layerkit", "torch"])
     parser.add_argument("--net")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--ablation", action="store_true",
                         help="default vs no in-place vs no fusion (layerkit only)")
     args = parser.parse_args(argv)
+    THREADS = str(args.threads)
     if args.worker:
         print(json.dumps(worker(args.worker, args.net, args.steps)))
         return 0
     sys.path.insert(0, str(HERE))
     import nets
     gflops = sgemm_gflops()
-    print(f"sgemm rate here (2 threads): {gflops:.1f} GFLOP/s")
+    print(f"sgemm rate here ({THREADS} threads): {gflops:.1f} GFLOP/s")
     if args.ablation:
         return ablation(args, gflops)
     rows = []
@@ -201,11 +207,17 @@ def parser_default_nets() -> str:
 
 
 def write_results(rows, gflops) -> None:
-    lines = ["## numpy backend vs PyTorch CPU (bench/bench_nets.py)", "",
-             f"Batch 128, float32, 2 threads each, medians over alternating blocks; "
-             f"sgemm {gflops:.1f} GFLOP/s. Ratios are layerkit / PyTorch (lower is better).", "",
+    each = "2 threads each" if THREADS == "2" else f"{THREADS} thread(s) each"
+    heading = "## numpy backend vs PyTorch CPU (bench/bench_nets.py)" if THREADS == "2" else \
+        f"## numpy backend vs PyTorch CPU, {each} (bench/bench_nets.py --threads {THREADS})"
+    lines = [heading, "",
+             f"Batch 128, float32, {each}, medians over alternating blocks; "
+             f"sgemm {gflops:.1f} GFLOP/s; {time.strftime('%Y-%m-%d %H:%M')}, load average "
+             f"{os.getloadavg()[0]:.1f} at the end. Ratios are layerkit / PyTorch (lower is "
+             "better).", "",
              "| net | train ms | torch train ms | ratio | infer ms | torch infer ms | ratio | "
-             "floor ms | mem MB (lk / torch) | build + compile ms | train compile ms | first call ms |",
+             "floor ms | mem MB (lk / torch) | build + compile ms | train compile ms | "
+             "first call ms (lk / torch) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for net, row, err in rows:
         if row is None:
@@ -216,7 +228,8 @@ def write_results(rows, gflops) -> None:
                      f"{lk['train_ms'] / pt['train_ms']:.2f} | {lk['infer_ms']:.2f} | "
                      f"{pt['infer_ms']:.2f} | {lk['infer_ms'] / pt['infer_ms']:.2f} | "
                      f"{row['floor']:.2f} | {lk['mem_mb']:.0f} / {pt['mem_mb']:.0f} | "
-                     f"{lk['compile_ms']:.0f} | {lk['train_compile_ms']:.0f} | {lk['first_ms']:.1f} |")
+                     f"{lk['compile_ms']:.0f} | {lk['train_compile_ms']:.0f} | "
+                     f"{lk['first_ms']:.1f} / {pt['first_ms']:.1f} |")
     _replace_section(HERE / "RESULTS.md", lines[0], "\n".join(lines) + "\n")
 
 
