@@ -33,10 +33,18 @@ different paths, or a forced path that a rank cannot use, raise
 :class:`DistributedError` on every rank, naming the ranks and why.
 :meth:`World.describe` shows the choice and its reason.
 
+**The sum's dtype.** A bucket is summed in a dtype that holds the sum
+(:func:`sum_dtype`), on every path: integers narrower than 64 bits (int8 to
+int32, uint8 to uint32) in int64, float16 in float32; the mean is cast back
+to the bucket's dtype (integers rounded down). Summed in their own dtype,
+two ranks' int8 100s wrapped to -56 and float16 40000s overflowed to inf.
+The widening costs one cast on each side and, on the wire, 8 bytes per
+integer and 4 per float16 (twice float16's traffic). int64 and uint64 have
+no wider integer: their sums wrap past the type's range, as numpy's do.
 NCCL has no complex type: a complex bucket is reduced as twice as many floats
 of its component type (a sum of complex numbers is the sum of their parts);
-a dtype NCCL has no type for (int16, uint16) takes host staging on the
-``nccl`` path. Bool gradients are refused when the op is built.
+a dtype NCCL has no type for takes host staging on the ``nccl`` path. Bool
+gradients are refused when the op is built.
 """
 from __future__ import annotations
 
@@ -49,7 +57,8 @@ import numpy as np
 
 from .errors import DistributedError
 
-__all__ = ["PATHS", "DEVICE_PATHS", "requested_device_path", "divide_", "mean_on_host",
+__all__ = ["PATHS", "DEVICE_PATHS", "requested_device_path", "sum_dtype", "divide_",
+           "mean_on_host",
            "device_reducer", "choose_path", "mpi_cuda_support", "HostStaging", "CudaAwareMpi",
            "Nccl"]
 
@@ -101,10 +110,29 @@ def divide_(buf, n: int):
     return buf
 
 
+def sum_dtype(dtype) -> np.dtype:
+    """The dtype a bucket of ``dtype`` is summed in over the ranks: int64 for
+    integers narrower than 64 bits (signed or not), float32 for float16, else
+    ``dtype`` itself."""
+    dtype = np.dtype(str(dtype))
+    if dtype.kind in "iu" and dtype.itemsize < 8:
+        return np.dtype("int64")
+    if dtype == np.float16:
+        return np.dtype("float32")
+    return dtype
+
+
 def mean_on_host(world, buf: np.ndarray, what: str) -> np.ndarray:
-    """Average a numpy buffer over the ranks, in place."""
-    world.allreduce_sum(buf, what)
-    return divide_(buf, world.size)
+    """Average a numpy buffer over the ranks, in place (summed in :func:`sum_dtype`,
+    the mean cast back to ``buf``'s dtype). Returns ``buf``."""
+    wide = sum_dtype(buf.dtype)
+    if wide == buf.dtype or world.size == 1:
+        world.allreduce_sum(buf, what)
+        return divide_(buf, world.size)
+    total = buf.astype(wide)
+    world.allreduce_sum(total, what)
+    buf[...] = divide_(total, world.size)          # the mean fits buf's dtype
+    return buf
 
 
 class HostStaging:
@@ -133,10 +161,13 @@ class CudaAwareMpi:
         self.world, self.xp, self.reason = world, backend.xp, reason
 
     def mean(self, dev, what: str):
+        wide = sum_dtype(dev.dtype)
+        buf = dev if wide == dev.dtype else dev.astype(wide)
         # MPI reads the buffer outside any stream: the kernels that packed it must be done
         self.xp.cuda.get_current_stream().synchronize()
-        self.world.allreduce_sum(dev, what)
-        return divide_(dev, self.world.size)
+        self.world.allreduce_sum(buf, what)
+        divide_(buf, self.world.size)
+        return buf if buf is dev else buf.astype(dev.dtype)
 
 
 class _StreamDone:
@@ -168,16 +199,24 @@ class Nccl:
         self.host = HostStaging(world, backend, "a dtype NCCL has no type for")
 
     def mean(self, dev, what: str):
-        kind = _NCCL_TYPES.get(str(dev.dtype))
+        wide = sum_dtype(dev.dtype)
+        kind = _NCCL_TYPES.get(str(wide))
         if kind is None:
             return self.host.mean(dev, what)
         name, per_element = kind
+        buf = dev if wide == dev.dtype else dev.astype(wide)     # on the current stream
         stream = self.xp.cuda.get_current_stream()
-        ptr = dev.data.ptr
-        self.comm.allReduce(ptr, ptr, dev.size * per_element, getattr(self.nccl, name),
-                            self.nccl.NCCL_SUM, stream.ptr)
-        self.world.track(_StreamDone(stream), what)
-        return divide_(dev, self.world.size)
+
+        def launch():
+            ptr = buf.data.ptr
+            self.comm.allReduce(ptr, ptr, buf.size * per_element, getattr(self.nccl, name),
+                                self.nccl.NCCL_SUM, stream.ptr)
+            return _StreamDone(stream)
+        # started (the channel opened, or refused after the exit notice) before NCCL is
+        # given the kernel: a refusal leaves no all-reduce queued without its partners
+        self.world.track(launch, what)
+        divide_(buf, self.world.size)
+        return buf if buf is dev else buf.astype(dev.dtype)
 
 
 # -- the choice ------------------------------------------------------------------------
@@ -248,10 +287,13 @@ def _why_not(world, backend, path: str, forced: bool) -> str | None:
 def choose_path(world, backend) -> tuple[str, str]:
     """``(path, reason)`` for ``backend``'s arrays: the forced path, or the first of
     :data:`PATHS` that every rank can use. A collective (one all-gather of each
-    rank's request and what it can use) when the world has several ranks."""
+    rank's request and what it can use) when the world has several ranks. A
+    forced path is the only one this rank evaluates."""
     asked = world.device_path
     forced = asked != "auto"
-    mine = {p: _why_not(world, backend, p, forced and p == asked) for p in PATHS}
+    # a forced path is the only one asked about (probing the others could fail or be slow:
+    # importing NCCL, the MPI query); the requests are still gathered, to compare them
+    mine = {p: _why_not(world, backend, p, forced) for p in ((asked,) if forced else PATHS)}
     gathered = world.allgather_object(((asked, world.device_path_origin), mine),
                                       "the choice of the device all-reduce path")
     requests = [request for request, _ in gathered]

@@ -31,8 +31,9 @@ launcher then reports the rank too.
 **A rank that exits** (``sys.exit``, ``SystemExit``, or the end of its
 script) tells the others as its Python ends (:mod:`layerkit.distributed.exits`):
 it sends each rank a notice with the number of collectives it made, on a
-duplicate of the communicator opened in the world's first collective, and
-ends. A rank waiting in a collective that the leaver never made raises
+duplicate of the communicator opened in the world's first collective (before
+that, on the world's communicator with a tag layerkit reserves,
+:data:`~layerkit.distributed.exits.EARLY_TAG`), and ends. A rank waiting in a collective that the leaver never made raises
 :class:`RankExited` naming it, and that exception aborts the run as above
 (about a second after the exit). A normal end never aborts: a rank sends its
 notices, completes its sends and finalises, whatever the exit codes and
@@ -40,7 +41,8 @@ however far apart the ranks end (MPICH's finalise then waits for the others,
 without a deadline). The exit code itself is not seen (Python runs ``atexit`` after
 it has dropped the ``SystemExit``), so an exit with code 0 in the middle of
 training is caught the same way. After its notice a rank's world is closed:
-a later collective raises :class:`DistributedError`.
+a later collective (in an ``atexit`` handler registered before
+``import layerkit.distributed``) raises :class:`DistributedError`.
 """
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ import numpy as np
 
 from .device import requested_device_path
 from .errors import DistributedError, DistributedTimeout, RankExited
+from . import exits as _exits
 from .exits import ExitNotices
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
@@ -133,8 +136,13 @@ class World:
         self.collectives = 0
         #: the exit notices, opened in the first collective where there are several ranks
         self.exits: ExitNotices | None = None
+        #: the number of collectives this rank's exit notice told the others (None
+        #: until sent; then the world is closed)
+        self.notice_sent: int | None = None
         self._watch_exits = comm is not None and self.size > 1
         self._opening = threading.Lock()
+        if self._watch_exits:
+            _exits.watch(self)
 
     def __repr__(self) -> str:
         if self.comm is None:
@@ -165,10 +173,15 @@ class World:
         return self.size > 1
 
     # -- waiting with a bound -------------------------------------------------
-    def wait(self, request, what: str) -> None:
-        """Wait for ``request`` at most ``timeout`` seconds; raise naming ``what``."""
+    def wait(self, request, what: str, *, number: int | None = None, check=None,
+             hint: str = "") -> None:
+        """Wait for ``request`` at most ``timeout`` seconds; raise naming ``what``, this
+        rank's collective ``number`` (from 1; by default the last one started) and
+        ``hint`` (more causes). ``check(what)`` runs now and then while waiting (by
+        default the exit notices' check, once the channel is open)."""
         if request.Test():
             return
+        number = self.collectives if number is None else number
         start = time.monotonic()
         deadline = start + self.timeout
         spins, pause = 0, 0.0
@@ -177,39 +190,43 @@ class World:
             if spins > 2000:               # spin briefly (a step's peer is near), then back off
                 pause = min(1e-3, max(2e-5, pause * 1.5))
                 time.sleep(pause)
-            if spins % 64 == 0 and self.exits is not None:
-                self.exits.check(what)
-            if spins % 64 == 0 and time.monotonic() > deadline:
-                raise DistributedTimeout(
-                    f"rank {self.rank} of {self.size}: {what} waited more than "
-                    f"{self.timeout:g} s for the other ranks (collective #{self.collectives}); "
-                    f"at least one rank did not join it: it raised, was killed, is stuck, or "
-                    f"runs a different program (set LAYERKIT_DISTRIBUTED_TIMEOUT to wait "
-                    f"longer)")
+            if spins % 64 == 0:
+                checker = check if check is not None else (
+                    self.exits.check if self.exits is not None else None)
+                if checker is not None:
+                    checker(what)
+                if time.monotonic() > deadline:
+                    raise DistributedTimeout(
+                        f"rank {self.rank} of {self.size}: {what} waited more than "
+                        f"{self.timeout:g} s for the other ranks ({_exits.ordinal_text(number)}); "
+                        f"at least one rank did not join it: it raised, was killed, is stuck, "
+                        f"or runs a different program{hint} (set LAYERKIT_DISTRIBUTED_TIMEOUT "
+                        f"to wait longer)")
 
     # -- the start of each collective ------------------------------------------------
     @property
     def closed(self) -> bool:
         """Whether this rank has sent its exit notice (no collective may start)."""
-        return self.exits is not None and self.exits.closed
+        return self.notice_sent is not None
 
     def _start(self, what: str) -> None:
-        """Count a collective about to start; in the first one, open the exit notices'
-        channel (a collective too, made in the same place on every rank)."""
-        if self.exits is None:
-            if self._watch_exits:
-                with self._opening:
-                    if self.exits is None:
-                        self.exits = ExitNotices.open(self, what)
-        elif self.exits.closed:
-            self.exits.refuse(what)
+        """Count a collective about to start, or refuse it after this rank's exit
+        notice; in the first one, open the exit notices' channel (a collective too,
+        made in the same place on every rank)."""
+        if self.closed:
+            _exits.refuse(self, what)
+        if self.exits is None and self._watch_exits:
+            with self._opening:
+                if self.exits is None:
+                    self.exits = ExitNotices.open(self, what)
         self.collectives += 1
 
-    def track(self, request, what: str) -> None:
-        """Count a collective started outside MPI (an NCCL call; ``request.Test()``
-        says whether it finished) and wait for it as for MPI's."""
+    def track(self, launch, what: str) -> None:
+        """A collective made outside MPI (an NCCL call): start it as MPI's are (open the
+        channel, or refuse after the exit notice; count it), then ``launch()`` it --
+        it returns a request whose ``Test()`` says whether it finished -- and wait."""
         self._start(what)
-        self.wait(request, what)
+        self.wait(launch(), what)
 
     # -- collectives ---------------------------------------------------------------
     def allreduce_sum(self, buf, what: str = "an all-reduce"):

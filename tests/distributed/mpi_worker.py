@@ -2,7 +2,8 @@
 
     python mpi_worker.py train OUT.npz [--steps 100]
     python mpi_worker.py raise | shapes | stuck | killed | exit [CODE] | uneven
-    python mpi_worker.py alone OUT.npz | threads | finalize all|one | late
+    python mpi_worker.py alone OUT.npz | threads | finalize all|one | late | atexit
+    python mpi_worker.py early world|none
 
 ``train``: for each of (MLP, conv net) x (SGD, adam), ``--steps`` steps on
 global batches of 128 rows, each rank taking its ``128 / size`` rows and
@@ -26,8 +27,15 @@ rank 1 waits in the script's own ``MPI_Barrier``, then rank 1 asks; then
 both make collectives. ``threads``: two threads of rank 0 ask for the world
 at once while it is being made (made slower here). ``finalize``: the script
 calls ``MPI.Finalize()`` itself on every rank (``all``) or on rank 1
-(``one``). ``late``: a handler registered with ``atexit`` before the world's
-first collective makes a collective (after layerkit's exit notice).
+(``one``). ``late``: a handler registered with ``atexit`` before
+``import layerkit.distributed`` (at the top of this file) makes a collective
+(after layerkit's exit notice). ``atexit``: one registered after that import
+but before the world's first collective makes one (before the notice: its
+first collective, which opens the channel).
+
+``early``: rank 1 ends before layerkit's first collective while rank 0 waits
+in a barrier; ``world``: rank 1 made its world first (``dist.rank()``), so it
+sends the early notice; ``none``: it never asked for its world (no notice).
 """
 from __future__ import annotations
 
@@ -43,11 +51,21 @@ import types
 
 import numpy as np
 
-import layerkit as lasagne
-import layerkit.core as theano
-import layerkit.core.tensor as T
-import layerkit.distributed as dist
-from layerkit.train import fit
+
+def _late_report():
+    """The ``late`` mode's handler: registered before layerkit.distributed is imported."""
+    import layerkit.distributed as d
+    d.get_world().allreduce_sum(np.ones(1), "the final statistics")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["late"]:
+    atexit.register(_late_report)      # before the import below: runs after layerkit's hook
+
+import layerkit as lasagne  # noqa: E402 (after the late mode's handler)
+import layerkit.core as theano  # noqa: E402
+import layerkit.core.tensor as T  # noqa: E402
+import layerkit.distributed as dist  # noqa: E402
+from layerkit.train import fit  # noqa: E402
 
 GLOBAL_BATCH = 128
 
@@ -234,26 +252,39 @@ def start_and_end(mode, arg):
             print(f"rank {me} finalizes", flush=True)
             MPI.Finalize()
     elif mode == "late":
+        reduce_ranks(dist.get_world())             # _late_report was registered at the top
+    elif mode == "atexit":
         def report():
-            dist.get_world().allreduce_sum(np.ones(1), "the final statistics")
-        atexit.register(report)        # before the world's first collective: runs after its end
-        reduce_ranks(dist.get_world())
+            stats = np.array([float(me + 1)])
+            dist.get_world().allreduce_sum(stats, "the final statistics")
+            print(f"rank {me} total {stats[0]:g}", flush=True)
+        atexit.register(report)    # after the import, before the first collective: runs first
+        dist.get_world()
+    elif mode == "early":
+        if me == 1:
+            if arg == "world":
+                assert dist.rank() == 1
+            print(f"rank 1 exits at {time.time():.3f}", flush=True)
+            sys.exit(0)
+        dist.get_world().barrier("the barrier after the data loading")
     print(f"rank {me} finished", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=("train", "raise", "shapes", "stuck", "killed", "exit",
-                                         "uneven", "alone", "threads", "finalize", "late"))
+                                         "uneven", "alone", "threads", "finalize", "late",
+                                         "atexit", "early"))
     parser.add_argument("out", nargs="?", help="train, alone: the .npz to write; exit: the "
-                                               "code; finalize: all or one")
+                                               "code; finalize: all or one; early: world or "
+                                               "none")
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args(argv)
     if args.mode == "train":
         train(args.out, args.steps)
     elif args.mode == "exit":
         failing(args.mode, int(args.out or 1))
-    elif args.mode in ("alone", "threads", "finalize", "late"):
+    elif args.mode in ("alone", "threads", "finalize", "late", "atexit", "early"):
         start_and_end(args.mode, args.out)
     else:
         failing(args.mode)

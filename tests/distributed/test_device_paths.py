@@ -309,7 +309,8 @@ def test_each_path_averages_over_two_fake_ranks(monkeypatch, path):
 
 def test_nccl_reduces_complex_as_floats_and_stages_what_it_has_no_type_for(monkeypatch):
     """NCCL has no complex type: a complex64 bucket goes as twice as many float32s;
-    int16 (no NCCL type at all) is staged through the host."""
+    int16 is summed as int64 on the device (its sum's dtype); a sum dtype NCCL has no
+    type for is staged through the host."""
     job = Job(monkeypatch, n=2, device_path="nccl")
     op = dist.AllreduceMean()
     run = op.thunk(job.backend, op.make_node(T.vector("a"), T.cvector("z"),
@@ -327,8 +328,13 @@ def test_nccl_reduces_complex_as_floats_and_stages_what_it_has_no_type_for(monke
         np.testing.assert_array_equal(np.asarray(z), np.array([2 + 4j, 6j], "complex64"))
         np.testing.assert_array_equal(np.asarray(i), np.array([1, 7], "int16"))   # rounded down
     calls = job.nccl.communicators[0].calls
-    assert [(c["datatype"], c["count"]) for c in calls] == [(7, 3), (7, 4)]
-    assert ("Iallreduce", np.ndarray, "int16", 2) in job.worlds[0].comm.calls
+    assert [(c["datatype"], c["count"]) for c in calls] == [(7, 3), (7, 4), (4, 2)]
+    assert not any(c[0] == "Iallreduce" for c in job.worlds[0].comm.calls)
+    monkeypatch.delitem(device._NCCL_TYPES, "int64")        # as if NCCL had no int64
+    for (a, z, i) in job.run(step):
+        np.testing.assert_array_equal(np.asarray(i), np.array([1, 7], "int16"))
+        assert i.dtype == np.int16 and type(i) is FakeDeviceArray
+    assert ("Iallreduce", np.ndarray, "int64", 2) in job.worlds[0].comm.calls
 
 
 def test_bool_gradients_are_refused_when_built():
@@ -360,6 +366,78 @@ def test_the_nccl_wait_is_bounded(monkeypatch):
     run = _averaging_step(job.backend)
     with pytest.raises(dist.DistributedTimeout, match=r"waited more than 0.2 s"):
         job.run(lambda world: run(*_grads(0)))
+
+
+#: per dtype, rank 0's and rank 1's values: the extremes of the integers and float16 (sums
+#: past their range); float32 and float64 are summed in their own dtype, so below half their max
+_EXTREMES = {
+    "int8": ([100, -100, 127, -128, 1], [100, -100, 126, -128, 0]),
+    "uint8": ([200, 255, 1, 0, 7], [200, 254, 0, 0, 8]),
+    "int16": ([20000, -32768, 32767, 3, -3], [20000, -32768, 32766, 4, -4]),
+    "uint16": ([40000, 65535, 1, 0, 9], [40000, 65534, 0, 0, 10]),
+    "int32": ([2**31 - 1, -2**31, 2**30, 5, -5], [2**31 - 2, -2**31, 2**30, 6, -6]),
+    "uint32": ([2**32 - 1, 2**31, 0, 1, 3], [2**32 - 2, 2**31, 1, 0, 4]),
+    "int64": ([2**61, -2**61, 7, 1, -1], [2**61, -2**61, 8, 0, -2]),
+    "float16": ([40000, -40000, 65504, 1e-3, 0.1], [40000, -40000, 65504, 3e-3, 0.2]),
+    "float32": ([1e38, -1e38, 1.5, 1e-30, 0.1], [1e38, -1e38, 2.5, 3e-30, 0.2]),
+    "float64": ([8e307, -8e307, 1.5, 1e-300, 0.1], [8e307, -8e307, 2.5, 3e-300, 0.2]),
+}
+
+
+def _reference_mean(dtype):
+    """The mean over the two ranks, taken in float64 (integers rounded down)."""
+    both = np.array(_EXTREMES[dtype], dtype=dtype)
+    if both.dtype.kind in "iu":                        # exact: no float64 rounding of 2**61
+        return (both.astype(object).sum(axis=0) // 2).astype(dtype)
+    return (both.astype(np.float64).sum(axis=0) / 2).astype(dtype)
+
+
+@pytest.mark.parametrize("path", ["numpy", "nccl", "cuda-aware-mpi", "host"])
+def test_means_of_every_dtype_match_a_float64_reference(monkeypatch, path):
+    """Each dtype's mean over two ranks at the edges of its range: summed in its own
+    dtype, int8's 100s wrapped (-28) and float16's 40000s overflowed (inf); now the
+    sum is taken in a dtype that holds it and the mean cast back."""
+    job = Job(monkeypatch, n=2, device_path=None if path == "numpy" else path)
+    backend = types.SimpleNamespace(name="numpy", xp=np) if path == "numpy" else job.backend
+    op = dist.AllreduceMean()
+    dtypes = list(_EXTREMES)
+    run = op.thunk(backend, op.make_node(*[T.vector(f"g_{d}", dtype=d) for d in dtypes]))
+
+    def step(world):
+        grads = [np.array(_EXTREMES[d][world.rank], dtype=d) for d in dtypes]
+        if path != "numpy":
+            grads = [g.view(FakeDeviceArray) for g in grads]
+        return run(*grads)
+    for outs in job.run(step):
+        for d, got in zip(dtypes, outs):
+            want = _reference_mean(d)
+            assert got.dtype == np.dtype(d), d
+            assert type(got) is (np.ndarray if path == "numpy" else FakeDeviceArray), d
+            if d == "float16":
+                np.testing.assert_allclose(np.asarray(got), want, rtol=1e-3, err_msg=d)
+            else:
+                np.testing.assert_array_equal(np.asarray(got), want, err_msg=d)
+    if path == "nccl":
+        types_sent = [c["datatype"] for c in job.nccl.communicators[0].calls]
+        # int8..uint32 as int64 (6 buckets), int64, float16 as float32, float32, float64
+        assert types_sent == [4] * 7 + [7, 7, 8]
+
+
+def test_nccl_starts_the_collective_before_launching_it(monkeypatch):
+    """After this rank's exit notice the all-reduce is refused before NCCL is given
+    the kernel (was: allReduce queued first, then the refusal, leaving a kernel on the
+    stream with no partner)."""
+    job = Job(monkeypatch, n=1, device_path="nccl")
+    run = _averaging_step(job.backend)
+    job.run(lambda world: run(*_grads(0)))
+    comm = job.nccl.communicators[0]
+    assert len(comm.calls) == 2
+    world = job.worlds[0]
+    world.notice_sent = world.collectives              # as the exit hook does
+    with pytest.raises(dist.DistributedError, match=r"starts after this rank's Python began "
+                                                    r"to end"):
+        job.run(lambda world: run(*_grads(0)))
+    assert len(comm.calls) == 2, "an NCCL all-reduce was launched after the refusal"
 
 
 # -- the choice -------------------------------------------------------------------------------
@@ -461,6 +539,31 @@ def test_forcing_a_device_path_where_it_cannot_work(monkeypatch):
                                                         "cupy arrays"):
             device.choose_path(forced, numpyish)
     assert device.choose_path(fake_world(Fabric(1), 0), numpyish)[0] == "host"
+
+
+@pytest.mark.parametrize("forced", ["host", "cuda-aware-mpi", "nccl"])
+def test_a_forced_path_is_the_only_one_evaluated(monkeypatch, forced):
+    """Forcing a path asks only about it: no NCCL import for host or cuda-aware-mpi,
+    no MPI query for any (were all probed); the requests are still compared."""
+    job = Job(monkeypatch, n=2, device_path=forced)
+    asked, why_not = [], device._why_not
+
+    def recording(world, backend, path, force):
+        asked.append((world.rank, path, force))
+        return why_not(world, backend, path, force)
+
+    def no_query():
+        raise AssertionError("the MPI library was queried for a forced path")
+    monkeypatch.setattr(device, "_why_not", recording)
+    monkeypatch.setattr(device, "mpi_cuda_support", no_query)
+    nccl_module = device._nccl_module
+    imported = []
+    monkeypatch.setattr(device, "_nccl_module",
+                        lambda xp: imported.append(xp) or nccl_module(xp))
+    chosen = job.run(lambda world: device.choose_path(world, job.backend))
+    assert [c[0] for c in chosen] == [forced, forced]
+    assert sorted(asked) == [(0, forced, True), (1, forced, True)]
+    assert bool(imported) == (forced == "nccl")
 
 
 @pytest.mark.parametrize("value", ["nccll", "gpu", "mpi"])

@@ -192,14 +192,56 @@ def test_a_script_that_finalizes_mpi_itself_ends_cleanly(who):
 
 
 def test_a_collective_after_the_exit_notice_is_refused():
-    """A handler registered with atexit before the world's first collective runs after
-    layerkit's exit notice: its collective is refused by name on each rank (the others
-    were told this rank made no more), not left to hang or to meet a closed peer."""
+    """A handler registered with atexit before ``import layerkit.distributed`` runs
+    after layerkit's exit notice: its collective is refused by name on each rank (the
+    others were told this rank made no more), not left to hang or to meet a closed peer."""
     proc, took = _run(2, "late", timeout=60, LAYERKIT_DISTRIBUTED_TIMEOUT="5")
     assert "rank 0 finished" in proc.stdout and "rank 1 finished" in proc.stdout, proc.stdout
     for r in (0, 1):
         assert f"DistributedError: rank {r} of 2: the final statistics starts after this " \
-               f"rank's Python began to end" in proc.stderr, proc.stderr
+               f"rank's Python began to end: layerkit.distributed has told the other ranks " \
+               f"that this rank made 3 collectives" in proc.stderr, proc.stderr
+    assert took < 30
+
+
+def test_a_user_atexit_handler_registered_after_the_import_makes_collectives():
+    """A handler registered after ``import layerkit.distributed`` -- even before the
+    world's first collective -- runs before layerkit's exit notice (mpi4py finalises
+    MPI after every atexit handler), so its collective works; was refused, and the
+    run ended 0 without the statistics."""
+    proc, took = _run(2, "atexit", timeout=60, LAYERKIT_DISTRIBUTED_TIMEOUT="5")
+    _both_finished(proc)
+    assert "rank 0 total 3" in proc.stdout and "rank 1 total 3" in proc.stdout, proc.stdout
+    assert took < 30
+
+
+def test_a_rank_that_exits_before_the_first_collective_is_named():
+    """Rank 1 made its world and exits before layerkit's first collective: its early
+    notice (on the world's communicator, the reserved tag) stops rank 0's first
+    collective within seconds, naming rank 1, not at the timeout (120 s here)."""
+    proc, took = _run(2, "early", "world", timeout=90, LAYERKIT_DISTRIBUTED_TIMEOUT="120")
+    ended = time.time()
+    assert proc.returncode != 0
+    assert "rank 1 of 2 has exited (sys.exit(), SystemExit or the end of its script) " \
+           "before layerkit's first collective, so it will never join the barrier after " \
+           "the data loading (layerkit's collective #1 on this rank) that rank 0 waits in" \
+           in proc.stderr, (proc.stdout, proc.stderr)
+    exited = float(re.search(r"rank 1 exits at ([0-9.]+)", proc.stdout).group(1))
+    assert ended - exited < 10, f"the run ended {ended - exited:.1f} s after rank 1 exited"
+    assert took < 60
+
+
+def test_a_rank_that_never_made_its_world_is_caught_by_the_timeout():
+    """Without a world rank 1 sends no notice: rank 0 times out in the channel's
+    opening, and the message says a rank may have ended before layerkit's first
+    collective."""
+    proc, took = _run(2, "early", "none", timeout=60, LAYERKIT_DISTRIBUTED_TIMEOUT="2")
+    assert proc.returncode != 0
+    assert "rank 0 of 2: the opening of the exit notices' channel (MPI_Comm_idup) in the " \
+           "barrier after the data loading waited more than 2 s for the other ranks " \
+           "(layerkit's collective #1 on this rank)" in proc.stderr, proc.stderr
+    assert "or it ended before layerkit's first collective without an exit notice" \
+        in proc.stderr, proc.stderr
     assert took < 30
 
 

@@ -384,7 +384,8 @@ def test_an_exit_notice_stops_only_a_wait_the_leaver_never_joins(single_world):
     world.collectives = 6
     with pytest.raises(dist.RankExited, match=r"rank 1 of 2 has exited \(sys.exit\(\), "
                        r"SystemExit or the end of its script\) after 5 collectives, so it will "
-                       r"never join the all-reduce #6 \(collective #6\) that rank 0 waits in"):
+                       r"never join the all-reduce #6 \(layerkit's collective #6 on this rank\) "
+                       r"that rank 0 waits in"):
         world.exits.check("the all-reduce #6")
 
 
@@ -424,3 +425,97 @@ def test_after_its_exit_notice_a_rank_makes_no_collective():
                        r"the other ranks that this rank made 4 collectives"):
         world.allreduce_sum(np.ones(2), "the final statistics")
     assert world.collectives == 4
+    world.exits.comm.sent.clear()
+    world.notice_sent = None
+    world.collectives = 1
+    world.exits.goodbye()
+    with pytest.raises(dist.DistributedError, match=r"that this rank made 1 collective, so"):
+        world.barrier("the final barrier")
+
+
+class _WorldComm(_Channel):
+    """The world's own communicator: early notices ``(source, made)``; an ``Idup`` whose
+    request never completes (a rank that never joins it); sends recorded with tags."""
+
+    def Idup(self):  # noqa: N802
+        return object(), types.SimpleNamespace(Test=lambda: False)
+
+    def Isend(self, buf, dest, tag):  # noqa: N802
+        self.sent.append((dest, int(buf[0]), tag))
+        return types.SimpleNamespace(Test=lambda: True)
+
+
+def _world_of_several(notices=(), size=2, timeout=30.0):
+    """Rank 0 of ``size`` whose communicator is a _WorldComm: the exit notices' channel
+    is opened in its first collective."""
+    def status():
+        st = types.SimpleNamespace(source=None)
+        st.Get_source = lambda: st.source
+        return st
+    world = world_mod.World(None, timeout)
+    world.rank, world.size, world.comm = 0, size, _WorldComm(notices)
+    world.MPI = types.SimpleNamespace(ANY_SOURCE=-1, Status=status, Is_finalized=lambda: False)
+    world._watch_exits = True
+    return world
+
+
+def test_an_early_notice_stops_the_opening_of_the_channel():
+    """Rank 1 ended before layerkit's first collective and said so on the world's
+    communicator: rank 0's first collective, waiting for the channel's Idup (which
+    rank 1 never joins), raises naming it instead of waiting for the timeout."""
+    world = _world_of_several([(1, 0)], timeout=600)
+    with pytest.raises(dist.RankExited, match=r"rank 1 of 2 has exited \(sys.exit\(\), "
+                       r"SystemExit or the end of its script\) before layerkit's first "
+                       r"collective, so it will never join the barrier \(layerkit's collective "
+                       r"#1 on this rank\) that rank 0 waits in"):
+        world.barrier("the barrier")
+
+
+def test_the_opening_of_the_channel_times_out_naming_an_early_end():
+    world = _world_of_several([], timeout=0.2)
+    with pytest.raises(dist.DistributedTimeout, match=r"\(MPI_Comm_idup\) in the barrier waited "
+                       r"more than 0.2 s for the other ranks \(layerkit's collective #1 on this "
+                       r"rank\); .* or it ended before layerkit's first collective without an "
+                       r"exit notice"):
+        world.barrier("the barrier")
+
+
+def test_the_exit_hook_sends_early_notices_where_no_channel_is_open(monkeypatch):
+    """At exit a world with no channel sends its early notice on its communicator (the
+    reserved tag; once per communicator) and closes; a world with one says goodbye
+    on it."""
+    from layerkit.distributed import exits
+    a, b, c = _world_of_several(size=3), _world_of_several(size=3), _world_of_several(size=3)
+    b.comm = a.comm                                 # init() again on the same communicator
+    c.exits = ExitNotices(c, _Channel([]))
+    c.collectives = 2
+    monkeypatch.setattr(exits, "_WORLDS", [a, b, c])
+    exits._at_exit()
+    assert a.comm.sent == [(1, 0, exits.EARLY_TAG), (2, 0, exits.EARLY_TAG)]
+    assert c.exits.comm.sent == [(1, 2), (2, 2)] and not c.comm.sent
+    assert a.closed and b.closed and c.closed
+    with pytest.raises(dist.DistributedError, match=r"rank 0 of 3: the statistics starts after "
+                       r"this rank's Python began to end: layerkit.distributed has told the "
+                       r"other ranks that this rank made 0 collectives, so it makes no more "
+                       r"\(an atexit handler registered before `import layerkit.distributed` "
+                       r"runs after that notice"):
+        b.allreduce_sum(np.ones(1), "the statistics")
+    exits._at_exit()                                # once only
+    assert len(a.comm.sent) == 2 and len(c.exits.comm.sent) == 2
+
+
+def test_the_exit_hook_is_registered_when_the_module_is_imported():
+    """Registered at import (not at the first collective): a handler registered after
+    ``import layerkit.distributed`` runs before it."""
+    import subprocess
+    code = ("import atexit\n"
+            "import layerkit.distributed\n"
+            "atexit.register(lambda: print('mine first', flush=True))\n"
+            "from layerkit.distributed import exits\n"
+            "exits._WORLDS.append(type('W', (), {'MPI': type('M', (), {'Is_finalized': "
+            "staticmethod(lambda: print('layerkit second', flush=True) or True)})})())\n")
+    env = dict(os.environ, LAYERKIT_DISTRIBUTED="0")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["mine first", "layerkit second"], proc.stdout
