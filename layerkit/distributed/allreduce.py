@@ -7,10 +7,12 @@ gradient of the whole global batch. Per call it
 1. packs the gradients of each dtype into one contiguous buffer (a bucket;
    ``bucket_bytes`` splits a dtype's gradients into several), so a step sends
    one message per dtype, not one per parameter;
-2. sums each bucket over the ranks in place, waited for at most the world's
-   timeout (:meth:`World.wait`);
-3. divides by the number of ranks and returns the gradients as pieces of the
-   bucket (fresh memory: no output shares storage with an input or another
+2. sums each bucket over the ranks, waited for at most the world's timeout
+   (:meth:`World.wait`), in a dtype that holds the sum
+   (:func:`~layerkit.distributed.device.sum_dtype`: int64 for narrower
+   integers, float32 for float16);
+3. divides by the number of ranks (cast back to the bucket's dtype) and
+   returns the gradients as pieces of the bucket (fresh memory: no output shares storage with an input or another
    output).
 
 numpy buckets go to ``MPI_Iallreduce`` directly (mpi4py reads their buffer).
