@@ -13,6 +13,21 @@ PyTorch's caching allocator does on its side.
 This is process-wide, so it is done once, when the numpy backend is created,
 only on glibc, and not when the user set ``MALLOC_MMAP_THRESHOLD_`` or
 ``MALLOC_TRIM_THRESHOLD_`` themselves; ``LAYERKIT_NUMPY_KEEP_MEMORY=0`` turns it off.
+
+Transparent huge pages are left as numpy sets them: numpy asks for them
+(``madvise``) on arrays of 4 MiB and more. What they cost is the first call of
+a function: its peak memory is touched for the first time then (a train step's
+intermediates, all fresh), and on this project's 2-core virtual machine, whose
+host takes back freed guest memory, a fresh huge page is host memory again:
+300 MB of them took 540-770 ms to touch after a few seconds idle (34-118 ms
+right after another process freed them), 4 KiB pages 122-140 ms either way.
+lasagne_cnn's first train call (one thread, 6 s idle before) measured 667-922
+ms with huge pages and 357-465 ms with ``NUMPY_MADVISE_HUGEPAGE=0``, against a
+~235 ms step; the rest of the first call (imports, plans, buffers, BLAS
+threads) is under 10 ms. They are kept because the steady step is faster with
+them (lasagne_cnn 2.3 % median, 1.1-6.6 % over 8 alternating pairs, one
+thread), which repays that first call after about 60-90 steps: a short run
+(a test, a first-call benchmark) may set ``NUMPY_MADVISE_HUGEPAGE=0``.
 """
 from __future__ import annotations
 
