@@ -9,6 +9,7 @@ writing into buffers the spec marks as reusable wherever a kernel accepts
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -83,13 +84,17 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
     params = ", ".join(f"v{i}" for i in range(n))
     small = _small_body(spec, backend, out_ok)
     if small:
+        # every input small, and the result too: inputs (1024, 1) and (1, 1024) are not
         test = " and ".join(f"v{i}.size <= {SMALL_SIZE}" for i in range(n))
+        if n > 1:
+            same = " == ".join(f"v{i}.shape" for i in range(n))
+            test += f" and ({same} or _size(_shape({params})) <= {SMALL_SIZE})"
         lines = ["try:", f"    small = {test}", "except (AttributeError, TypeError):",
                  "    small = False", "if small:"] + ["    " + ln for ln in small] + \
             [f"    return v{spec.output}"] + lines
     src = f"def fused({params}, out=None):\n    " + "\n    ".join(lines) + \
         f"\n    return v{spec.output}\n"
-    env["_shape"] = broadcast_shape
+    env["_shape"], env["_size"] = broadcast_shape, math.prod
     exec(compile(src, f"<fused {spec.describe()[:60]}>", "exec"), env)
     fn = env["fused"]
     fn.accepts_out = out_ok
@@ -105,12 +110,14 @@ def _small_body(spec: FusedElemwise, backend, out_ok: bool) -> list[str]:
     dtypes. On small arrays and numpy scalars the operator costs a fraction of
     the call (0.06 against 0.6 us on a numpy scalar), and so does leaving out
     the temporaries' ``out=`` buffers, which only save allocations of large
-    arrays. Only float results take the operator (numpy scalars warn where
-    integer arrays wrap). ``out=``, when given, is still written by the last step.
+    arrays. Only real float results take the operator: numpy integer scalars
+    warn where arrays wrap, and a complex scalar product is rounded unlike the
+    ufunc's (whose loop uses fused multiply-adds). ``out=``, when given, is
+    still written by the last step.
     """
     n, last = len(spec.inputs), len(spec.steps) - 1
-    ops = [getattr(backend.kernel(name), "operator", None)
-           if spec.dtypes[k][:5] in ("float", "compl") else None
+    ops = [getattr(backend.kernel(name), "operator", None) if spec.dtypes[k][:5] == "float"
+           else None
            for k, (name, _) in enumerate(spec.steps)]
     if not any(ops):
         return []

@@ -196,7 +196,8 @@ def subtensor(x, key: tuple) -> Variable:
         if size is not None:
             return as_variable(np.asarray(size, dtype="int64"))
         if len(props) == 1:             # x.shape[i]: one size, read without the vector
-            return ShapeI(props[0][1][1])(x.owner.inputs[0])
+            source = x.owner.inputs[0]
+            return ShapeI(props[0][1][1] % max(source.ndim, 1))(source)
     return Subtensor(props)(x, *scalars)
 
 

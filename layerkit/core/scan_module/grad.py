@@ -28,7 +28,7 @@ from ..graph import Variable, clone_replace, toposort
 from ..ops.basic import cast
 from ..ops.elemwise import eq, minimum, switch
 from ..ops.linalg import dot, transposed_product
-from ..ops.shape import Shape, arange, stack, zeros_like
+from ..ops.shape import Shape, ShapeI, arange, stack, zeros_like
 from ..ops.subtensor import set_subtensor
 from ..types import is_float
 from .builder import scan_node_outputs
@@ -229,7 +229,7 @@ def _kept_values(op, grads, stand_ins):
         for v in node.inputs:
             if v.owner is None or id(v.owner) not in forward or id(v) in stored:
                 continue
-            if isinstance(node.op, Shape):
+            if isinstance(node.op, (Shape, ShapeI)):
                 v = node.outputs[0]       # a shape alone: keep the shape, not the array
             if id(v) in where:
                 continue

@@ -43,7 +43,8 @@ def test_same_bits_as_np_where(dtype, size):
 
 
 @pytest.mark.parametrize("case", ["scalar branches", "array and zero", "row broadcast",
-                                  "strided", "small condition, large branch"])
+                                  "strided", "small condition, large branch",
+                                  "sorted condition", "cast branch", "one block and a bit"])
 def test_broadcasts_scalars_and_views(case):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 2 * N // 64)).astype("float32")
@@ -54,7 +55,16 @@ def test_broadcasts_scalars_and_views(case):
         "row broadcast": (x[0], x),
         "strided": (x.T.copy().T[:, ::2], x[:, 1::2]),
         "small condition, large branch": (x, -x),
+        "sorted condition": (x, np.float32(0)),
+        "cast branch": (x, x.astype("float64")),
+        "one block and a bit": (x, -x),
     }[case]
+    if case == "sorted condition":
+        cond = np.sort(x.reshape(-1)).reshape(x.shape) >= 0
+    if case == "one block and a bit":
+        from layerkit_numpy.elemwise import SELECT_BLOCK
+        x = rng.normal(size=SELECT_BLOCK + 7).astype("float32")
+        cond, a, b = x >= 0, x, -x
     if case == "strided":
         cond = cond[:, ::2]
     if case == "small condition, large branch":
