@@ -88,18 +88,33 @@ def compose(spec: FusedElemwise, backend, alias: int | None = None) -> Callable[
         test = " and ".join(f"v{i}.size <= {SMALL_SIZE}" for i in range(n))
         if n > 1:
             same = " == ".join(f"v{i}.shape" for i in range(n))
-            test += f" and ({same} or _size(_shape({params})) <= {SMALL_SIZE})"
+            test += f" and ({same} or _small_result({params}))"
         lines = ["try:", f"    small = {test}", "except (AttributeError, TypeError):",
                  "    small = False", "if small:"] + ["    " + ln for ln in small] + \
             [f"    return v{spec.output}"] + lines
     src = f"def fused({params}, out=None):\n    " + "\n    ".join(lines) + \
         f"\n    return v{spec.output}\n"
-    env["_shape"], env["_size"] = broadcast_shape, math.prod
+    env["_shape"], env["_small_result"] = broadcast_shape, _small_result
     exec(compile(src, f"<fused {spec.describe()[:60]}>", "exec"), env)
     fn = env["fused"]
     fn.accepts_out = out_ok
     fn.source = src
     return fn
+
+
+def _small_result(*arrays) -> bool:
+    """Whether the elementwise result of ``arrays`` (each at most ``SMALL_SIZE``
+    elements) is small too: it is when every array of more than one element has
+    one shape (0.3 us; the common case: constants and same-shaped operands),
+    else from the broadcast shape."""
+    shape = None
+    for a in arrays:
+        if a.size != 1:
+            if shape is None:
+                shape = a.shape
+            elif a.shape != shape:
+                return math.prod(broadcast_shape(*arrays)) <= SMALL_SIZE
+    return True
 
 
 def _small_body(spec: FusedElemwise, backend, out_ok: bool) -> list[str]:
