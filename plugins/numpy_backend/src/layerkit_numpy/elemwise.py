@@ -123,14 +123,20 @@ def where(cond, a, b):
     out = np.empty(flat.size, bits)
     ones = bits(np.iinfo(bits).max)
     scratch = np.empty(min(flat.size, SELECT_BLOCK), bits)
+    # two single values (a leaky rectifier's slope): their difference once, not a pass
+    both_single = a_bits.size == 1 and b_bits.size == 1
+    diff = np.bitwise_xor(a_bits, b_bits) if both_single else None
     for start in range(0, flat.size, SELECT_BLOCK):
         stop = min(start + SELECT_BLOCK, flat.size)
-        mask, t = out[start:stop], scratch[:stop - start]
-        ab = a_bits if a_bits.size == 1 else a_bits[start:stop]
+        mask = out[start:stop]
         bb = b_bits if b_bits.size == 1 else b_bits[start:stop]
         np.multiply(flat[start:stop], ones, out=mask)   # 0 or all bits set
-        np.bitwise_xor(ab, bb, out=t)
-        np.bitwise_and(mask, t, out=mask)
+        if both_single:
+            np.bitwise_and(mask, diff, out=mask)
+        else:
+            t = scratch[:stop - start]
+            np.bitwise_xor(a_bits if a_bits.size == 1 else a_bits[start:stop], bb, out=t)
+            np.bitwise_and(mask, t, out=mask)
         np.bitwise_xor(mask, bb, out=mask)
     return out.view(dtype).reshape(cond.shape)
 
