@@ -95,6 +95,11 @@ def test_matmul_of_vectors_and_matrices_against_sums(numpy_backend, dtype):
             np.testing.assert_allclose(got, ref, rtol=3e-3 if dtype == "float16" else 1e-5)
 
 
+def test_matmul_refuses_a_0d_operand_as_numpy_does(numpy_backend):
+    with pytest.raises(ValueError):
+        numpy_backend.kernel("matmul")(np.array(2.0), np.ones(3))
+
+
 def test_softmax_and_log_softmax_against_scipy(numpy_backend):
     x = np.random.default_rng(1).normal(size=(4, 7)) * 30
     np.testing.assert_allclose(numpy_backend.kernel("softmax")(x),

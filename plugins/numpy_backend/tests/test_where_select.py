@@ -44,7 +44,8 @@ def test_same_bits_as_np_where(dtype, size):
 
 @pytest.mark.parametrize("case", ["scalar branches", "array and zero", "row broadcast",
                                   "strided", "small condition, large branch",
-                                  "sorted condition", "cast branch", "one block and a bit"])
+                                  "sorted condition", "cast branch", "one block and a bit",
+                                  "a single value with more axes"])
 def test_broadcasts_scalars_and_views(case):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 2 * N // 64)).astype("float32")
@@ -58,6 +59,7 @@ def test_broadcasts_scalars_and_views(case):
         "sorted condition": (x, np.float32(0)),
         "cast branch": (x, x.astype("float64")),
         "one block and a bit": (x, -x),
+        "a single value with more axes": (x, np.zeros((1, 1, 1), "float32")),
     }[case]
     if case == "sorted condition":
         cond = np.sort(x.reshape(-1)).reshape(x.shape) >= 0

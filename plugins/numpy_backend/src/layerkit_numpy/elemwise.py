@@ -146,7 +146,7 @@ def _flat_bits(x, shape, dtype, bits):
     contiguous and of ``dtype`` (a view, no copy); None otherwise."""
     if bits is None:
         return None
-    if np.size(x) == 1:
+    if np.size(x) == 1 and np.ndim(x) <= len(shape):    # more axes would widen the result
         return np.asarray(x, dtype).reshape(1).view(bits)
     if type(x) is np.ndarray and x.shape == shape and x.dtype == dtype \
             and x.flags.c_contiguous:

@@ -7,7 +7,7 @@ __all__ = ["LINALG_KERNELS"]
 
 
 def matmul(a, b):
-    if a.ndim <= 2 and b.ndim <= 2 and type(a) is np.ndarray:
+    if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2 and type(a) is np.ndarray:
         # the same product for matrices and vectors: ndarray.dot calls the same BLAS
         # routines, without the generalized ufunc's dispatch (0.5 against 1.4 us a call
         # on a 2x3 matrix)
