@@ -178,8 +178,12 @@ def main(argv=None) -> int:
 
 def ablation(args, gflops) -> int:
     nets_ = args.nets if args.nets != parser_default_nets() else "mlp_modern,convnet"
-    lines = ["## Compiler ablation: fusion and in-place (bench/bench_nets.py --ablation)", "",
-             f"numpy backend, batch 128, float32, 2 threads, medians over alternating blocks; "
+    heading = "## Compiler ablation: fusion and in-place (bench/bench_nets.py --ablation)"
+    if THREADS != "2":
+        heading = heading[:-1] + f" --threads {THREADS})"
+    lines = [heading, "",
+             f"numpy backend, batch 128, float32, {THREADS} thread(s), medians over alternating "
+             "blocks; "
              f"sgemm {gflops:.1f} GFLOP/s. Train and inference step in ms; the ratio is to the "
              "default compilation (higher: the phase was worth that much).", "",
              "| net | variant | train ms | ratio | infer ms | peak MB above baseline |",
