@@ -43,3 +43,13 @@ def test_float16_stays_float16_at_every_size(n):
     got = sigmoid(x)
     assert got.dtype == np.float16
     np.testing.assert_allclose(got, sp.expit(x.astype("float64")), rtol=2e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_large_arrays_give_the_generic_kernels_bits(dtype):
+    """One formula at every size above the expit path: no size-dependent ulps
+    between the plugin and the reference kernels DebugMode compares against."""
+    from layerkit.backend.kernels.elemwise import sigmoid as generic
+    x = (np.random.default_rng(2).normal(size=50_000) * 10).astype(dtype)
+    x[:5] = [np.inf, -np.inf, 0.0, -0.0, np.nan]
+    np.testing.assert_array_equal(sigmoid(x), generic(x))

@@ -62,12 +62,12 @@ def softplus(x, out=None):
 
 @_out_kernel
 def sigmoid(x, out=None):
-    """``1 / (1 + exp(-x))``, finite and accurate to ~2 ulps for any input, twice as fast
-    as ``scipy.special.expit`` (numpy's vectorised ``exp``; no select pass): with
-    ``e = exp(-|x|)`` and ``r = 1 / (1 + e)`` (``sigmoid(|x|)``), the result is ``r``
-    where ``x >= 0`` and ``e * r`` elsewhere, blended as ``r * (e + (1 - e) * [x >= 0])``.
-    ``out`` may be ``x`` itself (``x`` is read before ``out`` is written). Below
-    3000 elements scipy's single ufunc call is the faster."""
+    """``1 / (1 + exp(-x))``, finite for any input, faster than ``scipy.special.expit``
+    (numpy's vectorised ``exp``; no select pass): with ``e = exp(-|x|)`` (in (0, 1],
+    never overflowing) the result is ``max(e, [x >= 0]) / (1 + e)``, that is
+    ``1/(1+e)`` where ``x >= 0`` and ``e/(1+e)`` elsewhere — the generic kernel's
+    values bit for bit. ``out`` may be ``x`` itself (``x`` is read before ``out`` is
+    written). Below 3000 elements scipy's single ufunc call is the faster."""
     if type(x) is not np.ndarray and not isinstance(x, np.generic):
         x = np.asarray(x)
     if x.dtype.kind != "f":
@@ -82,12 +82,9 @@ def sigmoid(x, out=None):
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)                    # exp(-|x|), in (0, 1]: never overflows
-    r = np.add(e, 1.0)
-    np.reciprocal(r, out=r)             # sigmoid(|x|)
-    t = np.subtract(1.0, e)
-    np.multiply(t, np.greater_equal(x, 0), out=t)
-    np.add(t, e, out=t)                 # 1 where x >= 0 (to an ulp), e elsewhere
-    return np.multiply(t, r, out=out)
+    d = np.add(e, 1.0)
+    np.maximum(e, np.greater_equal(x, 0), out=e)   # 1 where x >= 0, else e (NaN kept)
+    return np.divide(e, d, out=out)     # 1/(1+e) or e/(1+e): the generic kernel's bits
 
 
 #: unsigned integers of each item size: the bit patterns a select moves
