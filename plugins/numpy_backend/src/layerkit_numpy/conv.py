@@ -348,13 +348,13 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """Cross-correlate NCHW ``x`` with OIHW ``w`` (no flip); returns ``(N, O, rows, cols)``."""
     (x, w), dtype = _same_dtype(x, w)
     p = _Plan(x.shape, w.shape, stride, padding, dilation)
-    w2 = _filters(w, p)
     y = np.empty((p.n, p.o, p.oh, p.ow), dtype)
     if _pointwise(p):                   # (O, C) @ (N, C, L) straight into NCHW
-        np.matmul(w2, _pointwise_input(x, p), out=y.reshape(p.n, p.o, p.length))
+        np.matmul(_filters(w, p), _pointwise_input(x, p), out=y.reshape(p.n, p.o, p.length))
         return y
     if p.by_filter_rows:
         return _forward_by_filter_rows(x, w, p, y)
+    w2 = _filters(w, p)
     if p.long_rows and not p.batched:   # (O, K) @ (K, n * L), a few samples per GEMM
         src = _input_nchw(x, p)
         for n0, n1 in p.chunks(dtype.itemsize, by_samples=True, scale=2):
@@ -445,7 +445,7 @@ def conv2d_grad_input(gy, w, input_shape, stride=(1, 1), padding=(0, 0), dilatio
     (gy, w), dtype = _same_dtype(gy, w)
     p = _Plan(tuple(int(s) for s in input_shape), w.shape, stride, padding, dilation)
     _check_gy(gy, p, "conv2d_grad_input")
-    w2t = _filters(w, p).T
+    w2t = None if _transposed(p) else _filters(w, p).T   # that path takes the filters whole
     if _pointwise(p):                   # (C, O) @ (N, O, L); strided: into every s-th cell
         g = np.ascontiguousarray(gy).reshape(p.n, p.o, p.length)
         if p.stride == (1, 1):

@@ -107,9 +107,7 @@ def _chunks(n_planes, plane_bytes):
 
 def _direct_taps(ws, stride, out_hw):
     """The strided slices of every tap, in window order (every tap serves every window)."""
-    return [(slice(i, i + (out_hw[0] - 1) * stride[0] + 1, stride[0]),
-             slice(j, j + (out_hw[1] - 1) * stride[1] + 1, stride[1]))
-            for i in range(ws[0]) for j in range(ws[1])]
+    return [_tap_slices(i, j, stride, out_hw) for i in range(ws[0]) for j in range(ws[1])]
 
 
 def _divisor(x_shape, ws, stride, pad, out_hw, mode, dtype):
