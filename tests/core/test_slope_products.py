@@ -55,3 +55,13 @@ def test_a_slope_outside_zero_one_stays_a_product(alpha):
     assert _uses_where(f)
     data = np.array([-2.0, 0.0, 3.0], dtype=x.dtype)
     np.testing.assert_array_equal(f(data), data * np.where(data >= 0, 1, np.float32(alpha)))
+
+
+def test_a_zero_slope_stays_a_product():
+    """maximum(x, x * 0) would turn +inf into NaN (inf * 0); the product keeps inf."""
+    x = T.vector("x")
+    f = theano.function([x], x * T.switch(T.ge(x, 0), np.float32(1), np.float32(0)))
+    data = np.array([np.inf, -1.0, 2.0, -np.inf], dtype=x.dtype)
+    with np.errstate(invalid="ignore"):
+        want = data * np.where(data >= 0, np.float32(1), np.float32(0))
+        np.testing.assert_array_equal(f(data), want)

@@ -422,7 +422,7 @@ def specialize(outputs):
 
 
 def _slope_of(x: Variable, s: Variable, readers: dict) -> float | None:
-    """``a`` when ``s`` is ``where(x >= 0, 1, a)`` (a constant 0 <= a <= 1) read only
+    """``a`` when ``s`` is ``where(x >= 0, 1, a)`` (a constant 0 < a <= 1) read only
     once, else None."""
     sw = s.owner
     if _elemwise_name(sw) != "where" or readers[id(s)] != 1:
@@ -433,13 +433,14 @@ def _slope_of(x: Variable, s: Variable, readers: dict) -> float | None:
             or not _is(ge.inputs[1], 0) or not _is(one, 1):
         return None
     value = _const_value(a)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    # a = 0 is excluded: inf * 0 is NaN in maximum(x, x * 0), the product gives inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
         return None
     return value
 
 
 def slope_products(outputs):
-    """``x * where(x >= 0, 1, a) -> maximum(x, x * a)`` for a constant ``0 <= a <= 1``
+    """``x * where(x >= 0, 1, a) -> maximum(x, x * a)`` for a constant ``0 < a <= 1``
     whose slope nothing else reads: a leaky rectifier's forward pass in two passes
     instead of five (comparison, select, product). The same bits: ``x`` where
     ``x >= 0`` (``x >= a * x`` there), ``a * x`` elsewhere (``a * x >= x``), NaN
