@@ -8,6 +8,7 @@ the index and the size) before several are combined into one linear index.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -53,10 +54,11 @@ def _encode(key: tuple) -> tuple[tuple, list]:
     return tuple(props), scalars
 
 
+@functools.lru_cache(maxsize=1024)
 def _decoder(props):
     """A function of the scalar inputs' run-time values giving the Python key,
-    generated once per op: ``lambda s: (slice(0, int(s[0]), None),)`` (a loop
-    over the props on every call cost ~1 us)."""
+    generated once per distinct props: ``lambda s: (slice(0, int(s[0]), None),)``
+    (a loop over the props on every call cost ~1 us)."""
     def val(tok):
         if tok is None:
             return "None"
