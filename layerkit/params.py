@@ -37,7 +37,6 @@ import zipfile
 
 import numpy as np
 
-from .distributed.world import get_world
 from .layers import Layer, get_all_params
 
 __all__ = ["save_params", "load_params", "param_names", "ParamFileError"]
@@ -183,6 +182,8 @@ def save_params(path, layer) -> None:
     path, _ = _folder_of(path, "save_params")
     _save_target(path, "save_params")       # a bad target is refused before any work
     params = _params(layer, "save_params")
+    # lazy: importing layerkit.distributed registers its exit hook; load_params needs none
+    from .distributed.world import get_world
     if get_world().rank != 0:
         return
     arrays = {key: np.ascontiguousarray(p.get_value()) for key, p in zip(_keys(params), params)}

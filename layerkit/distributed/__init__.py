@@ -31,23 +31,12 @@ from .device import DEVICE_PATHS, device_reducer
 from .errors import DistributedError, DistributedTimeout, RankExited
 from .params import broadcast_params, check_same_params, param_signature
 from .seeds import RandomStreams, rank_seed, seed
-from .world import World, abort_on_error, get_world, init, is_distributed, rank, size
+from .world import World, abort_on_error, get_world, init, is_distributed, rank, shard, size
 
 __all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
            "DistributedError", "DistributedTimeout", "RankExited", "allreduce_grads",
            "AllreduceMean", "broadcast_params", "check_same_params", "param_signature",
            "rank_seed", "seed", "RandomStreams", "shard", "chosen_device_path", "DEVICE_PATHS"]
-
-
-def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
-    """The rows of ``n`` this rank takes: contiguous, as ``np.array_split`` cuts them
-    (the first ``n % size`` ranks one row more)."""
-    world = get_world()
-    rank = world.rank if rank is None else rank
-    size = world.size if size is None else size
-    q, r = divmod(n, size)
-    lo = rank * q + min(rank, r)
-    return slice(lo, lo + q + (1 if rank < r else 0))
 
 
 def chosen_device_path(backend="cupy") -> str:

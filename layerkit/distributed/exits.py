@@ -150,22 +150,12 @@ def check_early(world, what: str) -> None:
 
 class ExitNotices:
     """The exit notices of one world: its channel (``comm``, a duplicate of the
-    world's), the notices received (``exited``: rank -> collectives it made), and
-    whether this rank has sent its own (``closed``)."""
+    world's) and the notices received (``exited``: rank -> collectives it made);
+    whether this rank has sent its own is the world's ``closed``."""
 
     def __init__(self, world, comm) -> None:
         self.world, self.comm = world, comm
         self.exited: dict[int, int] = {}
-
-    @property
-    def closed(self) -> bool:
-        """Whether this rank has sent its notice (the world's ``notice_sent``)."""
-        return self.world.notice_sent is not None
-
-    @property
-    def made(self) -> int | None:
-        """The number of collectives this rank's notice says it made, once sent."""
-        return self.world.notice_sent
 
     @classmethod
     def open(cls, world, what: str) -> "ExitNotices":
@@ -200,10 +190,6 @@ class ExitNotices:
                 f"rank {r} of {world.size} has exited (sys.exit(), SystemExit or the end of its "
                 f"script) after {collectives_text(self.exited[r])}, so it will never join "
                 f"{what} ({ordinal_text(world.collectives)}) that rank {world.rank} waits in")
-
-    def refuse(self, what: str) -> None:
-        """Raise :class:`DistributedError`: ``what`` starts after this rank's notice."""
-        refuse(self.world, what)
 
     def goodbye(self) -> None:
         """Send every other rank this rank's notice and complete the sends; close the

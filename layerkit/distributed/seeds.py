@@ -15,13 +15,11 @@ dropout masks differ by rank; the initial weights differ too until
 from __future__ import annotations
 
 from ..core.random import RandomStreams as _RandomStreams
-from ..core.random import get_default_seed
+from ..core.random import _mix, get_default_seed
 from ..random import seed as _seed_all
 from .world import get_world
 
 __all__ = ["rank_seed", "seed", "RandomStreams"]
-
-_M64 = (1 << 64) - 1
 
 
 def rank_seed(seed: int, rank: int | None = None) -> int:
@@ -32,10 +30,8 @@ def rank_seed(seed: int, rank: int | None = None) -> int:
         raise ValueError(f"rank_seed: rank must be >= 0, got {rank}")
     if rank == 0:
         return seed
-    z = (seed * 0x9E3779B97F4A7C15 + rank * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return ((z ^ (z >> 31)) & 0x7FFFFFFF) or 1
+    # RandomStreams' key of draw number rank - 1 (splitmix64 of (seed, rank)), 31 bits
+    return (_mix(seed, rank - 1) & 0x7FFFFFFF) or 1
 
 
 def seed(n: int) -> None:

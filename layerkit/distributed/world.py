@@ -61,8 +61,9 @@ from .errors import DistributedError, DistributedTimeout, RankExited
 from . import exits as _exits
 from .exits import ExitNotices
 
-__all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "abort_on_error",
-           "DistributedError", "DistributedTimeout", "RankExited", "DEFAULT_TIMEOUT"]
+__all__ = ["World", "get_world", "init", "rank", "size", "is_distributed", "shard",
+           "abort_on_error", "DistributedError", "DistributedTimeout", "RankExited",
+           "DEFAULT_TIMEOUT"]
 
 #: seconds a collective may wait for the other ranks before raising
 DEFAULT_TIMEOUT = 600.0
@@ -170,6 +171,7 @@ class World:
 
     @property
     def is_distributed(self) -> bool:
+        """Whether more than one process trains together (what :func:`is_distributed` says)."""
         return self.size > 1
 
     # -- waiting with a bound -------------------------------------------------
@@ -382,7 +384,18 @@ def size() -> int:
 
 def is_distributed() -> bool:
     """Whether more than one process trains together."""
-    return get_world().size > 1
+    return get_world().is_distributed
+
+
+def shard(n: int, rank: int | None = None, size: int | None = None) -> slice:
+    """The rows of ``n`` this rank takes: contiguous, as ``np.array_split`` cuts them
+    (the first ``n % size`` ranks one row more)."""
+    world = get_world()
+    rank = world.rank if rank is None else rank
+    size = world.size if size is None else size
+    q, r = divmod(n, size)
+    lo = rank * q + min(rank, r)
+    return slice(lo, lo + q + (1 if rank < r else 0))
 
 
 @contextlib.contextmanager

@@ -44,8 +44,10 @@ def _callbacks(callbacks):
 def _evaluate(fn, arrays, batch_size, names, world=None):
     totals, count = np.zeros(len(names)), 0
     if world is not None:              # this rank's contiguous share of the rows
-        rows = np.array_split(np.arange(len(arrays[0])), world.size)[world.rank]
-        arrays = tuple(a[rows[0]:rows[-1] + 1] for a in arrays) if len(rows) else None
+        # lazy: importing layerkit.distributed registers its exit hook; only distributed fits
+        from ..distributed.world import shard
+        rows = shard(len(arrays[0]), world.rank, world.size)
+        arrays = tuple(a[rows] for a in arrays) if rows.stop > rows.start else None
     for batch in (iterate_minibatches(*arrays, batch_size=batch_size) if arrays else ()):
         n = len(batch[0])
         totals += n * np.asarray(_values(fn(*batch), names, "validation_fn"))
@@ -66,9 +68,11 @@ def _sharded_batches(arrays, batch_size, shuffle, rng, world):
     """This rank's share of each global batch of ``batch_size * size`` rows.
 
     Rank 0 draws the epoch's order and sends it to all; each global batch is
-    cut as ``np.array_split`` cuts it (shares differ by at most one row), and
-    a last batch with fewer rows than ranks is skipped by every rank. Yields
-    ``(global rows, this rank's batch)``."""
+    cut by :func:`~layerkit.distributed.shard` (as ``np.array_split`` cuts it:
+    shares differ by at most one row), and a last batch with fewer rows than
+    ranks is skipped by every rank. Yields ``(global rows, this rank's batch)``."""
+    # lazy: importing layerkit.distributed registers its exit hook; only distributed fits
+    from ..distributed.world import shard
     n = len(arrays[0])
     if shuffle:
         order = rng.permutation(n) if world.rank == 0 else np.empty(n, dtype=np.int64)
@@ -81,7 +85,7 @@ def _sharded_batches(arrays, batch_size, shuffle, rng, world):
         idx = order[start:start + step]
         if len(idx) < world.size:
             return
-        mine = np.array_split(idx, world.size)[world.rank]
+        mine = idx[shard(len(idx), world.rank, world.size)]
         yield len(idx), tuple(a[mine] for a in arrays)
 
 
@@ -117,9 +121,17 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
     rows *per rank* in the order rank 0 draws, and each rank calls
     ``train_fn`` on its share; the epoch's training values and the
     validation values (each rank evaluates its share of
-    ``validation_data``) are averaged over all ranks, so every rank's
-    history and callbacks see the same numbers; the progress is shown on
-    rank 0 only; an exception on one rank ends all of them
+    ``validation_data``) are averaged over all ranks, weighted by rows, so
+    every rank's history and ``on_epoch_end`` see the same numbers. Per
+    batch they do not: ``on_batch_end`` gets this rank's own outputs on its
+    share (``size``: its rows), and the progress bar, shown on rank 0 only,
+    counts the global batch's rows but shows rank 0's running values until
+    the epoch ends. The last global batch of an epoch, when it does not
+    divide evenly over the ranks, gives shares that differ by one row
+    (fewer rows than ranks: it is skipped), and ``allreduce_grads`` weights
+    each rank's mean gradient equally, so that step is not exactly the
+    global batch's mean gradient (with a mean loss, the rows of the shorter
+    shares weigh a little more). An exception on one rank ends all of them
     (:func:`~layerkit.distributed.abort_on_error`). In a single process it
     is ``fit`` itself. Call :func:`~layerkit.distributed.broadcast_params`
     before, so that every rank starts from the same parameters.
@@ -152,6 +164,7 @@ def fit(train_fn, data, *, epochs=1, batch_size=32, shuffle=True, rng=None,
         rng = get_rng()
     world = None
     if distributed:
+        # lazy: importing layerkit.distributed registers its exit hook; only distributed fits
         from ..distributed.world import abort_on_error, get_world
         world = get_world()
         if world.rank != 0:
