@@ -25,7 +25,7 @@ from ..ops.linalg import dot, transposed_product
 from ..ops.reduce import Reduce
 from ..ops.shape import Alloc, Concatenate, DimShuffle, Reshape, as_shape, concatenate
 from ..ops.subtensor import IncSubtensor
-from .walk import rewrite_nodes
+from .walk import reader_counts, rewrite_nodes
 
 __all__ = ["canonicalize", "specialize", "CANONICALIZE_RULES", "SPECIALIZE_RULES"]
 
@@ -447,12 +447,7 @@ def slope_products(outputs):
     kept. Where a gradient reads the slope too (training), the product stays: the
     backward pass multiplies by the slope the forward pass made."""
     nodes = toposort(outputs)
-    readers: dict[int, int] = {}
-    for node in nodes:
-        for i in node.inputs:
-            readers[id(i)] = readers.get(id(i), 0) + 1
-    for o in outputs:
-        readers[id(o)] = readers.get(id(o), 0) + 1
+    readers = reader_counts(outputs, nodes)
     memo: dict[int, Variable] = {}
     for node in nodes:
         inputs = [memo.get(id(i), i) for i in node.inputs]

@@ -8,12 +8,11 @@ inside comes from the inputs free on that axis, so agreeing inputs suffice.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 from ...backend.fusion import FusedElemwise
 from ..graph import Apply, Variable, toposort
 from ..ops.elemwise import Elemwise
 from ..ops.fused import Fused
+from .walk import reader_counts
 
 __all__ = ["fuse_elemwise"]
 
@@ -24,12 +23,7 @@ def _fusible(node: Apply) -> bool:
 
 def fuse_elemwise(outputs: list[Variable]) -> list[Variable]:
     nodes = toposort(outputs)
-    clients: dict[int, int] = defaultdict(int)
-    for node in nodes:
-        for i in node.inputs:
-            clients[id(i)] += 1
-    for o in outputs:
-        clients[id(o)] += 1          # graph outputs are used outside
+    clients = reader_counts(outputs, nodes)      # graph outputs count as read outside
     group_of: dict[int, list[Apply]] = {}
     absorbed: set[int] = set()
     for node in reversed(nodes):     # roots first: a group grows toward the inputs

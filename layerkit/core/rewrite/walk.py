@@ -2,11 +2,12 @@
 to each node of a graph, inputs first."""
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Callable, Sequence
 
 from ..graph import Apply, Variable, toposort, trace_scope
 
-__all__ = ["rewrite_nodes"]
+__all__ = ["rewrite_nodes", "reader_counts"]
 
 
 def rewrite_nodes(outputs: Sequence[Variable],
@@ -35,3 +36,16 @@ def rewrite_nodes(outputs: Sequence[Variable],
                     new.name = old.name
                 memo[id(old)] = new
     return [memo.get(id(o), o) for o in outputs]
+
+
+def reader_counts(outputs: Sequence[Variable], nodes: Sequence[Apply] | None = None) -> dict:
+    """``{id(variable): how many times it is read}``: as a node's input (once per
+    position) or as a graph output (read outside). ``nodes``: ``toposort(outputs)``
+    when the caller has it already. Variables read by nothing are absent."""
+    counts: dict[int, int] = defaultdict(int)
+    for node in (toposort(outputs) if nodes is None else nodes):
+        for i in node.inputs:
+            counts[id(i)] += 1
+    for o in outputs:
+        counts[id(o)] += 1
+    return counts
